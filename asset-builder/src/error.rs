@@ -1,0 +1,159 @@
+//! Typed errors and warnings. Every variant names the file, option or reference at fault.
+
+use std::path::PathBuf;
+
+/// Why a build failed. The previous output directory is untouched whenever one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The source directory does not exist.
+    #[error("source directory {0} does not exist")]
+    SourceMissing(PathBuf),
+    /// The source path exists but is not a directory.
+    #[error("source {0} is not a directory")]
+    SourceNotDir(PathBuf),
+    /// The source tree holds no regular file, so there is nothing to publish.
+    #[error("source directory {0} contains no files to publish")]
+    EmptyTree(PathBuf),
+    /// An I/O operation failed on `path`.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done (`read`, `write`, `create directory`, …).
+        action: &'static str,
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file or directory name that is not valid UTF-8 (it could not become a URL or manifest key).
+    #[error("file name is not valid UTF-8: {0} (rename it; published names must be UTF-8)")]
+    NonUtf8Name(PathBuf),
+    /// A file name with characters that cannot be published safely (control characters, `\`).
+    #[error("file name {0} contains a control character or backslash; rename it")]
+    UnsupportedName(PathBuf),
+    /// A symbolic link that resolves outside the source directory.
+    #[error("symlink {link} points outside the source directory (to {target})")]
+    SymlinkOutside {
+        /// The link inside SRC.
+        link: PathBuf,
+        /// Where it resolves.
+        target: PathBuf,
+    },
+    /// A symbolic link that points (directly or not) at one of its own ancestors.
+    #[error("symlink {0} forms a loop")]
+    SymlinkLoop(PathBuf),
+    /// A symbolic link whose target does not exist.
+    #[error("symlink {0} is dangling (its target does not exist)")]
+    SymlinkDangling(PathBuf),
+    /// A file larger than a single Workers static asset may be.
+    #[error("{path} is {size} bytes, over the {limit}-byte limit for one static asset")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit (25 MiB).
+        limit: u64,
+    },
+    /// A reference to a file that is not in the tree, in `--strict` mode.
+    #[error("{file}: reference `{reference}` does not resolve to a file in the source tree")]
+    MissingReference {
+        /// The referring file, relative to SRC.
+        file: String,
+        /// The reference as written.
+        reference: String,
+    },
+    /// An option with a value the builder cannot use.
+    #[error("invalid {option}: {reason}")]
+    BadOption {
+        /// The option's name as the CLI spells it.
+        option: &'static str,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+    /// The output directory exists and was not written by asset-builder; replacing it could
+    /// destroy unrelated files.
+    #[error(
+        "output directory {0} exists, is not empty and was not written by asset-builder; \
+         refusing to replace it (choose an empty or new directory)"
+    )]
+    ForeignOutput(PathBuf),
+    /// Another build holds the lock on the same output directory.
+    #[error("another asset-builder build is writing {0}; wait for it to finish")]
+    Locked(PathBuf),
+    /// Two source files would be published at the same path.
+    #[error("{first} and {second} would both be published as {published}")]
+    Collision {
+        /// One source path.
+        first: String,
+        /// The other source path.
+        second: String,
+        /// The shared published path.
+        published: String,
+    },
+}
+
+impl BuildError {
+    /// Shorthand for [`BuildError::Io`].
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        BuildError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Something worth telling the user that does not stop the build.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// A reference that does not resolve to a file in the tree; left as written.
+    MissingReference {
+        /// The referring file, relative to SRC.
+        file: String,
+        /// The reference as written.
+        reference: String,
+    },
+    /// Files that reference each other in a cycle; they are fingerprinted together (each name is
+    /// derived from the contents of the whole cycle).
+    ReferenceCycle {
+        /// The files of the cycle, relative to SRC, sorted.
+        files: Vec<String>,
+    },
+    /// A directory entry that is neither a regular file nor a directory (FIFO, socket, device).
+    SkippedSpecialFile {
+        /// The entry, relative to SRC.
+        file: String,
+    },
+    /// More files in the output than a Workers free plan accepts for one deployment.
+    TooManyFiles {
+        /// Files in the output, precompressed siblings and manifests included.
+        count: usize,
+        /// The plan's limit.
+        limit: usize,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::MissingReference { file, reference } => write!(
+                f,
+                "{file}: reference `{reference}` does not resolve to a file in the source tree; left as written"
+            ),
+            Warning::ReferenceCycle { files } => write!(
+                f,
+                "reference cycle between {}; fingerprinted together",
+                files.join(", ")
+            ),
+            Warning::SkippedSpecialFile { file } => {
+                write!(f, "{file} is not a regular file; skipped")
+            }
+            Warning::TooManyFiles { count, limit } => write!(
+                f,
+                "output holds {count} files, over the {limit} files a Workers free plan accepts per deployment"
+            ),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! What a build is asked to do, validated before any work starts.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::BuildError;
+
+/// The default URL path prefix of published files.
+pub const DEFAULT_PUBLIC_PATH: &str = "/assets/";
+
+/// Build settings. Construct with [`Options::new`] and adjust the public fields.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The source tree.
+    pub src: PathBuf,
+    /// The output directory (replaced atomically).
+    pub out: PathBuf,
+    /// URL path prefix of published files, with leading and trailing `/`.
+    pub public_path: String,
+    /// Absolute URL prefixed to `manifest.json` values (a CDN host), without trailing `/`.
+    pub base_url: Option<String>,
+    /// Make unresolvable references errors instead of warnings.
+    pub strict: bool,
+    /// Where compressed representations are kept between builds; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Glob patterns (on logical paths) of files published under their own name, without a
+    /// fingerprint (e.g. `favicon.ico`, `robots.txt`). They are served with revalidation.
+    pub no_fingerprint: Vec<String>,
+}
+
+impl Options {
+    /// Options with the defaults: public path `/assets/`, no base URL, warnings for missing
+    /// references, the cache in [`Options::default_cache_dir`].
+    pub fn new(src: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        let out = out.into();
+        Options {
+            src: src.into(),
+            cache_dir: Some(Self::default_cache_dir(&out)),
+            out,
+            public_path: DEFAULT_PUBLIC_PATH.into(),
+            base_url: None,
+            strict: false,
+            no_fingerprint: Vec::new(),
+        }
+    }
+
+    /// `.asset-builder-cache/` beside OUT: on the same filesystem, so cached objects can be
+    /// hard-linked into the output instead of copied.
+    pub fn default_cache_dir(out: &Path) -> PathBuf {
+        match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join(".asset-builder-cache"),
+            _ => PathBuf::from(".asset-builder-cache"),
+        }
+    }
+
+    /// Checks every option; the error names the option and what it expects.
+    pub fn validate(&self) -> Result<(), BuildError> {
+        let p = &self.public_path;
+        if !p.starts_with('/') || !p.ends_with('/') {
+            return Err(bad("--public-path", format!("`{p}` must start and end with `/`, like /assets/")));
+        }
+        if p.split('/').any(|s| s == ".." || s == ".")
+            || p.contains("//")
+            || p.chars().any(|c| c.is_control() || "?#\\%\"<> ".contains(c))
+        {
+            return Err(bad(
+                "--public-path",
+                format!("`{p}` must be a plain path without `.`/`..` segments, `//`, `?`, `#`, `%`, spaces or backslashes"),
+            ));
+        }
+        if let Some(url) = &self.base_url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .or_else(|| url.strip_prefix("//"));
+            let ok = rest.is_some_and(|r| {
+                let host = r.split('/').next().unwrap_or("");
+                !host.is_empty() && !r.contains(['?', '#', ' ', '\\'])
+            });
+            if !ok {
+                return Err(bad(
+                    "--base-url",
+                    format!("`{url}` must be an absolute http(s) URL such as https://cdn.example.com"),
+                ));
+            }
+        }
+        for g in &self.no_fingerprint {
+            globset::Glob::new(g)
+                .map_err(|e| bad("--no-fingerprint", format!("`{g}` is not a valid glob: {e}")))?;
+        }
+        let (src, out) = (absolute(&self.src), absolute(&self.out));
+        if out.starts_with(&src) || src.starts_with(&out) {
+            return Err(bad(
+                "--out",
+                format!(
+                    "{} and the source {} must not contain one another",
+                    self.out.display(),
+                    self.src.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The base URL without a trailing `/` (empty when unset).
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_deref().unwrap_or("").trim_end_matches('/')
+    }
+}
+
+fn bad(option: &'static str, reason: String) -> BuildError {
+    BuildError::BadOption { option, reason }
+}
+
+/// `p` made absolute (through symlinks where it exists), for containment checks.
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    match (abs.parent(), abs.file_name()) {
+        (Some(parent), Some(name)) => absolute(parent).join(name),
+        _ => abs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> Options {
+        Options::new("/tmp/src-x", "/tmp/out-x")
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        opts().validate().unwrap();
+        assert_eq!(opts().cache_dir.unwrap(), PathBuf::from("/tmp/.asset-builder-cache"));
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        for p in ["assets/", "/assets", "/a/../b/", "/a b/", "/a?/"] {
+            let mut o = opts();
+            o.public_path = p.into();
+            let e = o.validate().unwrap_err().to_string();
+            assert!(e.contains("--public-path"), "{p}: {e}");
+        }
+        let mut o = opts();
+        o.base_url = Some("ftp:/x".into());
+        assert!(o.validate().unwrap_err().to_string().contains("--base-url"));
+        let mut o = opts();
+        o.no_fingerprint = vec!["a[".into()];
+        assert!(o.validate().unwrap_err().to_string().contains("--no-fingerprint"));
+        let o = Options::new("/tmp/src-x", "/tmp/src-x/build");
+        assert!(o.validate().unwrap_err().to_string().contains("--out"));
+    }
+}

@@ -1,0 +1,238 @@
+//! The CDN manifest: what `asset-builder` publishes and the edge worker serves.
+//!
+//! One JSON document (`cdn-manifest.json` in the builder's output directory) maps every published
+//! URL path to the facts the edge needs to answer a request without touching the file: content type,
+//! size, strong validators, SRI integrity, precompressed representations and whether the path is
+//! fingerprinted (and so may be cached forever). The format is versioned by [`FORMAT_VERSION`];
+//! a reader refuses any other version rather than guess.
+//!
+//! This crate is shared by the writer and the reader and is compiled into the Wasm worker, so it
+//! depends on serde alone.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The manifest format this crate reads and writes. Bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The file name of the CDN manifest inside the builder's output directory.
+pub const FILE_NAME: &str = "cdn-manifest.json";
+
+/// The whole CDN manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT_VERSION`] for a manifest this crate accepts.
+    pub version: u32,
+    /// The URL path prefix every entry lives under, with leading and trailing `/` (e.g. `/assets/`).
+    pub public_path: String,
+    /// Published URL path (percent-encoding-free, starting with `/`) → entry. Sorted, so the same
+    /// build gives byte-identical JSON.
+    pub entries: BTreeMap<String, Entry>,
+}
+
+/// One published file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The path relative to the source tree, `/`-separated: the key of Symfony's `manifest.json`.
+    pub logical_path: String,
+    /// The `Content-Type` to send, with `charset=utf-8` for text types.
+    pub content_type: String,
+    /// Size in bytes of the identity (uncompressed) representation.
+    pub size: u64,
+    /// Strong ETag of the identity representation, quoted (`"…"`), derived from its SHA-256.
+    pub etag: String,
+    /// Subresource Integrity of the identity bytes (`sha384-<base64>`).
+    pub integrity: String,
+    /// True when the path carries a content digest, so its bytes can never change: cache forever.
+    pub immutable: bool,
+    /// Precompressed representations stored beside the file as `<path>.br` / `<path>.gz`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encodings: BTreeMap<Encoding, Representation>,
+}
+
+/// A precompressed representation of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Representation {
+    /// Size in bytes of the compressed file.
+    pub size: u64,
+    /// Strong ETag of this representation (differs from the identity one: different bytes).
+    pub etag: String,
+}
+
+/// A content coding the builder precompresses into, in the edge's order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Encoding {
+    /// Brotli (RFC 7932), sibling suffix `.br`.
+    #[serde(rename = "br")]
+    Brotli,
+    /// gzip (RFC 1952), sibling suffix `.gz`.
+    #[serde(rename = "gzip")]
+    Gzip,
+}
+
+impl Encoding {
+    /// Every encoding, most preferred first.
+    pub const ALL: [Encoding; 2] = [Encoding::Brotli, Encoding::Gzip];
+
+    /// The `Content-Encoding` token (`br`, `gzip`).
+    pub fn token(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+
+    /// The suffix of the sibling file holding this representation (`.br`, `.gz`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Brotli => ".br",
+            Encoding::Gzip => ".gz",
+        }
+    }
+
+}
+
+/// Why a manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// Not JSON, or JSON that does not match the schema (the message names the field).
+    #[error("CDN manifest is not valid: {0}")]
+    Syntax(#[from] serde_json::Error),
+    /// A manifest written by an incompatible builder.
+    #[error("CDN manifest has format version {found}, this reader understands version {expected}")]
+    Version {
+        /// The version in the file.
+        found: u32,
+        /// [`FORMAT_VERSION`].
+        expected: u32,
+    },
+    /// An entry key that is not an absolute path under `public_path`.
+    #[error("CDN manifest entry `{0}` is not a path under the manifest's public_path")]
+    BadPath(String),
+}
+
+impl Manifest {
+    /// An empty manifest for `public_path`.
+    pub fn new(public_path: impl Into<String>) -> Self {
+        Manifest {
+            version: FORMAT_VERSION,
+            public_path: public_path.into(),
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Parses and checks a manifest: the version first (so an old reader says "version" rather
+    /// than "unknown field"), then the schema and every key.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ManifestError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: u32,
+        }
+        let v: VersionOnly = serde_json::from_slice(bytes)?;
+        if v.version != FORMAT_VERSION {
+            return Err(ManifestError::Version {
+                found: v.version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let m: Manifest = serde_json::from_slice(bytes)?;
+        if let Some(bad) = m
+            .entries
+            .keys()
+            .find(|k| !k.starts_with(&m.public_path) || k.len() == m.public_path.len())
+        {
+            return Err(ManifestError::BadPath(bad.clone()));
+        }
+        Ok(m)
+    }
+
+    /// Serialises with stable key order and indentation (byte-identical for equal manifests).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).expect("manifest serialises");
+        out.push(b'\n');
+        out
+    }
+
+    /// The entry published at `path` (an exact, already-normalised URL path).
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries.get(path)
+    }
+}
+
+impl Entry {
+    /// The strong ETag of the representation in `encoding` (`None` = identity).
+    pub fn etag_for(&self, encoding: Option<Encoding>) -> Option<&str> {
+        match encoding {
+            None => Some(&self.etag),
+            Some(e) => self.encodings.get(&e).map(|r| r.etag.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        let mut m = Manifest::new("/assets/");
+        let mut encodings = BTreeMap::new();
+        encodings.insert(
+            Encoding::Brotli,
+            Representation {
+                size: 10,
+                etag: "\"abc-br\"".into(),
+            },
+        );
+        m.entries.insert(
+            "/assets/app-0123456789abcdef.css".into(),
+            Entry {
+                logical_path: "app.css".into(),
+                content_type: "text/css; charset=utf-8".into(),
+                size: 20,
+                etag: "\"abc\"".into(),
+                integrity: "sha384-x".into(),
+                immutable: true,
+                encodings,
+            },
+        );
+        m
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let m = sample();
+        let back = Manifest::from_json(&m.to_json()).unwrap();
+        assert_eq!(back, m);
+        let e = back.get("/assets/app-0123456789abcdef.css").unwrap();
+        assert_eq!(e.etag_for(Some(Encoding::Brotli)), Some("\"abc-br\""));
+        assert_eq!(e.etag_for(Some(Encoding::Gzip)), None);
+    }
+
+    #[test]
+    fn rejects_other_versions_by_name() {
+        let err = Manifest::from_json(br#"{"version": 7, "entries": {}}"#).unwrap_err();
+        assert!(err.to_string().contains("version 7"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_names_them() {
+        let json = String::from_utf8(sample().to_json())
+            .unwrap()
+            .replace("\"immutable\"", "\"immutible\"");
+        let err = Manifest::from_json(json.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("immutible"), "{err}");
+    }
+
+    #[test]
+    fn rejects_keys_outside_public_path() {
+        let mut m = sample();
+        let e = m.entries.values().next().unwrap().clone();
+        m.entries.insert("/etc/passwd".into(), e);
+        let err = Manifest::from_json(&m.to_json()).unwrap_err();
+        assert!(err.to_string().contains("/etc/passwd"), "{err}");
+    }
+}
