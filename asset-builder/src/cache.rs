@@ -66,7 +66,9 @@ impl Cache {
         };
         let dir = path.parent().expect("object has a parent");
         std::fs::create_dir_all(dir).map_err(|e| BuildError::io("create cache directory", dir, e))?;
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp-{}-{seq}", std::process::id()));
         std::fs::write(&tmp, bytes).map_err(|e| BuildError::io("write cache object", &tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| BuildError::io("write cache object", &path, e))?;
         Ok(Some(path))

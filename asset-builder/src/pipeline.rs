@@ -36,8 +36,9 @@ struct Edit {
 }
 
 /// Where a representation's bytes are.
+#[derive(Clone)]
 enum Blob {
-    Memory(Vec<u8>),
+    Memory(std::sync::Arc<[u8]>),
     Cached(PathBuf),
 }
 
@@ -188,15 +189,24 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         }
     }
     let mut blobs: HashMap<(usize, Encoding), (Blob, u64, Codec)> = HashMap::new();
+    // Identical contents (a file copied into two places) are compressed once.
+    let mut pending: HashMap<([u8; 32], Codec), Vec<usize>> = HashMap::new();
     let mut misses = Vec::new();
     let mut used = HashSet::new();
     for &(i, codec) in &jobs {
+        if let Some(waiting) = pending.get_mut(&(content_digest[i], codec)) {
+            waiting.push(i);
+            continue;
+        }
         match cache.get(&content_digest[i], codec) {
             Some((path, size)) => {
                 used.insert(path.clone());
                 blobs.insert((i, codec.encoding()), (Blob::Cached(path), size, codec));
             }
-            None => misses.push((i, codec)),
+            None => {
+                misses.push((i, codec));
+                pending.insert((content_digest[i], codec), vec![i]);
+            }
         }
     }
     let cache_hits = jobs.len() - misses.len();
@@ -224,7 +234,7 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
                 let size = packed.len() as u64;
                 let blob = match cache.put(&content_digest[i], codec, &packed) {
                     Ok(Some(path)) => Blob::Cached(path),
-                    Ok(None) => Blob::Memory(packed),
+                    Ok(None) => Blob::Memory(packed.into()),
                     Err(e) => {
                         failure.lock().unwrap().get_or_insert(e);
                         next.store(usize::MAX / 2, Ordering::Relaxed);
@@ -243,7 +253,9 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         if let Blob::Cached(p) = &blob {
             used.insert(p.clone());
         }
-        blobs.insert((i, codec.encoding()), (blob, size, codec));
+        for &j in &pending[&(content_digest[i], codec)] {
+            blobs.insert((j, codec.encoding()), (blob.clone(), size, codec));
+        }
     }
 
     // Assemble the manifests.

@@ -1,0 +1,3 @@
+export function label(text) {
+  return `✓ ${text}`;
+}

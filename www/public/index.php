@@ -1,0 +1,28 @@
+<?php
+// Front controller. Under PHP's built-in server it also serves the built assets from ../build
+// (the edge worker does that in front of the origins; this keeps the app usable on its own).
+
+use App\Kernel;
+use Symfony\Component\HttpFoundation\Request;
+
+if (PHP_SAPI === 'cli-server') {
+    $path = rawurldecode(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH) ?? '/');
+    if (str_starts_with($path, '/assets/') && !str_contains($path, '..')) {
+        $file = dirname(__DIR__) . '/build' . $path;
+        if (is_file($file)) {
+            $types = ['css' => 'text/css', 'js' => 'text/javascript', 'svg' => 'image/svg+xml',
+                'woff' => 'font/woff', 'ttf' => 'font/ttf', 'png' => 'image/png', 'map' => 'application/json'];
+            header('Content-Type: ' . ($types[pathinfo($file, PATHINFO_EXTENSION)] ?? 'application/octet-stream'));
+            readfile($file);
+            return true;
+        }
+    }
+}
+
+require dirname(__DIR__) . '/src/autoload.php';
+
+$kernel = new Kernel($_SERVER['APP_ENV'] ?? 'prod', (bool) ($_SERVER['APP_DEBUG'] ?? false));
+$request = Request::createFromGlobals();
+$response = $kernel->handle($request);
+$response->send();
+$kernel->terminate($request, $response);
