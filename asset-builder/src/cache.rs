@@ -43,14 +43,17 @@ impl Cache {
     pub fn object_path(&self, digest: &[u8; 32], codec: Codec) -> Option<PathBuf> {
         let root = self.root.as_ref()?;
         let h = hex(digest);
-        Some(root.join(&h[..2]).join(format!("{}-{}", &h[2..], codec.tag())))
+        Some(
+            root.join(&h[..2])
+                .join(format!("{}-{}", &h[2..], codec.tag())),
+        )
     }
 
     /// The stored object and its size, if present.
     pub fn get(&self, digest: &[u8; 32], codec: Codec) -> Option<(PathBuf, u64)> {
         let path = self.object_path(digest, codec)?;
         let meta = std::fs::metadata(&path).ok()?;
-        meta.is_file().then(|| (path, meta.len()))
+        meta.is_file().then_some((path, meta.len()))
     }
 
     /// Stores `bytes` as the output of `codec` on `digest`; returns the object's path, or `None`
@@ -65,7 +68,8 @@ impl Cache {
             return Ok(None);
         };
         let dir = path.parent().expect("object has a parent");
-        std::fs::create_dir_all(dir).map_err(|e| BuildError::io("create cache directory", dir, e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| BuildError::io("create cache directory", dir, e))?;
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = path.with_extension(format!("tmp-{}-{seq}", std::process::id()));
@@ -80,7 +84,11 @@ impl Cache {
         let Some(root) = &self.root else { return 0 };
         let now = SystemTime::now();
         let mut removed = 0;
-        for entry in walkdir::WalkDir::new(root).min_depth(2).into_iter().flatten() {
+        for entry in walkdir::WalkDir::new(root)
+            .min_depth(2)
+            .into_iter()
+            .flatten()
+        {
             let path = entry.path();
             if used.contains(path) || !entry.file_type().is_file() {
                 continue;
@@ -126,7 +134,10 @@ mod tests {
     fn disabled_cache_never_hits() {
         let cache = Cache::open(None).unwrap();
         let digest = crate::fingerprint::sha256(b"x");
-        assert_eq!(cache.put(&digest, Codec::Gzip { level: 9 }, b"p").unwrap(), None);
+        assert_eq!(
+            cache.put(&digest, Codec::Gzip { level: 9 }, b"p").unwrap(),
+            None
+        );
         assert!(cache.get(&digest, Codec::Gzip { level: 9 }).is_none());
     }
 }

@@ -118,7 +118,10 @@ pub fn plan(logical_path: &str, content_type: &str, size: usize) -> Vec<Codec> {
     }
     let ext = crate::content_type::extension(logical_path);
     let media = content_type.split(';').next().unwrap_or("");
-    let mode = if matches!(media, "font/ttf" | "font/otf" | "application/vnd.ms-fontobject") {
+    let mode = if matches!(
+        media,
+        "font/ttf" | "font/otf" | "application/vnd.ms-fontobject"
+    ) {
         Mode::Font
     } else if content_type.contains("charset=") {
         Mode::Text
@@ -199,7 +202,11 @@ mod tests {
         assert!(maps.contains(&Codec::Gzip { level: 6 }));
         assert!(matches!(
             plan("f.ttf", "font/ttf", 10_000)[0],
-            Codec::Brotli { mode: Mode::Font, quality: 11, .. }
+            Codec::Brotli {
+                mode: Mode::Font,
+                quality: 11,
+                ..
+            }
         ));
         assert_eq!(window_bits(100), 10);
         assert_eq!(window_bits(5000), 13);

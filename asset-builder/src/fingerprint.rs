@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(fingerprinted_name("app.css", "ab12"), "app-ab12.css");
-        assert_eq!(fingerprinted_name("a.min.css.map", "ab12"), "a.min.css-ab12.map");
+        assert_eq!(
+            fingerprinted_name("a.min.css.map", "ab12"),
+            "a.min.css-ab12.map"
+        );
         assert_eq!(fingerprinted_name("LICENSE", "ab12"), "LICENSE-ab12");
         assert_eq!(fingerprinted_name(".htaccess", "ab12"), ".htaccess-ab12");
     }

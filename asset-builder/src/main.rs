@@ -123,7 +123,13 @@ fn run(args: &BuildArgs) -> Result<(), String> {
 
 fn summary(r: &Report, out: &std::path::Path) -> String {
     let Totals { identity, br, gzip } = r.bytes;
-    let pct = |x: u64| if identity == 0 { 0.0 } else { 100.0 * x as f64 / identity as f64 };
+    let pct = |x: u64| {
+        if identity == 0 {
+            0.0
+        } else {
+            100.0 * x as f64 / identity as f64
+        }
+    };
     format!(
         "built {} files into {} ({} output files) in {:.2}s\n  \
          identity {}\n  brotli   {} ({:.1}%, {} .br files)\n  gzip     {} ({:.1}%, {} .gz files)\n  \

@@ -56,11 +56,15 @@ impl Options {
     pub fn validate(&self) -> Result<(), BuildError> {
         let p = &self.public_path;
         if !p.starts_with('/') || !p.ends_with('/') {
-            return Err(bad("--public-path", format!("`{p}` must start and end with `/`, like /assets/")));
+            return Err(bad(
+                "--public-path",
+                format!("`{p}` must start and end with `/`, like /assets/"),
+            ));
         }
         if p.split('/').any(|s| s == ".." || s == ".")
             || p.contains("//")
-            || p.chars().any(|c| c.is_control() || "?#\\%\"<> ".contains(c))
+            || p.chars()
+                .any(|c| c.is_control() || "?#\\%\"<> ".contains(c))
         {
             return Err(bad(
                 "--public-path",
@@ -79,13 +83,19 @@ impl Options {
             if !ok {
                 return Err(bad(
                     "--base-url",
-                    format!("`{url}` must be an absolute http(s) URL such as https://cdn.example.com"),
+                    format!(
+                        "`{url}` must be an absolute http(s) URL such as https://cdn.example.com"
+                    ),
                 ));
             }
         }
         for g in &self.no_fingerprint {
-            globset::Glob::new(g)
-                .map_err(|e| bad("--no-fingerprint", format!("`{g}` is not a valid glob: {e}")))?;
+            globset::Glob::new(g).map_err(|e| {
+                bad(
+                    "--no-fingerprint",
+                    format!("`{g}` is not a valid glob: {e}"),
+                )
+            })?;
         }
         let (src, out) = (absolute(&self.src), absolute(&self.out));
         if out.starts_with(&src) || src.starts_with(&out) {
@@ -138,7 +148,10 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         opts().validate().unwrap();
-        assert_eq!(opts().cache_dir.unwrap(), PathBuf::from("/tmp/.asset-builder-cache"));
+        assert_eq!(
+            opts().cache_dir.unwrap(),
+            PathBuf::from("/tmp/.asset-builder-cache")
+        );
     }
 
     #[test]
@@ -154,7 +167,11 @@ mod tests {
         assert!(o.validate().unwrap_err().to_string().contains("--base-url"));
         let mut o = opts();
         o.no_fingerprint = vec!["a[".into()];
-        assert!(o.validate().unwrap_err().to_string().contains("--no-fingerprint"));
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--no-fingerprint"));
         let o = Options::new("/tmp/src-x", "/tmp/src-x/build");
         assert!(o.validate().unwrap_err().to_string().contains("--out"));
     }

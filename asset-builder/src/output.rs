@@ -27,13 +27,13 @@ impl Staging {
     /// Checks that OUT may be replaced, takes the lock, clears leftovers of killed builds and
     /// creates an empty staging directory.
     pub fn create(out: &Path) -> Result<Self, BuildError> {
-        let name = out
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| BuildError::BadOption {
-                option: "--out",
-                reason: format!("{} has no usable directory name", out.display()),
-            })?;
+        let name =
+            out.file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| BuildError::BadOption {
+                    option: "--out",
+                    reason: format!("{} has no usable directory name", out.display()),
+                })?;
         let parent = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -59,7 +59,11 @@ impl Staging {
         let prefix = format!(".{name}.tmp-");
         if let Ok(entries) = std::fs::read_dir(&parent) {
             for entry in entries.flatten() {
-                if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+                if entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(&prefix))
+                {
                     let _ = std::fs::remove_dir_all(entry.path());
                 }
             }

@@ -65,7 +65,11 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         .collect::<Result<_, BuildError>>()?;
 
     // Find and resolve references.
-    let index: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.rel.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.rel.as_str(), i))
+        .collect();
     let predigested: Vec<bool> = files
         .iter()
         .map(|f| fingerprint::is_predigested(file_name(&f.rel)))
@@ -116,7 +120,10 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
     }
 
     // Fingerprint dependencies first; a cycle is named from the contents of all its members.
-    let edges: Vec<Vec<usize>> = edits.iter().map(|l| l.iter().map(|e| e.target).collect()).collect();
+    let edges: Vec<Vec<usize>> = edits
+        .iter()
+        .map(|l| l.iter().map(|e| e.target).collect())
+        .collect();
     let mut published: Vec<String> = vec![String::new(); n];
     let mut rewritten: Vec<Option<Vec<u8>>> = (0..n).map(|_| None).collect();
     let mut content_digest: Vec<[u8; 32]> = sources.iter().map(|s| s.1).collect();
@@ -125,9 +132,15 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         if predigested[i] || plain.as_ref().is_some_and(|g| g.is_match(rel)) {
             return rel.clone();
         }
-        let (dir, name) = rel.rsplit_once('/').map_or(("", rel.as_str()), |(d, f)| (d, f));
+        let (dir, name) = rel
+            .rsplit_once('/')
+            .map_or(("", rel.as_str()), |(d, f)| (d, f));
         let new = fingerprint::fingerprinted_name(name, &fingerprint::name_hash(digest));
-        if dir.is_empty() { new } else { format!("{dir}/{new}") }
+        if dir.is_empty() {
+            new
+        } else {
+            format!("{dir}/{new}")
+        }
     };
     for comp in graph::components(n, &edges) {
         let cyclic = comp.len() > 1 || edges[comp[0]].contains(&comp[0]);
@@ -154,7 +167,11 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         }
         let key = key.finalize();
         for &i in &comp {
-            let member: [u8; 32] = Sha256::new().chain_update(key).chain_update(files[i].rel.as_bytes()).finalize().into();
+            let member: [u8; 32] = Sha256::new()
+                .chain_update(key)
+                .chain_update(files[i].rel.as_bytes())
+                .finalize()
+                .into();
             published[i] = name_for(i, &member);
         }
         for &i in &comp {
@@ -178,8 +195,14 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
     }
 
     // Per-file facts.
-    let content_types: Vec<String> = files.iter().map(|f| crate::content_type::for_path(&f.rel)).collect();
-    let integrity: Vec<String> = (0..n).into_par_iter().map(|i| fingerprint::integrity(final_bytes(i))).collect();
+    let content_types: Vec<String> = files
+        .iter()
+        .map(|f| crate::content_type::for_path(&f.rel))
+        .collect();
+    let integrity: Vec<String> = (0..n)
+        .into_par_iter()
+        .map(|i| fingerprint::integrity(final_bytes(i)))
+        .collect();
 
     // Compression: reuse what the cache has, compute the rest largest first.
     let mut jobs: Vec<(usize, Codec)> = Vec::new();
@@ -219,7 +242,10 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         };
         std::cmp::Reverse(final_bytes(i).len() * weight)
     });
-    let total: u64 = misses.iter().map(|&(i, _)| final_bytes(i).len() as u64).sum();
+    let total: u64 = misses
+        .iter()
+        .map(|&(i, _)| final_bytes(i).len() as u64)
+        .sum();
     progress.start(Phase::Compress, total);
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(misses.len()));
@@ -228,7 +254,9 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         for _ in 0..rayon::current_num_threads() {
             s.spawn(|_| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(i, codec)) = misses.get(k) else { break };
+                let Some(&(i, codec)) = misses.get(k) else {
+                    break;
+                };
                 let input = final_bytes(i);
                 let packed = codec.compress(input);
                 let size = packed.len() as u64;
@@ -270,7 +298,9 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         let url_path = format!("{}{}", opts.public_path, published[i]);
         let mut encodings = BTreeMap::new();
         for enc in Encoding::ALL {
-            let Some((_, csize, codec)) = blobs.get(&(i, enc)) else { continue };
+            let Some((_, csize, codec)) = blobs.get(&(i, enc)) else {
+                continue;
+            };
             if !compress::worth_keeping(size as usize, *csize as usize) {
                 continue;
             }
@@ -279,10 +309,13 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
                 .chain_update(codec.tag().as_bytes())
                 .finalize()
                 .into();
-            encodings.insert(enc, Representation {
-                size: *csize,
-                etag: fingerprint::etag(&tag),
-            });
+            encodings.insert(
+                enc,
+                Representation {
+                    size: *csize,
+                    etag: fingerprint::etag(&tag),
+                },
+            );
             siblings.push((i, enc));
         }
         totals.identity += size;
@@ -290,16 +323,22 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         totals.gzip += encodings.get(&Encoding::Gzip).map_or(size, |r| r.size);
         brotli_files += usize::from(encodings.contains_key(&Encoding::Brotli));
         gzip_files += usize::from(encodings.contains_key(&Encoding::Gzip));
-        symfony.insert(files[i].rel.clone(), manifest::public_url(opts.base_url(), &url_path));
-        cdn.entries.insert(url_path, Entry {
-            logical_path: files[i].rel.clone(),
-            content_type: content_types[i].clone(),
-            size,
-            etag: fingerprint::etag(&content_digest[i]),
-            integrity: integrity[i].clone(),
-            immutable: published[i] != files[i].rel || predigested[i],
-            encodings,
-        });
+        symfony.insert(
+            files[i].rel.clone(),
+            manifest::public_url(opts.base_url(), &url_path),
+        );
+        cdn.entries.insert(
+            url_path,
+            Entry {
+                logical_path: files[i].rel.clone(),
+                content_type: content_types[i].clone(),
+                size,
+                etag: fingerprint::etag(&content_digest[i]),
+                integrity: integrity[i].clone(),
+                immutable: published[i] != files[i].rel || predigested[i],
+                encodings,
+            },
+        );
     }
 
     // Write the tree aside.
@@ -317,7 +356,10 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
             Blob::Cached(path) => staging.link(&rel, path),
         }
     })?;
-    staging.write(manifest::SYMFONY_MANIFEST, &manifest::symfony_json(&symfony))?;
+    staging.write(
+        manifest::SYMFONY_MANIFEST,
+        &manifest::symfony_json(&symfony),
+    )?;
     staging.write(cdn_manifest::FILE_NAME, &cdn.to_json())?;
     progress.advance(2);
     if output_files > MAX_FILES {
@@ -345,7 +387,12 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
     })
 }
 
-fn apply_edits(files: &[scan::SourceFile], src: &[u8], edits: &[Edit], published: &[String]) -> Vec<u8> {
+fn apply_edits(
+    files: &[scan::SourceFile],
+    src: &[u8],
+    edits: &[Edit],
+    published: &[String],
+) -> Vec<u8> {
     let replacements: Vec<(Range<usize>, String)> = edits
         .iter()
         .map(|e| {

@@ -148,30 +148,68 @@ mod tests {
 
     #[test]
     fn resolves_relative_paths() {
-        assert_eq!(resolve("css/app.css", "../img/a.png", RefKind::CssUrl), file("img/a.png", 12));
-        assert_eq!(resolve("css/app.css", "b.png?v=2#x", RefKind::CssUrl), file("css/b.png", 5));
-        assert_eq!(resolve("app.css", "./f%20g.woff", RefKind::CssUrl), file("f g.woff", 12));
-        assert_eq!(resolve("a/b.js", "./c/../d.js", RefKind::JsImport), file("a/d.js", 11));
+        assert_eq!(
+            resolve("css/app.css", "../img/a.png", RefKind::CssUrl),
+            file("img/a.png", 12)
+        );
+        assert_eq!(
+            resolve("css/app.css", "b.png?v=2#x", RefKind::CssUrl),
+            file("css/b.png", 5)
+        );
+        assert_eq!(
+            resolve("app.css", "./f%20g.woff", RefKind::CssUrl),
+            file("f g.woff", 12)
+        );
+        assert_eq!(
+            resolve("a/b.js", "./c/../d.js", RefKind::JsImport),
+            file("a/d.js", 11)
+        );
     }
 
     #[test]
     fn leaves_external_references_alone() {
-        for spec in ["data:image/png;base64,xx", "https://x.test/a.png", "//cdn.test/a.png", "/abs.png", "#frag", "", "mailto:a@b"] {
-            assert_eq!(resolve("a.css", spec, RefKind::CssUrl), Target::External, "{spec}");
+        for spec in [
+            "data:image/png;base64,xx",
+            "https://x.test/a.png",
+            "//cdn.test/a.png",
+            "/abs.png",
+            "#frag",
+            "",
+            "mailto:a@b",
+        ] {
+            assert_eq!(
+                resolve("a.css", spec, RefKind::CssUrl),
+                Target::External,
+                "{spec}"
+            );
         }
-        assert_eq!(resolve("a.js", "lodash", RefKind::JsImport), Target::External);
-        assert_eq!(resolve("a.js", "@hotwired/stimulus", RefKind::JsImport), Target::External);
+        assert_eq!(
+            resolve("a.js", "lodash", RefKind::JsImport),
+            Target::External
+        );
+        assert_eq!(
+            resolve("a.js", "@hotwired/stimulus", RefKind::JsImport),
+            Target::External
+        );
     }
 
     #[test]
     fn climbing_above_the_root_is_reported() {
-        assert_eq!(resolve("a.css", "../../etc/passwd", RefKind::CssUrl), Target::OutsideRoot);
+        assert_eq!(
+            resolve("a.css", "../../etc/passwd", RefKind::CssUrl),
+            Target::OutsideRoot
+        );
     }
 
     #[test]
     fn rewrite_keeps_directories_query_fragment_and_encoding() {
         assert_eq!(
-            rewrite("../fonts/icons.woff2?v=4.7#iefix", 20, "icons.woff2", "icons-0123abcd.woff2"),
+            rewrite(
+                "../fonts/icons.woff2?v=4.7#iefix",
+                20,
+                "icons.woff2",
+                "icons-0123abcd.woff2"
+            ),
             "../fonts/icons-0123abcd.woff2?v=4.7#iefix"
         );
         assert_eq!(

@@ -68,10 +68,7 @@ pub fn scan(src: &Path) -> Result<(Vec<SourceFile>, Vec<Warning>), BuildError> {
             warnings.push(Warning::SkippedSpecialFile { file: rel });
             continue;
         }
-        let size = entry
-            .metadata()
-            .map_err(|e| walk_error(src, e))?
-            .len();
+        let size = entry.metadata().map_err(|e| walk_error(src, e))?.len();
         if size > MAX_FILE_SIZE {
             return Err(BuildError::TooLarge {
                 path: path.to_path_buf(),
@@ -177,7 +174,10 @@ mod tests {
 
         let d = tempfile::tempdir().unwrap();
         fs::write(d.path().join("new\nline.css"), "x").unwrap();
-        assert!(matches!(scan(d.path()), Err(BuildError::UnsupportedName(_))));
+        assert!(matches!(
+            scan(d.path()),
+            Err(BuildError::UnsupportedName(_))
+        ));
     }
 
     #[test]

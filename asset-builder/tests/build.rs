@@ -34,18 +34,41 @@ impl Fixture {
              .b{{background:url(data:image/png;base64,AAAA)}} .c{{background:url(https://cdn.test/x.png)}} .d{{background:url(//cdn.test/y.png)}}\n\
              {css_body}/*# sourceMappingURL=app.css.map */\n"
         ));
-        write(&s, "css/base.css", "html{font-family:sans-serif}\n".repeat(30));
-        write(&s, "css/app.css.map", r#"{"version":3,"sources":["app.scss"],"mappings":"AAAA"}"#);
-        write(&s, "img/logo.svg", format!("<svg xmlns=\"http://www.w3.org/2000/svg\">{}</svg>", "<rect width=\"1\" height=\"1\"/>".repeat(30)));
+        write(
+            &s,
+            "css/base.css",
+            "html{font-family:sans-serif}\n".repeat(30),
+        );
+        write(
+            &s,
+            "css/app.css.map",
+            r#"{"version":3,"sources":["app.scss"],"mappings":"AAAA"}"#,
+        );
+        write(
+            &s,
+            "img/logo.svg",
+            format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\">{}</svg>",
+                "<rect width=\"1\" height=\"1\"/>".repeat(30)
+            ),
+        );
         write(&s, "fonts/f.woff2", b"wOF2\x00\x01binary-font-data");
         write(&s, "fonts/f.ttf", [0u8, 1, 0, 0].repeat(200));
         write(&s, "js/app.js", "import { a } from './lib/a.js';\nimport \"./lib/side.js\";\nexport * from '../js/lib/b.js';\nimport x from 'bare-package';\nconst m = () => import('./lib/lazy.js');\nconsole.log(a, m, x);\n//# sourceMappingURL=app.js.map\n");
-        write(&s, "js/app.js.map", r#"{"version":3,"sources":["app.ts"],"mappings":"AAAA"}"#);
+        write(
+            &s,
+            "js/app.js.map",
+            r#"{"version":3,"sources":["app.ts"],"mappings":"AAAA"}"#,
+        );
         write(&s, "js/lib/a.js", "export const a = 1;\n");
         write(&s, "js/lib/b.js", "export const b = 2;\n");
         write(&s, "js/lib/side.js", "window.side = true;\n");
         write(&s, "js/lib/lazy.js", "export default 'lazy';\n");
-        write(&s, "vendor/pkg-1a2b3c4d.digested.js", "console.log('already digested');\n");
+        write(
+            &s,
+            "vendor/pkg-1a2b3c4d.digested.js",
+            "console.log('already digested');\n",
+        );
         f
     }
     fn src(&self) -> PathBuf {
@@ -86,7 +109,11 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .filter(|e| e.file_type().is_file())
         .map(|e| {
             (
-                e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
+                e.path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 fs::read(e.path()).unwrap(),
             )
         })
@@ -108,7 +135,11 @@ fn publishes_every_file_under_a_content_hash_of_its_final_bytes() {
         assert!(url.starts_with("/assets/"), "{url}");
         let bytes = fs::read(f.out().join(url.trim_start_matches('/'))).unwrap();
         if logical.contains(".digested.") {
-            assert_eq!(url, &format!("/assets/{logical}"), "pre-digested names are kept");
+            assert_eq!(
+                url,
+                &format!("/assets/{logical}"),
+                "pre-digested names are kept"
+            );
             continue;
         }
         let digest = asset_builder::fingerprint::sha256(&bytes);
@@ -128,20 +159,44 @@ fn rewrites_css_js_and_source_map_references_keeping_query_and_fragment() {
     let base = name_of(&m["css/base.css"]);
     assert!(css.contains(&format!("@import \"{base}\";")), "{css}");
     assert!(css.contains(&format!("url(../img/{})", name_of(&m["img/logo.svg"]))));
-    assert!(css.contains(&format!("url('../fonts/{}?v=4.7')", name_of(&m["fonts/f.woff2"]))));
-    assert!(css.contains(&format!("url(\"../fonts/{}#iefix\")", name_of(&m["fonts/f.ttf"]))));
+    assert!(css.contains(&format!(
+        "url('../fonts/{}?v=4.7')",
+        name_of(&m["fonts/f.woff2"])
+    )));
+    assert!(css.contains(&format!(
+        "url(\"../fonts/{}#iefix\")",
+        name_of(&m["fonts/f.ttf"])
+    )));
     assert!(css.contains("url(data:image/png;base64,AAAA)"));
     assert!(css.contains("url(https://cdn.test/x.png)"));
     assert!(css.contains("url(//cdn.test/y.png)"));
-    assert!(css.contains(&format!("/*# sourceMappingURL={} */", name_of(&m["css/app.css.map"]))));
+    assert!(css.contains(&format!(
+        "/*# sourceMappingURL={} */",
+        name_of(&m["css/app.css.map"])
+    )));
 
     let js = f.text("js/app.js");
-    assert!(js.contains(&format!("from './lib/{}'", name_of(&m["js/lib/a.js"]))), "{js}");
-    assert!(js.contains(&format!("import \"./lib/{}\"", name_of(&m["js/lib/side.js"]))));
+    assert!(
+        js.contains(&format!("from './lib/{}'", name_of(&m["js/lib/a.js"]))),
+        "{js}"
+    );
+    assert!(js.contains(&format!(
+        "import \"./lib/{}\"",
+        name_of(&m["js/lib/side.js"])
+    )));
     assert!(js.contains(&format!("from '../js/lib/{}'", name_of(&m["js/lib/b.js"]))));
-    assert!(js.contains(&format!("import('./lib/{}')", name_of(&m["js/lib/lazy.js"]))));
-    assert!(js.contains("from 'bare-package'"), "bare specifiers belong to the import map");
-    assert!(js.contains(&format!("//# sourceMappingURL={}", name_of(&m["js/app.js.map"]))));
+    assert!(js.contains(&format!(
+        "import('./lib/{}')",
+        name_of(&m["js/lib/lazy.js"])
+    )));
+    assert!(
+        js.contains("from 'bare-package'"),
+        "bare specifiers belong to the import map"
+    );
+    assert!(js.contains(&format!(
+        "//# sourceMappingURL={}",
+        name_of(&m["js/app.js.map"])
+    )));
 }
 
 #[test]
@@ -149,12 +204,24 @@ fn a_changed_image_changes_the_css_that_references_it_and_nothing_else() {
     let f = Fixture::new();
     f.build();
     let before = f.symfony();
-    write(&f.src(), "img/logo.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"2\"/></svg>");
+    write(
+        &f.src(),
+        "img/logo.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"2\"/></svg>",
+    );
     let report = f.build();
     let after = f.symfony();
     assert_ne!(before["img/logo.svg"], after["img/logo.svg"]);
-    assert_ne!(before["css/app.css"], after["css/app.css"], "hash follows rewritten bytes");
-    for unchanged in ["css/base.css", "js/app.js", "fonts/f.ttf", "css/app.css.map"] {
+    assert_ne!(
+        before["css/app.css"], after["css/app.css"],
+        "hash follows rewritten bytes"
+    );
+    for unchanged in [
+        "css/base.css",
+        "js/app.js",
+        "fonts/f.ttf",
+        "css/app.css.map",
+    ] {
         assert_eq!(before[unchanged], after[unchanged], "{unchanged}");
     }
     // Only app.css and logo.svg were recompressed (two encodings each).
@@ -171,15 +238,25 @@ fn precompressed_siblings_decompress_to_the_published_bytes() {
         let file = f.out().join(path.trim_start_matches('/'));
         let identity = fs::read(&file).unwrap();
         assert_eq!(identity.len() as u64, entry.size);
-        assert_eq!(entry.integrity, asset_builder::fingerprint::integrity(&identity));
+        assert_eq!(
+            entry.integrity,
+            asset_builder::fingerprint::integrity(&identity)
+        );
         for (enc, rep) in &entry.encodings {
             let packed = fs::read(format!("{}{}", file.display(), enc.suffix())).unwrap();
             assert_eq!(packed.len() as u64, rep.size);
-            assert_ne!(rep.etag, entry.etag, "each representation has its own validator");
+            assert_ne!(
+                rep.etag, entry.etag,
+                "each representation has its own validator"
+            );
             let mut back = Vec::new();
             match enc {
-                Encoding::Brotli => brotli::Decompressor::new(&packed[..], 4096).read_to_end(&mut back).unwrap(),
-                Encoding::Gzip => flate2::read::GzDecoder::new(&packed[..]).read_to_end(&mut back).unwrap(),
+                Encoding::Brotli => brotli::Decompressor::new(&packed[..], 4096)
+                    .read_to_end(&mut back)
+                    .unwrap(),
+                Encoding::Gzip => flate2::read::GzDecoder::new(&packed[..])
+                    .read_to_end(&mut back)
+                    .unwrap(),
             };
             assert_eq!(back, identity, "{path} {enc:?}");
             seen += 1;
@@ -191,9 +268,17 @@ fn precompressed_siblings_decompress_to_the_published_bytes() {
         }
     }
     assert!(seen >= 8, "compressible fixtures got siblings ({seen})");
-    let woff2 = cdn.entries.values().find(|e| e.logical_path == "fonts/f.woff2").unwrap();
+    let woff2 = cdn
+        .entries
+        .values()
+        .find(|e| e.logical_path == "fonts/f.woff2")
+        .unwrap();
     assert!(woff2.encodings.is_empty(), "woff2 is already compressed");
-    let css = cdn.entries.values().find(|e| e.logical_path == "css/app.css").unwrap();
+    let css = cdn
+        .entries
+        .values()
+        .find(|e| e.logical_path == "css/app.css")
+        .unwrap();
     assert_eq!(css.content_type, "text/css; charset=utf-8");
     assert!(css.immutable);
     assert!(css.etag.starts_with('"') && css.etag.ends_with('"'));
@@ -208,24 +293,46 @@ fn identical_input_gives_byte_identical_output() {
     o.out = f.dir.path().join("out2");
     o.cache_dir = None;
     build(&o, &NoProgress).unwrap();
-    assert_eq!(snapshot(&o.out), first, "cold, uncached build equals the cached one");
+    assert_eq!(
+        snapshot(&o.out),
+        first,
+        "cold, uncached build equals the cached one"
+    );
     let report = f.build();
-    assert_eq!(report.cache_misses, 0, "warm build reuses every compression");
+    assert_eq!(
+        report.cache_misses, 0,
+        "warm build reuses every compression"
+    );
     assert_eq!(snapshot(&f.out()), first);
 }
 
 #[test]
 fn reference_cycles_are_fingerprinted_together() {
     let f = Fixture::new();
-    write(&f.src(), "js/cyc/a.js", "import { b } from './b.js';\nexport const a = () => b;\n");
-    write(&f.src(), "js/cyc/b.js", "import { a } from './a.js';\nexport const b = () => a;\n");
+    write(
+        &f.src(),
+        "js/cyc/a.js",
+        "import { b } from './b.js';\nexport const a = () => b;\n",
+    );
+    write(
+        &f.src(),
+        "js/cyc/b.js",
+        "import { a } from './a.js';\nexport const b = () => a;\n",
+    );
     let report = f.build();
-    assert!(report.warnings.iter().any(|w| matches!(w, Warning::ReferenceCycle { files } if files.len() == 2)));
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| matches!(w, Warning::ReferenceCycle { files } if files.len() == 2)));
     let m = f.symfony();
     assert!(f.text("js/cyc/a.js").contains(name_of(&m["js/cyc/b.js"])));
     assert!(f.text("js/cyc/b.js").contains(name_of(&m["js/cyc/a.js"])));
     // Changing one member renames both.
-    write(&f.src(), "js/cyc/b.js", "import { a } from './a.js';\nexport const b = () => a + 1;\n");
+    write(
+        &f.src(),
+        "js/cyc/b.js",
+        "import { a } from './a.js';\nexport const b = () => a + 1;\n",
+    );
     f.build();
     let m2 = f.symfony();
     assert_ne!(m["js/cyc/a.js"], m2["js/cyc/a.js"]);
@@ -235,22 +342,40 @@ fn reference_cycles_are_fingerprinted_together() {
 #[test]
 fn missing_references_warn_or_fail_in_strict_mode_leaving_out_untouched() {
     let f = Fixture::new();
-    write(&f.src(), "css/broken.css", ".x{background:url(../img/nope.png)}");
+    write(
+        &f.src(),
+        "css/broken.css",
+        ".x{background:url(../img/nope.png)}",
+    );
     let report = f.build();
     assert!(report.warnings.contains(&Warning::MissingReference {
         file: "css/broken.css".into(),
         reference: "../img/nope.png".into()
     }));
-    assert!(f.text("css/broken.css").contains("url(../img/nope.png)"), "left as written");
+    assert!(
+        f.text("css/broken.css").contains("url(../img/nope.png)"),
+        "left as written"
+    );
     let before = snapshot(&f.out());
 
-    write(&f.src(), "css/broken.css", ".x{background:url(../img/nope2.png)}");
+    write(
+        &f.src(),
+        "css/broken.css",
+        ".x{background:url(../img/nope2.png)}",
+    );
     let mut o = f.opts();
     o.strict = true;
     let err = build(&o, &NoProgress).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("css/broken.css") && msg.contains("../img/nope2.png"), "{msg}");
-    assert_eq!(snapshot(&f.out()), before, "a failed build leaves OUT byte-identical");
+    assert!(
+        msg.contains("css/broken.css") && msg.contains("../img/nope2.png"),
+        "{msg}"
+    );
+    assert_eq!(
+        snapshot(&f.out()),
+        before,
+        "a failed build leaves OUT byte-identical"
+    );
 }
 
 #[test]
@@ -268,7 +393,10 @@ fn bad_input_is_a_clear_error_and_out_is_untouched() {
     let big = fs::File::create(f.src().join("huge.txt")).unwrap();
     big.set_len(25 * 1024 * 1024 + 1).unwrap();
     let err = build(&f.opts(), &NoProgress).unwrap_err();
-    assert!(err.to_string().contains("huge.txt") && err.to_string().contains("limit"), "{err}");
+    assert!(
+        err.to_string().contains("huge.txt") && err.to_string().contains("limit"),
+        "{err}"
+    );
     fs::remove_file(f.src().join("huge.txt")).unwrap();
 
     // A directory that is not ours is never replaced.
@@ -305,19 +433,34 @@ fn public_path_and_base_url_shape_the_urls() {
     o.base_url = Some("https://cdn.example.com/".into());
     build(&o, &NoProgress).unwrap();
     let m = f.symfony();
-    assert!(m["css/app.css"].starts_with("https://cdn.example.com/static/v2/css/app-"), "{}", m["css/app.css"]);
+    assert!(
+        m["css/app.css"].starts_with("https://cdn.example.com/static/v2/css/app-"),
+        "{}",
+        m["css/app.css"]
+    );
     let cdn = f.cdn();
     assert_eq!(cdn.public_path, "/static/v2/");
     for path in cdn.entries.keys() {
-        assert!(f.out().join(path.trim_start_matches('/')).is_file(), "{path}");
+        assert!(
+            f.out().join(path.trim_start_matches('/')).is_file(),
+            "{path}"
+        );
     }
 }
 
 #[test]
 fn names_needing_encoding_are_encoded_in_urls() {
     let f = Fixture::new();
-    write(&f.src(), "img/my logo é.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
-    write(&f.src(), "css/enc.css", ".x{background:url(\"../img/my%20logo%20%C3%A9.svg\")}");
+    write(
+        &f.src(),
+        "img/my logo é.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    );
+    write(
+        &f.src(),
+        "css/enc.css",
+        ".x{background:url(\"../img/my%20logo%20%C3%A9.svg\")}",
+    );
     f.build();
     let m = f.symfony();
     let url = &m["img/my logo é.svg"];
@@ -325,7 +468,12 @@ fn names_needing_encoding_are_encoded_in_urls() {
     let css = f.text("css/enc.css");
     assert!(css.contains(&format!("../img/{}", name_of(url))), "{css}");
     let cdn = f.cdn();
-    assert!(cdn.entries.keys().any(|k| k.starts_with("/assets/img/my logo é-")), "CDN keys are decoded paths");
+    assert!(
+        cdn.entries
+            .keys()
+            .any(|k| k.starts_with("/assets/img/my logo é-")),
+        "CDN keys are decoded paths"
+    );
 }
 
 // ---- the CLI ----
@@ -339,7 +487,18 @@ fn cli_help_lists_every_option() {
     let out = cli().args(["build", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for opt in ["--out", "--public-path", "--base-url", "--strict", "--no-fingerprint", "--cache-dir", "--no-cache", "--jobs", "--report", "--quiet"] {
+    for opt in [
+        "--out",
+        "--public-path",
+        "--base-url",
+        "--strict",
+        "--no-fingerprint",
+        "--cache-dir",
+        "--no-cache",
+        "--jobs",
+        "--report",
+        "--quiet",
+    ] {
         assert!(help.contains(opt), "{opt} missing from --help");
     }
 }
@@ -357,7 +516,11 @@ fn cli_builds_and_writes_a_machine_readable_report() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("built 13 files"), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&fs::read(report).unwrap()).unwrap();
@@ -369,10 +532,46 @@ fn cli_builds_and_writes_a_machine_readable_report() {
 fn cli_failures_exit_non_zero_naming_the_cause() {
     let d = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["build".into(), d.path().join("missing").display().to_string(), "--out".into(), d.path().join("o").display().to_string()], "does not exist"),
-        (vec!["build".into(), d.path().display().to_string(), "--out".into(), "/tmp/asset-builder-test-o".into()], "contains no files"),
-        (vec!["build".into(), "x".into(), "--out".into(), "y".into(), "--public-path".into(), "assets".into()], "--public-path"),
-        (vec!["build".into(), "x".into(), "--out".into(), "y".into(), "--jobs".into(), "0".into()], "--jobs"),
+        (
+            vec![
+                "build".into(),
+                d.path().join("missing").display().to_string(),
+                "--out".into(),
+                d.path().join("o").display().to_string(),
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                "build".into(),
+                d.path().display().to_string(),
+                "--out".into(),
+                "/tmp/asset-builder-test-o".into(),
+            ],
+            "contains no files",
+        ),
+        (
+            vec![
+                "build".into(),
+                "x".into(),
+                "--out".into(),
+                "y".into(),
+                "--public-path".into(),
+                "assets".into(),
+            ],
+            "--public-path",
+        ),
+        (
+            vec![
+                "build".into(),
+                "x".into(),
+                "--out".into(),
+                "y".into(),
+                "--jobs".into(),
+                "0".into(),
+            ],
+            "--jobs",
+        ),
     ];
     for (args, needle) in cases {
         let out = cli().args(&args).output().unwrap();
@@ -389,7 +588,9 @@ fn a_killed_build_leaves_either_the_old_or_the_new_output_never_a_mix() {
     f.build();
     let before = snapshot(&f.out());
     // Enough brotli-11 work to be killed in the middle.
-    let text: String = (0..60_000).map(|i| format!(".c{i}{{color:#{:06x}}}\n", i * 7919 % 0xffffff)).collect();
+    let text: String = (0..60_000)
+        .map(|i| format!(".c{i}{{color:#{:06x}}}\n", i * 7919 % 0xffffff))
+        .collect();
     for i in 0..4 {
         write(&f.src(), &format!("css/big{i}.css"), &text);
     }

@@ -93,7 +93,6 @@ impl Encoding {
             Encoding::Gzip => ".gz",
         }
     }
-
 }
 
 /// Why a manifest could not be read.

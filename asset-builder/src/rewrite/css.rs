@@ -41,9 +41,7 @@ pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
                 after_import = false;
                 i += 1;
             }
-            b'u' | b'U'
-                if starts_with_ci(&b[i..], b"url(") && (i == 0 || !is_ident(b[i - 1])) =>
-            {
+            b'u' | b'U' if starts_with_ci(&b[i..], b"url(") && (i == 0 || !is_ident(b[i - 1])) => {
                 let (span, next) = url(b, i + 4);
                 if let Some(span) = span {
                     refs.push(RawRef {
@@ -168,17 +166,31 @@ mod tests {
 
     #[test]
     fn ignores_comments_strings_and_lookalikes() {
-        let got = texts(r#"/* url(no.png) */ a::after{content:"url(no2.png)"} b{x:my-url(no3.png)} c{y:url(yes.png)}"#);
+        let got = texts(
+            r#"/* url(no.png) */ a::after{content:"url(no2.png)"} b{x:my-url(no3.png)} c{y:url(yes.png)}"#,
+        );
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, "yes.png");
     }
 
     #[test]
     fn survives_broken_input() {
-        for src in ["url(", "url(\"abc", "@import", "/* open", "url(a b)", "\\", "'\n", "url('x' y)"] {
+        for src in [
+            "url(",
+            "url(\"abc",
+            "@import",
+            "/* open",
+            "url(a b)",
+            "\\",
+            "'\n",
+            "url('x' y)",
+        ] {
             let _ = find_refs(src.as_bytes());
         }
         assert!(texts("url(a b)").is_empty());
-        assert!(texts(r"url('a\'b.png')").is_empty(), "escaped strings are left alone");
+        assert!(
+            texts(r"url('a\'b.png')").is_empty(),
+            "escaped strings are left alone"
+        );
     }
 }

@@ -20,8 +20,20 @@ enum Tok {
 
 /// Keywords after which a `/` starts a regular expression rather than a division.
 const REGEX_AFTER: &[&[u8]] = &[
-    b"return", b"typeof", b"instanceof", b"in", b"of", b"new", b"delete", b"void", b"throw",
-    b"case", b"do", b"else", b"yield", b"await",
+    b"return",
+    b"typeof",
+    b"instanceof",
+    b"in",
+    b"of",
+    b"new",
+    b"delete",
+    b"void",
+    b"throw",
+    b"case",
+    b"do",
+    b"else",
+    b"yield",
+    b"await",
 ];
 
 /// Finds the module references in a script.
@@ -301,7 +313,16 @@ export default function () {}
 "#;
         assert_eq!(
             specs(src),
-            ["./a.js", "../b.js", "./ns.js", "./e.js", "./side.js", "./star.js", "./all.js", "./g.js"]
+            [
+                "./a.js",
+                "../b.js",
+                "./ns.js",
+                "./e.js",
+                "./side.js",
+                "./star.js",
+                "./all.js",
+                "./g.js"
+            ]
         );
     }
 
@@ -333,13 +354,30 @@ import f from './yes2.js';
 
     #[test]
     fn source_map_comments() {
-        assert_eq!(specs("x()\n//# sourceMappingURL=app.js.map\n"), ["app.js.map"]);
-        assert_eq!(specs("x()\n/*# sourceMappingURL=app.js.map */"), ["app.js.map"]);
+        assert_eq!(
+            specs("x()\n//# sourceMappingURL=app.js.map\n"),
+            ["app.js.map"]
+        );
+        assert_eq!(
+            specs("x()\n/*# sourceMappingURL=app.js.map */"),
+            ["app.js.map"]
+        );
     }
 
     #[test]
     fn survives_broken_input() {
-        for src in ["import", "import(", "import('", "`${", "}}}}", "/", "/[", "'\\", "export {", "import x from"] {
+        for src in [
+            "import",
+            "import(",
+            "import('",
+            "`${",
+            "}}}}",
+            "/",
+            "/[",
+            "'\\",
+            "export {",
+            "import x from",
+        ] {
             let _ = find_refs(src.as_bytes());
         }
         let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();

@@ -64,11 +64,12 @@ pub(crate) fn source_map_url(bytes: &[u8], from: usize, end: usize) -> Option<Ra
         i += 1;
     }
     let rest = &body[i..];
-    let marker_len = if rest.starts_with(b"# sourceMappingURL=") || rest.starts_with(b"@ sourceMappingURL=") {
-        b"# sourceMappingURL=".len()
-    } else {
-        return None;
-    };
+    let marker_len =
+        if rest.starts_with(b"# sourceMappingURL=") || rest.starts_with(b"@ sourceMappingURL=") {
+            b"# sourceMappingURL=".len()
+        } else {
+            return None;
+        };
     let start = from + i + marker_len;
     let mut stop = start;
     while stop < end && !bytes[stop].is_ascii_whitespace() && !bytes[stop..end].starts_with(b"*/") {
