@@ -4,8 +4,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 BUILDER := target/release/asset-builder
+TOOLS := $(CURDIR)/.tools
+WORKER_BUILD := $(TOOLS)/worker-build-0.8.7/bin/worker-build
+WASM_BINDGEN := $(TOOLS)/wasm-bindgen-0.2.130/bin/wasm-bindgen
+WORKER := edge-worker/build/worker/shim.mjs
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets lint unit symfony-check bench clean
+.PHONY: help setup dev test assets worker lint unit symfony-check e2e bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -17,14 +23,21 @@ $(BUILDER): $(shell find asset-builder/src cdn-manifest/src -name '*.rs') asset-
 	$(CARGO) build --release -p asset-builder
 
 assets: $(BUILDER) ## build www/assets into www/build with asset-builder
-	$(BUILDER) build www/assets --out www/build --strict
+	$(BUILDER) build www/assets --out www/build --strict --quiet --no-fingerprint 'errors/**'
+
+$(WORKER): $(shell find edge-worker/src cdn-manifest/src -name '*.rs') edge-worker/Cargo.toml Cargo.lock Cargo.toml
+	cd edge-worker && WASM_BINDGEN_BIN=$(WASM_BINDGEN) WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
+
+worker: $(WORKER) ## build the Wasm worker with worker-build (edge-worker/build)
 
 dev: setup assets ## run the demo locally and print its URL
 	@scripts/dev.sh
 
-lint: ## rustfmt and clippy, warnings are errors
+lint: ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p edge-worker --target wasm32-unknown-unknown -- -D warnings
 
 unit: ## cargo tests (unit and integration)
 	$(CARGO) test --workspace
@@ -32,11 +45,14 @@ unit: ## cargo tests (unit and integration)
 symfony-check: assets ## Symfony (Debian's packages) consumes the build: manifest, pages, URLs
 	php tests/symfony/check.php www
 
-test: setup lint unit symfony-check ## every test
+e2e: worker assets ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins
+	node --test --test-concurrency=1 tests/e2e/
+
+test: setup lint unit symfony-check e2e ## every test
 	@echo "make test: all suites passed"
 
 bench: setup $(BUILDER) ## asset-builder vs the reference pipeline (minutes)
 	python3 bench/asset-builder.py
 
 clean: ## remove build outputs (keeps installed tools)
-	rm -rf target www/build www/var www/.asset-builder-cache
+	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build

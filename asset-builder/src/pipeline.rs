@@ -342,7 +342,7 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
     }
 
     // Write the tree aside.
-    let output_files = n + siblings.len() + 2;
+    let output_files = n + siblings.len() + 3;
     progress.start(Phase::Write, output_files as u64);
     (0..n).into_par_iter().try_for_each(|i| {
         progress.advance(1);
@@ -361,7 +361,11 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         &manifest::symfony_json(&symfony),
     )?;
     staging.write(cdn_manifest::FILE_NAME, &cdn.to_json())?;
-    progress.advance(2);
+    staging.write(
+        cdn_manifest::INDEX_FILE_NAME,
+        &cdn_manifest::index::encode(&cdn),
+    )?;
+    progress.advance(3);
     if output_files > MAX_FILES {
         warnings.push(Warning::TooManyFiles {
             count: output_files,

@@ -1,0 +1,162 @@
+//! Content negotiation on `Accept-Encoding` (RFC 9110 §12.5.3).
+
+use cdn_manifest::Encoding;
+use http::HeaderMap;
+
+/// The representation chosen for a response: a precompressed one, or the identity bytes.
+pub type Choice = Option<Encoding>;
+
+/// Picks the best available representation for the request's `Accept-Encoding`.
+///
+/// - No header: identity (any coding would be allowed, but clients that send none, such as
+///   scripts, rarely decode).
+/// - Highest q-value wins; ties prefer br over gzip over identity (smaller first).
+/// - `q=0` excludes a coding; `*` covers codings not listed; `x-gzip` is gzip.
+/// - identity is acceptable unless `identity;q=0`, or `*;q=0` without an identity entry. If
+///   nothing available is acceptable the response is sent without coding anyway, as RFC 9110
+///   §12.5.3 recommends over a 406 (clients rarely handle one).
+/// - Malformed elements (bad q) are ignored, not fatal.
+pub fn choose(headers: &HeaderMap, available: &[Encoding]) -> Choice {
+    let mut any_header = false;
+    let (mut br, mut gzip, mut identity, mut star): (
+        Option<u16>,
+        Option<u16>,
+        Option<u16>,
+        Option<u16>,
+    ) = (None, None, None, None);
+    for value in headers.get_all(http::header::ACCEPT_ENCODING) {
+        any_header = true;
+        let Ok(text) = value.to_str() else { continue };
+        for element in text.split(',') {
+            let mut parts = element.split(';');
+            let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            if coding.is_empty() {
+                continue;
+            }
+            let mut q = Some(1000);
+            for param in parts {
+                let (name, value) = param.split_once('=').unwrap_or((param, ""));
+                if name.trim().eq_ignore_ascii_case("q") {
+                    q = parse_q(value.trim());
+                }
+            }
+            let Some(q) = q else { continue };
+            let slot = match coding.as_str() {
+                "br" => &mut br,
+                "gzip" | "x-gzip" => &mut gzip,
+                "identity" => &mut identity,
+                "*" => &mut star,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |old: u16| old.max(q)));
+        }
+    }
+    if !any_header {
+        return None;
+    }
+    let q_of = |explicit: Option<u16>| explicit.or(star).unwrap_or(0);
+    // identity is always acceptable unless refused, but least preferred when not listed.
+    let mut best: (u16, Choice) = (identity.or(star).unwrap_or(1), None);
+    for enc in [Encoding::Gzip, Encoding::Brotli] {
+        if !available.contains(&enc) {
+            continue;
+        }
+        let q = q_of(match enc {
+            Encoding::Brotli => br,
+            Encoding::Gzip => gzip,
+        });
+        // `>=` so that on a tie the later (better-compressing) coding wins.
+        if q > 0 && q >= best.0 {
+            best = (q, Some(enc));
+        }
+    }
+    best.1
+}
+
+/// Parses a qvalue (`0`, `0.5`, `1`, `1.000`) into thousandths.
+fn parse_q(s: &str) -> Option<u16> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_val = format!("{frac:0<3}").parse::<u16>().ok()?;
+    match int {
+        "0" => Some(frac_val),
+        "1" if frac_val == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cdn_manifest::Encoding::{Brotli, Gzip};
+
+    fn pick(values: &[&str], available: &[Encoding]) -> Choice {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(http::header::ACCEPT_ENCODING, v.parse().unwrap());
+        }
+        choose(&h, available)
+    }
+
+    const BOTH: &[Encoding] = &[Brotli, Gzip];
+
+    #[test]
+    fn browsers_get_brotli() {
+        assert_eq!(pick(&["gzip, deflate, br, zstd"], BOTH), Some(Brotli));
+        assert_eq!(pick(&["gzip, deflate"], BOTH), Some(Gzip));
+        assert_eq!(pick(&["br"], &[Gzip]), None);
+    }
+
+    #[test]
+    fn no_header_means_identity_and_empty_means_identity() {
+        assert_eq!(pick(&[], BOTH), None);
+        assert_eq!(pick(&[""], BOTH), None);
+    }
+
+    #[test]
+    fn q_values_rank_and_exclude() {
+        assert_eq!(pick(&["br;q=0.5, gzip;q=0.8"], BOTH), Some(Gzip));
+        assert_eq!(pick(&["br;q=0, gzip"], BOTH), Some(Gzip));
+        assert_eq!(pick(&["br;q=0, gzip;q=0"], BOTH), None);
+        assert_eq!(pick(&["gzip;q=0.4, identity;q=0.5"], BOTH), None);
+        assert_eq!(
+            pick(&["gzip;q=0.5, br;q=0.5"], BOTH),
+            Some(Brotli),
+            "tie prefers br"
+        );
+        assert_eq!(
+            pick(&["BR;Q=1.000"], BOTH),
+            Some(Brotli),
+            "case-insensitive"
+        );
+        assert_eq!(pick(&["x-gzip"], BOTH), Some(Gzip));
+    }
+
+    #[test]
+    fn star_covers_unlisted_codings() {
+        assert_eq!(pick(&["*"], BOTH), Some(Brotli));
+        assert_eq!(pick(&["*;q=0.5, br;q=0"], BOTH), Some(Gzip));
+        assert_eq!(
+            pick(&["*;q=0"], BOTH),
+            None,
+            "nothing acceptable: identity anyway (RFC 9110)"
+        );
+        assert_eq!(pick(&["identity;q=0, gzip"], BOTH), Some(Gzip));
+        assert_eq!(pick(&["identity;q=0"], BOTH), None);
+    }
+
+    #[test]
+    fn malformed_elements_are_ignored() {
+        assert_eq!(pick(&["br;q=2, gzip"], BOTH), Some(Gzip));
+        assert_eq!(pick(&["br;q=abc"], BOTH), None);
+        assert_eq!(pick(&["br;q=0.0001, gzip;q=0.1"], BOTH), Some(Gzip));
+        assert_eq!(pick(&[",,;, br"], BOTH), Some(Brotli));
+        assert_eq!(
+            pick(&["gzip", "br"], BOTH),
+            Some(Brotli),
+            "repeated headers combine"
+        );
+    }
+}

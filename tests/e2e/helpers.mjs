@@ -1,0 +1,136 @@
+// Shared helpers for the end-to-end tests: the built worker in Miniflare (real workerd) on a
+// loopback port, raw HTTP requests (no client-side decompression or normalisation), and
+// Symfony origins under PHP's built-in server.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import readline from "node:readline";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const WWW_BUILD = path.join(ROOT, "www/build");
+export const COMPATIBILITY_DATE = "2026-04-26";
+
+
+/**
+ * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
+ * ASSETS binding serves. Returns { url, log, request, dispose }.
+ */
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces } = {}) {
+  // Every line workerd prints (the worker's console output included), so tests can assert
+  // what the worker logged.
+  const log = [];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(ROOT, "edge-worker/build/worker/shim.mjs"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: edge === undefined ? bindings : { EDGE: edge, ...bindings },
+    kvNamespaces,
+    assets: {
+      directory: assets,
+      binding: "ASSETS",
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+    },
+    cf: false,
+    host: "127.0.0.1",
+    port: 0,
+    log: new Log(LogLevel.WARN),
+    handleRuntimeStdio(stdout, stderr) {
+      for (const stream of [stdout, stderr]) readline.createInterface({ input: stream }).on("line", (l) => log.push(l));
+    },
+  });
+  const url = await mf.ready;
+  return {
+    mf,
+    url,
+    log,
+    request: (p, opts) => request(url, p, opts),
+    /** Waits (up to 2 s) for a log line matching `pred`. */
+    logged: async (pred) => {
+      for (let i = 0; i < 40; i++) {
+        if (log.some(pred)) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    },
+    dispose: () => mf.dispose(),
+  };
+}
+
+/** One raw HTTP/1.1 request over loopback; the body is returned as the bytes on the wire. */
+export function request(base, p, { method = "GET", headers = {}, body, timeout = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: base.hostname, port: base.port, path: p, method, headers, agent: false, timeout },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`timeout: ${method} ${p}`)));
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** The builder's manifests for a build directory. */
+export function manifests(dir = WWW_BUILD) {
+  return {
+    symfony: JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")),
+    cdn: JSON.parse(fs.readFileSync(path.join(dir, "cdn-manifest.json"), "utf8")),
+  };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** Starts the www app under `php -S` on a free port; resolves once it answers. */
+export async function startOrigin({ name = "origin-1", env = {} } = {}) {
+  const port = await freePort();
+  const varDir = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), `www-${name}-`));
+  const child = spawn("php", ["-S", `127.0.0.1:${port}`, "-t", "www/public", "www/public/index.php"], {
+    cwd: ROOT,
+    env: { ...process.env, APP_ORIGIN_NAME: name, APP_VAR_DIR: varDir, PHP_CLI_SERVER_WORKERS: "4", ...env },
+    stdio: "ignore",
+  });
+  const url = new URL(`http://127.0.0.1:${port}`);
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await request(url, "/", { timeout: 2000 });
+      if (r.status === 200) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name,
+    port,
+    url,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+      fs.rmSync(varDir, { recursive: true, force: true });
+    },
+  };
+}
