@@ -31,7 +31,7 @@ $(WORKER): $(shell find edge-worker/src cdn-manifest/src -name '*.rs') edge-work
 
 worker: $(WORKER) ## build the Wasm worker with worker-build (edge-worker/build)
 
-dev: setup assets ## run the demo locally and print its URL
+dev: setup worker assets ## run the demo locally (origin + worker in wrangler dev) and print its URL
 	@scripts/dev.sh
 
 lint: ## rustfmt and clippy (native and wasm32), warnings are errors

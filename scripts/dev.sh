@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# Runs the demo locally: the Symfony app under PHP's built-in server with the built assets.
-# Ctrl-C stops everything.
+# Runs the demo locally: a Symfony origin under PHP's built-in server, and the edge worker in
+# front of it under `wrangler dev` (workerd), serving the built assets. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT=${DEV_PORT:-8000}
+ORIGIN_PORT=8001   # must match [vars.EDGE] origin in wrangler.toml
+EDGE_PORT=8787     # [dev] port in wrangler.toml
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-APP_ORIGIN_NAME=origin-1 PHP_CLI_SERVER_WORKERS=4 php -S "127.0.0.1:$PORT" -t www/public www/public/index.php \
-  >/dev/null 2>&1 &
+wait_for() { # url what
+  for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done
+  echo "dev: $2 did not start ($1)" >&2; exit 1
+}
+
+mkdir -p www/var/dev
+APP_ORIGIN_NAME=origin-1 APP_VAR_DIR="$PWD/www/var/dev" PHP_CLI_SERVER_WORKERS=4 \
+  php -S "127.0.0.1:$ORIGIN_PORT" -t www/public www/public/index.php >www/var/dev/origin.log 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
-curl -sf -o /dev/null "http://127.0.0.1:$PORT/" || { echo "the Symfony app did not start" >&2; exit 1; }
-echo
-echo "  Demo running: http://127.0.0.1:$PORT/   (Ctrl-C to stop)"
-echo
-wait
+wait_for "http://127.0.0.1:$ORIGIN_PORT/" "the Symfony origin"
+
+node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$EDGE_PORT" >www/var/dev/wrangler.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$EDGE_PORT/" "the edge worker (see www/var/dev/wrangler.log)"
+
+cat <<MSG
+
+  Demo running: http://127.0.0.1:$EDGE_PORT/
+    edge worker (wrangler dev)  http://127.0.0.1:$EDGE_PORT/   log: www/var/dev/wrangler.log
+    Symfony origin (php -S)     http://127.0.0.1:$ORIGIN_PORT/   log: www/var/dev/origin.log
+  Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}"

@@ -19,6 +19,7 @@ use worker::{console_error, event, Context, Env};
 
 use crate::assets::{self, Body, Plan};
 use crate::config::Config;
+use crate::forward;
 use crate::memory_cache::MemoryCache;
 use crate::path;
 use crate::router::{self, Route};
@@ -43,18 +44,6 @@ const ASSET_HEADERS: [HeaderName; 6] = [
     header::RANGE,
     header::IF_RANGE,
     header::ORIGIN,
-];
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "te",
-    "trailer",
-    "proxy-authorization",
 ];
 
 #[event(fetch)]
@@ -336,8 +325,8 @@ async fn pass_through(req: Request, url: &str, state: &State) -> worker::Result<
     };
     let target = format!("{origin}{}", router::path_and_query_of(url));
     let headers = Headers::new_with_headers(&req.headers())?;
-    for h in HOP_BY_HOP {
-        headers.delete(h)?;
+    for h in forward::hop_by_hop(headers.get("connection")?.as_deref()) {
+        headers.delete(&h)?;
     }
     let incoming = url::Url::parse(url).ok();
     let client_ip = req
@@ -370,8 +359,8 @@ async fn pass_through(req: Request, url: &str, state: &State) -> worker::Result<
         }
     };
     let out_headers = Headers::new_with_headers(&resp.headers())?;
-    for h in HOP_BY_HOP {
-        out_headers.delete(h)?;
+    for h in forward::hop_by_hop(out_headers.get("connection")?.as_deref()) {
+        out_headers.delete(&h)?;
     }
     let init = ResponseInit::new();
     init.set_status(resp.status());

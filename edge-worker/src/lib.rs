@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod forward;
 pub mod memory_cache;
 pub mod path;
 pub mod router;

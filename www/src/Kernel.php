@@ -27,15 +27,23 @@ final class Kernel extends BaseKernel
         return \dirname(__DIR__);
     }
 
-    /** Where cache and logs go; ASSET_VAR_DIR lets several origins share one checkout. */
+    /** Where cache and logs go. */
     public function getCacheDir(): string
     {
-        return ($_SERVER['APP_VAR_DIR'] ?? $this->getProjectDir() . '/var') . '/cache/' . $this->environment;
+        return $this->varDir() . '/cache/' . $this->environment;
     }
 
     public function getLogDir(): string
     {
-        return ($_SERVER['APP_VAR_DIR'] ?? $this->getProjectDir() . '/var') . '/log';
+        return $this->varDir() . '/log';
+    }
+
+    /** APP_VAR_DIR lets several origins (one checkout, several `php -S`) keep separate caches. */
+    private function varDir(): string
+    {
+        $dir = getenv('APP_VAR_DIR');
+
+        return \is_string($dir) && $dir !== '' ? $dir : $this->getProjectDir() . '/var';
     }
 
     protected function configureContainer(ContainerConfigurator $container): void
@@ -48,5 +56,6 @@ final class Kernel extends BaseKernel
     {
         $routes->add('home', '/')->controller([Controller\PageController::class, 'home']);
         $routes->add('about', '/about')->controller([Controller\PageController::class, 'about']);
+        $routes->add('whoami', '/whoami')->controller([Controller\PageController::class, 'whoami']);
     }
 }

@@ -1,0 +1,57 @@
+// The demo page end to end: a real Symfony origin (php -S) behind the built worker. The page
+// comes from the origin through the worker; every asset it references comes from the worker.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startOrigin, startWorker } from "./helpers.mjs";
+
+let origin;
+let w;
+before(async () => {
+  origin = await startOrigin({ name: "origin-1" });
+  w = await startWorker({ edge: { public_path: "/assets/", origin: origin.url.origin } });
+});
+after(async () => {
+  await w?.dispose();
+  await origin?.stop();
+});
+
+test("the page is passed through from the origin and its assets are served by the edge", async () => {
+  const page = await w.request("/", { headers: { "accept-encoding": "identity" } });
+  assert.equal(page.status, 200);
+  const html = page.body.toString();
+  assert.match(html, /<dd data-origin>origin-1<\/dd>/);
+  const urls = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  assert.ok(urls.length >= 5, urls.join(" "));
+  for (const u of new Set(urls)) {
+    const r = await w.request(u, { headers: { "accept-encoding": "br" } });
+    assert.equal(r.status, 200, u);
+    assert.match(r.headers["cache-control"], /immutable/, u);
+  }
+});
+
+test("method, path, query and body reach the origin; hop-by-hop headers do not", async () => {
+  const r = await w.request("/whoami?x=1&y=%20", {
+    method: "POST",
+    headers: { connection: "keep-alive, x-hop", "x-hop": "1", "x-end-to-end": "kept", "content-type": "text/plain" },
+    body: "hello",
+  });
+  assert.equal(r.status, 200);
+  const seen = JSON.parse(r.body);
+  assert.equal(seen.method, "POST");
+  assert.equal(seen.uri, "/whoami?x=1&y=%20");
+  assert.equal(seen.headers["x-end-to-end"], "kept");
+  assert.equal(seen.headers["x-hop"], undefined, "headers named in Connection are hop-by-hop");
+  const missing = await w.request("/no-such-page");
+  assert.equal(missing.status, 404, "the origin's own 404 passes through");
+});
+
+test("an origin that is down gives a clear 502, not a hang or a crash", async () => {
+  const dead = await startWorker({ edge: { public_path: "/assets/", origin: "http://127.0.0.1:9" } });
+  try {
+    const r = await dead.request("/");
+    assert.equal(r.status, 502);
+    assert.match(r.body.toString(), /origin did not answer/);
+  } finally {
+    await dead.dispose();
+  }
+});
