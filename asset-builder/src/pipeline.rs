@@ -342,7 +342,9 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
     }
 
     // Write the tree aside.
-    let output_files = n + siblings.len() + 3;
+    let (index_root, index_shards) = cdn_manifest::index::encode_sharded(&cdn);
+    // Published files, siblings, the index (root + shards), two JSON manifests, .assetsignore.
+    let output_files = n + siblings.len() + 1 + index_shards.len() + 3;
     progress.start(Phase::Write, output_files as u64);
     (0..n).into_par_iter().try_for_each(|i| {
         progress.advance(1);
@@ -361,11 +363,22 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
         &manifest::symfony_json(&symfony),
     )?;
     staging.write(cdn_manifest::FILE_NAME, &cdn.to_json())?;
+    staging.write(cdn_manifest::INDEX_FILE_NAME, &index_root)?;
+    for (i, shard) in index_shards.iter().enumerate() {
+        let name = cdn_manifest::shard_path(cdn_manifest::INDEX_FILE_NAME, i);
+        staging.write(&name, shard)?;
+    }
+    // wrangler uploads the whole directory as static assets; the edge reads only the index.
     staging.write(
-        cdn_manifest::INDEX_FILE_NAME,
-        &cdn_manifest::index::encode(&cdn),
+        ".assetsignore",
+        format!(
+            "{}\n{}\n",
+            manifest::SYMFONY_MANIFEST,
+            cdn_manifest::FILE_NAME
+        )
+        .as_bytes(),
     )?;
-    progress.advance(3);
+    progress.advance((4 + index_shards.len()) as u64);
     if output_files > MAX_FILES {
         warnings.push(Warning::TooManyFiles {
             count: output_files,

@@ -1,11 +1,13 @@
 //! The binary index of a [`Manifest`]: what the edge worker loads.
 //!
 //! Parsing 20,000 JSON entries on an isolate's first request would cost tens of milliseconds, so
-//! the builder also writes `cdn-manifest.bin`: the same entries laid out as an open-addressing hash
-//! table over one string area. Loading checks the header and every entry's bounds (microseconds,
-//! no allocation per entry); a lookup hashes the path and probes a bucket or two, so its cost does
-//! not depend on the manifest's size. Every read is bounds-checked: a truncated or hostile file
-//! gives an [`IndexError`], never a panic.
+//! the builder also writes `cdn-manifest.bin`: the fields the edge needs to answer a request
+//! (path, content type, size, validators, immutability, precompressed representations; not the
+//! logical path or SRI integrity, which only the JSON carries) laid out as an open-addressing hash
+//! table over one string area. Loading checks only the header and the table bounds, in constant
+//! time; a lookup hashes the path and probes a bucket or two, so neither cost grows with the
+//! manifest. Every read is bounds-checked: a truncated or hostile file gives an [`IndexError`],
+//! never a panic.
 //!
 //! Layout (little-endian `u32` unless noted):
 //! ```text
@@ -18,8 +20,8 @@
 //! 28  strings length             strings run to the end of the file
 //! 32  public_path                (offset, length) into strings
 //! 40  buckets                    bucket count × u32: entry index + 1, 0 = empty
-//! ..  entries                    entry count × 88 bytes:
-//!       path, logical_path, content_type, etag, integrity   5 × (offset u32, length u32)
+//! ..  entries                    entry count × 72 bytes:
+//!       path, content_type, etag   3 × (offset u32, length u32)
 //!       size u64, flags u32 (bit 0 = immutable), pad u32
 //!       br size u64 (u64::MAX = none), br etag (offset, length)
 //!       gzip size u64 (u64::MAX = none), gzip etag (offset, length)
@@ -27,16 +29,25 @@
 //! ```
 //! Buckets are found by FNV-1a (64-bit) of the path, with linear probing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::{Encoding, Entry, Manifest, Representation, FORMAT_VERSION};
+use crate::{Encoding, Entry, Manifest, FORMAT_VERSION};
 
-/// The file name of the binary index inside the builder's output directory.
+/// The file name of the binary index's root inside the builder's output directory. The shards
+/// sit beside it (see [`shard_path`]).
 pub const INDEX_FILE_NAME: &str = "cdn-manifest.bin";
+
+/// Entries per shard the builder aims for: a shard is a few tens of KiB, so the first request of
+/// an isolate fetches that much whatever the manifest's size.
+pub const ENTRIES_PER_SHARD: usize = 256;
+/// The most shards an index is split into (each is one uploaded file).
+pub const MAX_SHARDS: usize = 256;
+
+const ROOT_MAGIC: &[u8; 8] = b"CDNMROOT";
 
 const MAGIC: &[u8; 8] = b"CDNMIDX\0";
 const HEADER: usize = 40;
-const ENTRY: usize = 88;
+const ENTRY: usize = 72;
 const NONE: u64 = u64::MAX;
 
 /// Why an index could not be loaded or read.
@@ -75,16 +86,12 @@ pub struct Index {
 pub struct EntryRef<'a> {
     /// Published URL path.
     pub path: &'a str,
-    /// Path relative to the source tree.
-    pub logical_path: &'a str,
     /// `Content-Type` to send.
     pub content_type: &'a str,
     /// Identity size in bytes.
     pub size: u64,
     /// Strong ETag of the identity bytes.
     pub etag: &'a str,
-    /// SRI of the identity bytes.
-    pub integrity: &'a str,
     /// Fingerprinted: cache forever.
     pub immutable: bool,
     /// Brotli representation (size, ETag).
@@ -168,19 +175,7 @@ impl Index {
             entries_at,
             strings_at,
         };
-        for b in 0..buckets {
-            let slot = u32_at(&index.bytes, HEADER + 4 * b).unwrap_or(0) as usize;
-            if slot > entries {
-                return Err(IndexError::Corrupt("bucket points past the entries"));
-            }
-        }
         index.string(32)?;
-        for i in 0..entries {
-            let at = entries_at + i * ENTRY;
-            for field in [0, 8, 16, 24, 32, 64, 80] {
-                index.string_bounds(at + field)?;
-            }
-        }
         Ok(index)
     }
 
@@ -236,14 +231,12 @@ impl Index {
         };
         Ok(EntryRef {
             path: self.string(at)?,
-            logical_path: self.string(at + 8)?,
-            content_type: self.string(at + 16)?,
-            etag: self.string(at + 24)?,
-            integrity: self.string(at + 32)?,
-            size: num(at + 40)?,
-            immutable: u32_at(b, at + 48).ok_or(IndexError::Corrupt("entry"))? & 1 == 1,
-            br: rep(at + 56)?,
-            gzip: rep(at + 72)?,
+            content_type: self.string(at + 8)?,
+            etag: self.string(at + 16)?,
+            size: num(at + 24)?,
+            immutable: u32_at(b, at + 32).ok_or(IndexError::Corrupt("entry"))? & 1 == 1,
+            br: rep(at + 40)?,
+            gzip: rep(at + 56)?,
         })
     }
 
@@ -269,6 +262,101 @@ impl Index {
         std::str::from_utf8(&self.bytes[range])
             .map_err(|_| IndexError::Corrupt("string is not UTF-8"))
     }
+}
+
+/// The root of a sharded index: how many shards there are and which one holds a path.
+///
+/// Layout: magic `CDNMROOT`, version `u32`, shard count `u32` (a power of two), public path length
+/// `u32`, public path bytes. Shard `i` of the root at `/cdn-manifest.bin` is
+/// `/cdn-manifest-<i>.bin`, itself an [`Index`] of the entries whose path hashes to `i`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    shards: usize,
+    public_path: String,
+}
+
+impl Root {
+    /// Parses a root file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, IndexError> {
+        if bytes.len() < ROOT_MAGIC.len() || &bytes[..ROOT_MAGIC.len()] != ROOT_MAGIC {
+            return Err(IndexError::Magic);
+        }
+        let version = u32_at(bytes, 8).ok_or(IndexError::Corrupt("truncated header"))?;
+        if version != FORMAT_VERSION {
+            return Err(IndexError::Version {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let shards = u32_at(bytes, 12).ok_or(IndexError::Corrupt("truncated header"))? as usize;
+        let len = u32_at(bytes, 16).ok_or(IndexError::Corrupt("truncated header"))? as usize;
+        if !shards.is_power_of_two() || shards > MAX_SHARDS {
+            return Err(IndexError::Corrupt("shard count"));
+        }
+        let path = bytes
+            .get(20..20usize.saturating_add(len))
+            .ok_or(IndexError::Corrupt("public path"))?;
+        let public_path = std::str::from_utf8(path)
+            .map_err(|_| IndexError::Corrupt("public path is not UTF-8"))?;
+        Ok(Root {
+            shards,
+            public_path: public_path.to_string(),
+        })
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards
+    }
+
+    /// The public path every entry lives under.
+    pub fn public_path(&self) -> &str {
+        &self.public_path
+    }
+
+    /// The shard that holds `path` (if any shard does).
+    pub fn shard_of(&self, path: &str) -> usize {
+        shard_of(path, self.shards)
+    }
+}
+
+/// Shard of `path` among `shards` (a power of two): the high bits of its hash, independent of the
+/// low bits that pick its bucket inside the shard.
+fn shard_of(path: &str, shards: usize) -> usize {
+    ((fnv1a(path.as_bytes()) >> 40) as usize) & (shards - 1)
+}
+
+/// Where shard `i` of the root at `root_path` is: `/cdn-manifest.bin` → `/cdn-manifest-3.bin`.
+pub fn shard_path(root_path: &str, i: usize) -> String {
+    match root_path.strip_suffix(".bin") {
+        Some(stem) => format!("{stem}-{i}.bin"),
+        None => format!("{root_path}-{i}"),
+    }
+}
+
+/// Writes a sharded index of `manifest`: the root file and the shards, in shard order.
+pub fn encode_sharded(manifest: &Manifest) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let wanted = manifest.entries.len().div_ceil(ENTRIES_PER_SHARD).max(1);
+    let shards = wanted.next_power_of_two().min(MAX_SHARDS);
+    let mut parts: Vec<Manifest> = (0..shards)
+        .map(|_| Manifest::new(manifest.public_path.clone()))
+        .collect();
+    for (path, entry) in &manifest.entries {
+        parts[shard_of(path, shards)]
+            .entries
+            .insert(path.clone(), entry.clone());
+    }
+    let mut root = Vec::with_capacity(20 + manifest.public_path.len());
+    root.extend_from_slice(ROOT_MAGIC);
+    for v in [
+        FORMAT_VERSION,
+        shards as u32,
+        manifest.public_path.len() as u32,
+    ] {
+        root.extend_from_slice(&v.to_le_bytes());
+    }
+    root.extend_from_slice(manifest.public_path.as_bytes());
+    (root, parts.iter().map(encode).collect())
 }
 
 /// Writes the index of `manifest`. Deterministic: equal manifests give equal bytes.
@@ -299,13 +387,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
             b = (b + 1) & (buckets - 1);
         }
         table[b] = i as u32 + 1;
-        for s in [
-            path.as_str(),
-            &e.logical_path,
-            &e.content_type,
-            &e.etag,
-            &e.integrity,
-        ] {
+        for s in [path.as_str(), &e.content_type, &e.etag] {
             let (o, l) = intern(s, &mut strings);
             recs.extend_from_slice(&o.to_le_bytes());
             recs.extend_from_slice(&l.to_le_bytes());
@@ -345,42 +427,11 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
     out
 }
 
-/// Rebuilds the manifest an index was written from (for tools and round-trip tests).
-pub fn decode(index: &Index) -> Result<Manifest, IndexError> {
-    let mut m = Manifest::new(index.public_path()?);
-    for e in index.iter() {
-        let e = e?;
-        let mut encodings = BTreeMap::new();
-        for enc in Encoding::ALL {
-            if let Some((size, etag)) = e.representation(enc) {
-                encodings.insert(
-                    enc,
-                    Representation {
-                        size,
-                        etag: etag.to_string(),
-                    },
-                );
-            }
-        }
-        m.entries.insert(
-            e.path.to_string(),
-            Entry {
-                logical_path: e.logical_path.to_string(),
-                content_type: e.content_type.to_string(),
-                size: e.size,
-                etag: e.etag.to_string(),
-                integrity: e.integrity.to_string(),
-                immutable: e.immutable,
-                encodings,
-            },
-        );
-    }
-    Ok(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Representation;
+    use std::collections::BTreeMap;
 
     fn manifest(n: usize) -> Manifest {
         let mut m = Manifest::new("/assets/");
@@ -426,19 +477,54 @@ mod tests {
             let m = manifest(n);
             let idx = Index::from_bytes(encode(&m)).unwrap();
             assert_eq!(idx.len(), n);
-            assert_eq!(decode(&idx).unwrap(), m);
+            assert_eq!(idx.public_path().unwrap(), "/assets/");
             for (path, e) in &m.entries {
                 let got = idx.get(path).unwrap().unwrap();
                 assert_eq!(got.path, path);
+                assert_eq!(got.content_type, e.content_type);
+                assert_eq!(got.etag, e.etag);
                 assert_eq!(got.size, e.size);
-                assert_eq!(
-                    got.br.map(|b| b.0),
-                    e.encodings.get(&Encoding::Brotli).map(|r| r.size)
-                );
+                assert_eq!(got.immutable, e.immutable);
+                for enc in Encoding::ALL {
+                    let want = e.encodings.get(&enc).map(|r| (r.size, r.etag.as_str()));
+                    assert_eq!(got.representation(enc), want);
+                }
             }
+            assert_eq!(idx.iter().filter(|e| e.is_ok()).count(), n);
             assert_eq!(idx.get("/assets/nope.css").unwrap(), None);
             assert_eq!(idx.get("").unwrap(), None);
         }
+    }
+
+    #[test]
+    fn sharded_index_finds_every_entry_in_its_shard() {
+        for n in [0, 1, 300, 5000] {
+            let m = manifest(n);
+            let (root, shards) = encode_sharded(&m);
+            let root = Root::from_bytes(&root).unwrap();
+            assert_eq!(root.shard_count(), shards.len());
+            assert_eq!(root.public_path(), "/assets/");
+            assert!(shards.len().is_power_of_two());
+            assert!(
+                n < ENTRIES_PER_SHARD || shards.len() > 1,
+                "{n} entries in one shard"
+            );
+            let shards: Vec<Index> = shards
+                .into_iter()
+                .map(|b| Index::from_bytes(b).unwrap())
+                .collect();
+            assert_eq!(shards.iter().map(Index::len).sum::<usize>(), n);
+            for (path, e) in &m.entries {
+                let got = shards[root.shard_of(path)].get(path).unwrap().unwrap();
+                assert_eq!(got.etag, e.etag);
+            }
+        }
+        assert_eq!(shard_path("/cdn-manifest.bin", 7), "/cdn-manifest-7.bin");
+        assert!(Root::from_bytes(b"CDNMROOT").is_err());
+        assert!(matches!(
+            Root::from_bytes(b"CDNMIDX\0........"),
+            Err(IndexError::Magic)
+        ));
     }
 
     #[test]

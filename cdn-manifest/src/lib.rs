@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub mod index;
-pub use index::{EntryRef, Index, IndexError, INDEX_FILE_NAME};
+pub use index::{shard_path, EntryRef, Index, IndexError, Root, INDEX_FILE_NAME};
 
 /// The manifest format this crate reads and writes. Bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;

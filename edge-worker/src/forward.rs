@@ -21,7 +21,9 @@ pub fn hop_by_hop(connection: Option<&str>) -> Vec<String> {
     for token in connection.unwrap_or("").split(',') {
         let token = token.trim().to_ascii_lowercase();
         let is_token = !token.is_empty()
-            && token.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
+            && token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
         if is_token && !names.contains(&token) {
             names.push(token);
         }
@@ -38,7 +40,10 @@ mod tests {
         let names = hop_by_hop(Some("keep-alive, X-Hop ,, bad header"));
         assert!(names.contains(&"x-hop".to_string()));
         assert!(names.contains(&"transfer-encoding".to_string()));
-        assert!(!names.iter().any(|n| n.contains(' ')), "invalid tokens are ignored");
+        assert!(
+            !names.iter().any(|n| n.contains(' ')),
+            "invalid tokens are ignored"
+        );
         assert_eq!(names.iter().filter(|n| *n == "keep-alive").count(), 1);
         assert_eq!(hop_by_hop(None).len(), HOP_BY_HOP.len());
     }

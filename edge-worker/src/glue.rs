@@ -6,9 +6,11 @@
 //! `Uint8Array`s without ever being copied into Wasm memory.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use cdn_manifest::Index;
+use cdn_manifest::{shard_path, Index, Root};
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use js_sys::{Reflect, Uint8Array};
@@ -27,13 +29,24 @@ use crate::router::{self, Route};
 /// Everything loaded once per isolate.
 struct State {
     config: Config,
-    index: Index,
+    /// The index's root: which shard holds a path. Shards load on first use, each once.
+    root: Root,
+    shards: RefCell<Vec<Option<Rc<Index>>>>,
     cache: RefCell<MemoryCache<Uint8Array>>,
     assets: worker::worker_sys::Fetcher,
 }
 
+type ShardLoading = Shared<LocalBoxFuture<'static, Result<Rc<Index>, String>>>;
+
+type Loading = Shared<LocalBoxFuture<'static, Result<Rc<State>, String>>>;
+
 thread_local! {
     static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
+    /// The load in progress: requests that arrive while the first one loads wait for it, so
+    /// the manifest is fetched at most once per isolate.
+    static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
+    /// Shard loads in progress, by shard number (same purpose).
+    static SHARD_LOADING: RefCell<HashMap<usize, ShardLoading>> = RefCell::new(HashMap::new());
 }
 
 /// Request headers the asset planner reads; no other header crosses into Wasm.
@@ -80,6 +93,23 @@ async fn load(env: &Env) -> Result<Rc<State>, String> {
     if let Some(s) = STATE.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
+    let pending = LOADING.with(|l| {
+        l.borrow_mut()
+            .get_or_insert_with(|| {
+                let env = env.clone();
+                async move { load_now(&env).await }.boxed_local().shared()
+            })
+            .clone()
+    });
+    let result = pending.await;
+    LOADING.with(|l| *l.borrow_mut() = None);
+    if let Ok(state) = &result {
+        STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
+    }
+    result
+}
+
+async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let env_js: &JsValue = env.as_ref();
     let config =
         match Reflect::get(env_js, &JsValue::from_str("EDGE")) {
@@ -107,34 +137,71 @@ async fn load(env: &Env) -> Result<Rc<State>, String> {
         ));
     }
     let bytes = read_bytes(&resp).await?.to_vec();
-    let index = Index::from_bytes(bytes).map_err(|e| format!("{}: {e}", config.manifest))?;
-    let public = index
-        .public_path()
-        .map_err(|e| format!("{}: {e}", config.manifest))?;
-    if public != config.public_path {
+    let root = Root::from_bytes(&bytes).map_err(|e| format!("{}: {e}", config.manifest))?;
+    if root.public_path() != config.public_path {
         return Err(format!(
-            "invalid configuration at `EDGE.public_path`: `{}` differs from the manifest's public_path `{public}`",
-            config.public_path
+            "invalid configuration at `EDGE.public_path`: `{}` differs from the manifest's public_path `{}`",
+            config.public_path,
+            root.public_path()
         ));
     }
-    if let Some(page) = &config.not_found_page {
+    let state = Rc::new(State {
+        shards: RefCell::new(vec![None; root.shard_count()]),
+        root,
+        cache: RefCell::new(MemoryCache::new(
+            config.memory_cache_bytes,
+            config.memory_cache_max_file,
+        )),
+        config,
+        assets,
+    });
+    if let Some(page) = &state.config.not_found_page {
+        let index = shard_for(&state, page).await?;
         if !matches!(index.get(page), Ok(Some(_))) {
             return Err(format!(
                 "invalid configuration at `EDGE.not_found_page`: `{page}` is not in the manifest"
             ));
         }
     }
-    let state = Rc::new(State {
-        cache: RefCell::new(MemoryCache::new(
-            config.memory_cache_bytes,
-            config.memory_cache_max_file,
-        )),
-        config,
-        index,
-        assets,
-    });
-    STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
     Ok(state)
+}
+
+/// The index shard that holds `path`, fetched on first use (once per isolate).
+async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, String> {
+    let i = state.root.shard_of(path);
+    if let Some(index) = state.shards.borrow()[i].clone() {
+        return Ok(index);
+    }
+    let pending = SHARD_LOADING.with(|m| {
+        m.borrow_mut()
+            .entry(i)
+            .or_insert_with(|| {
+                let assets = state.assets.clone();
+                let file = shard_path(&state.config.manifest, i);
+                async move {
+                    let resp = fetch_file(&assets, &file, None).await?;
+                    if resp.status() != 200 {
+                        return Err(format!(
+                            "manifest shard {file} is not in the assets directory (status {})",
+                            resp.status()
+                        ));
+                    }
+                    let bytes = read_bytes(&resp).await?.to_vec();
+                    Index::from_bytes(bytes)
+                        .map(Rc::new)
+                        .map_err(|e| format!("{file}: {e}"))
+                }
+                .boxed_local()
+                .shared()
+            })
+            .clone()
+    });
+    let result = pending.await;
+    SHARD_LOADING.with(|m| m.borrow_mut().remove(&i));
+    if let Ok(index) = &result {
+        state.shards.borrow_mut()[i] = Some(index.clone());
+    }
+    result
 }
 
 fn serde_wasm_bindgen_value(v: JsValue) -> Result<serde_json::Value, String> {
@@ -165,14 +232,23 @@ async fn serve_asset(req: &Request, key: &str, state: &State) -> worker::Result<
         }
     }
     let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
-    let plan = match state.index.get(key) {
+    let index = match shard_for(state, key).await {
+        Ok(index) => index,
+        Err(why) => {
+            console_error!("edge-worker: cannot look up {key}: {why}");
+            return respond_text(500, "500 Internal Server Error: the asset manifest is unavailable (see the worker log)\n");
+        }
+    };
+    let plan = match index.get(key) {
         Ok(Some(entry)) => assets::serve(&method, &headers, &entry, &state.config),
         Ok(None) => {
-            let page = state
-                .config
-                .not_found_page
-                .as_deref()
-                .and_then(|p| state.index.get(p).ok().flatten());
+            let page_index = match &state.config.not_found_page {
+                Some(page) => shard_for(state, page).await.ok().map(|i| (page, i)),
+                None => None,
+            };
+            let page = page_index
+                .as_ref()
+                .and_then(|(p, i)| i.get(p).ok().flatten());
             assets::not_found(&method, &headers, page.as_ref(), &state.config)
         }
         Err(e) => {

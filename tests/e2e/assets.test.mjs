@@ -267,14 +267,25 @@ describe("configuration and manifest errors", () => {
       } finally {
         await bad.dispose();
       }
-      fs.writeFileSync(path.join(dir, "cdn-manifest.bin"), Buffer.from("CDNMIDX\0garbage-garbage-garbage-garbage"));
+      fs.writeFileSync(path.join(dir, "cdn-manifest.bin"), Buffer.from("CDNMROOT\x07\0\0\0garbage"));
       bad = await startWorker({ assets: dir });
       try {
         const r = await bad.request(CSS);
         assert.equal(r.status, 500);
-        assert.ok(await bad.logged((l) => l.includes("cdn-manifest.bin") && /corrupted|version/.test(l)), bad.log.join("\n"));
+        assert.ok(await bad.logged((l) => l.includes("cdn-manifest.bin") && l.includes("format version 7")), bad.log.join("\n"));
         // The isolate keeps answering (and keeps saying why).
         assert.equal((await bad.request(CSS)).status, 500);
+      } finally {
+        await bad.dispose();
+      }
+      // A root whose shard is missing: the lookup fails clearly.
+      fs.copyFileSync(path.join(WWW_BUILD, "cdn-manifest.bin"), path.join(dir, "cdn-manifest.bin"));
+      fs.rmSync(path.join(dir, "cdn-manifest-0.bin"));
+      bad = await startWorker({ assets: dir });
+      try {
+        const r = await bad.request(CSS);
+        assert.equal(r.status, 500);
+        assert.ok(await bad.logged((l) => l.includes("cdn-manifest-0.bin") && l.includes("not in the assets directory")), bad.log.join("\n"));
       } finally {
         await bad.dispose();
       }

@@ -6,11 +6,9 @@ use http::header::HeaderName;
 fn entry(immutable: bool) -> EntryRef<'static> {
     EntryRef {
         path: "/assets/app-0123456789abcdef.css",
-        logical_path: "app.css",
         content_type: "text/css; charset=utf-8",
         size: 1000,
         etag: "\"id\"",
-        integrity: "sha384-x",
         immutable,
         br: Some((200, "\"br\"")),
         gzip: Some((300, "\"gz\"")),
