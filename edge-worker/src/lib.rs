@@ -9,6 +9,7 @@ pub mod assets;
 pub mod config;
 pub mod forward;
 pub mod memory_cache;
+pub mod origin_auth;
 pub mod path;
 pub mod router;
 

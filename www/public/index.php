@@ -21,8 +21,22 @@ if (PHP_SAPI === 'cli-server') {
 
 require dirname(__DIR__) . '/src/autoload.php';
 
-$kernel = new Kernel($_SERVER['APP_ENV'] ?? 'prod', (bool) ($_SERVER['APP_DEBUG'] ?? false));
 $request = Request::createFromGlobals();
+// Behind the edge (EDGE_ORIGIN_KEY set): refuse anything that did not come through it, and trust
+// the edge's X-Forwarded-* headers, and only the edge's.
+$edge = App\EdgeAuth::fromEnvironment();
+if ($edge !== null) {
+    if (!$edge->verify($request, time())) {
+        http_response_code(403);
+        header('Content-Type: text/plain; charset=utf-8');
+        echo "403 Forbidden: this origin only answers requests that come through the edge\n";
+        return;
+    }
+    Request::setTrustedProxies([$request->server->get('REMOTE_ADDR')], Request::HEADER_X_FORWARDED_FOR
+        | Request::HEADER_X_FORWARDED_HOST | Request::HEADER_X_FORWARDED_PROTO | Request::HEADER_X_FORWARDED_PORT);
+}
+
+$kernel = new Kernel($_SERVER['APP_ENV'] ?? 'prod', (bool) ($_SERVER['APP_DEBUG'] ?? false));
 $response = $kernel->handle($request);
 $response->send();
 $kernel->terminate($request, $response);
