@@ -8,13 +8,35 @@
 //! not_found_page = "/assets/404.html"   # optional: a manifest path served with status 404
 //! memory_cache_bytes = 8388608          # isolate cache for hot small assets (0 disables)
 //! memory_cache_max_file = 131072        # largest file kept in it
-//! origin = "http://127.0.0.1:8001"      # where non-asset requests go
+//! forwarded_header = false              # also send RFC 7239 Forwarded
+//! origin_auth = true                    # sign requests to origins (secret EDGE_ORIGIN_KEY)
+//! attempt_timeout_ms = 5000             # one attempt at an origin
+//! max_attempts = 3                      # attempts per request (idempotent methods only retry)
+//! deadline_ms = 10000                   # all attempts together
+//! eject_after_failures = 3              # passive health: consecutive failures that eject
+//! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
+//! eject_max_ms = 300000                 # longest ejection
+//!
+//! [[vars.EDGE.routes]]                  # first match wins; assets are routed before these
+//! host = "*"                            # exact host, "*.example.com", or "*" (default)
+//! path_prefix = "/"
+//! pools = ["dc1", "dc2"]                # primary, then failover pools in order
+//!
+//! [vars.EDGE.pools.dc1]
+//! steering = "weighted_round_robin"     # | weighted_random | least_outstanding | hash
+//! hash_on = "cookie:PHPSESSID"          # for hash: cookie:NAME, header:NAME or client_ip
+//! origins = [{ url = "http://127.0.0.1:8001", weight = 1 }, { url = "http://127.0.0.1:8002" }]
 //! ```
 //!
 //! Every error names the key (`EDGE.cors_allow_origins[1]`) and says what is expected. An unknown
 //! key is an error, so a typo cannot silently fall back to a default.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
+
+use crate::balancer::ejection::OutlierPolicy;
+use crate::balancer::retry::RetryPolicy;
 
 /// A configuration error, naming the key at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,8 +74,89 @@ pub struct Config {
     pub memory_cache_bytes: usize,
     /// Largest representation kept in that cache.
     pub memory_cache_max_file: usize,
-    /// Origin URL (scheme, host, optional port, no path) for everything that is not an asset.
-    pub origin: Option<String>,
+    /// Also send RFC 7239 `Forwarded` to origins.
+    pub forwarded_header: bool,
+    /// Sign requests to origins with the `EDGE_ORIGIN_KEY` secret.
+    pub origin_auth: bool,
+    /// Retry limits for requests to origins.
+    pub retry: RetryPolicy,
+    /// Timeout of one attempt at an origin.
+    pub attempt_timeout_ms: u64,
+    /// Passive health: when failures eject an origin.
+    pub outlier: OutlierPolicy,
+    /// Where non-asset requests go, first match wins.
+    pub routes: Vec<Route>,
+    /// Origin pools by name.
+    pub pools: BTreeMap<String, Pool>,
+}
+
+/// A route: requests matching host and path prefix go to a chain of pools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `None` = any host; `Some("shop.test")` exact; `Some("*.shop.test")` any subdomain.
+    pub host: Option<String>,
+    /// Path prefix, starting with `/`.
+    pub path_prefix: String,
+    /// Pool names: the primary first, then failover pools in order.
+    pub pools: Vec<String>,
+}
+
+impl Route {
+    /// Whether a request for `host` and `path` takes this route.
+    pub fn matches(&self, host: &str, path: &str) -> bool {
+        let host_ok = match &self.host {
+            None => true,
+            Some(h) => match h.strip_prefix("*.") {
+                Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(suffix) && host.as_bytes()[host.len() - suffix.len() - 1] == b'.',
+                None => host.eq_ignore_ascii_case(h),
+            },
+        };
+        host_ok && path.starts_with(&self.path_prefix)
+    }
+}
+
+/// A set of interchangeable origins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// How an origin is picked.
+    pub steering: Steering,
+    /// The origins, in configuration order.
+    pub origins: Vec<Origin>,
+}
+
+/// One origin server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `scheme://host[:port]`, no trailing slash.
+    pub url: String,
+    /// Relative share of traffic, 1–1000.
+    pub weight: u32,
+    /// A disabled (drained) origin gets no new traffic.
+    pub enabled: bool,
+}
+
+/// Steering policy of a pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Steering {
+    /// Smooth weighted round-robin (per isolate).
+    WeightedRoundRobin,
+    /// Weighted random.
+    WeightedRandom,
+    /// Fewest requests in flight from this isolate, relative to weight.
+    LeastOutstanding,
+    /// Consistent hashing (Ketama) on a request attribute.
+    Hash(HashOn),
+}
+
+/// What consistent hashing keys on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashOn {
+    /// A cookie's value (e.g. the Symfony session cookie).
+    Cookie(String),
+    /// A request header's value.
+    Header(String),
+    /// The client's IP address.
+    ClientIp,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +175,86 @@ struct Raw {
     #[serde(default = "default_cache_file")]
     memory_cache_max_file: usize,
     #[serde(default)]
-    origin: Option<String>,
+    forwarded_header: bool,
+    #[serde(default = "default_true")]
+    origin_auth: bool,
+    #[serde(default = "default_timeout")]
+    attempt_timeout_ms: u64,
+    #[serde(default = "default_attempts")]
+    max_attempts: u32,
+    #[serde(default = "default_deadline")]
+    deadline_ms: u64,
+    #[serde(default = "default_eject_after")]
+    eject_after_failures: u32,
+    #[serde(default = "default_eject_base")]
+    eject_base_ms: u64,
+    #[serde(default = "default_eject_max")]
+    eject_max_ms: u64,
+    #[serde(default)]
+    routes: Vec<RawRoute>,
+    #[serde(default)]
+    pools: BTreeMap<String, RawPool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default = "default_prefix")]
+    path_prefix: String,
+    pools: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPool {
+    #[serde(default = "default_steering")]
+    steering: String,
+    #[serde(default)]
+    hash_on: Option<String>,
+    origins: Vec<RawOrigin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrigin {
+    url: String,
+    #[serde(default = "default_weight")]
+    weight: i64,
+    #[serde(default = "default_true")]
+    enabled: bool,
+}
+
+fn default_timeout() -> u64 {
+    5_000
+}
+fn default_attempts() -> u32 {
+    3
+}
+fn default_deadline() -> u64 {
+    10_000
+}
+fn default_eject_after() -> u32 {
+    OutlierPolicy::default().consecutive_failures
+}
+fn default_eject_base() -> u64 {
+    OutlierPolicy::default().base_ejection_ms
+}
+fn default_eject_max() -> u64 {
+    OutlierPolicy::default().max_ejection_ms
+}
+fn default_true() -> bool {
+    true
+}
+fn default_prefix() -> String {
+    "/".into()
+}
+fn default_steering() -> String {
+    "weighted_round_robin".into()
+}
+fn default_weight() -> i64 {
+    1
 }
 
 fn default_public_path() -> String {
@@ -106,6 +288,11 @@ impl Config {
             reason: e.inner().to_string(),
         })?;
         Self::validate(raw)
+    }
+
+    /// The route a request for `host` and `path` takes, if any.
+    pub fn route_for(&self, host: &str, path: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.matches(host, path))
     }
 
     /// Parses the `EDGE` object from an already-parsed JSON value.
@@ -188,16 +375,82 @@ impl Config {
                 ),
             ));
         }
-        if let Some(origin) = &raw.origin {
-            let ok = url::Url::parse(origin).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host().is_some()
-                    && u.path() == "/"
-                    && u.query().is_none()
-            });
-            if !ok {
-                return Err(bad("origin", format!("`{origin}` must be an http(s) URL with a host and no path, like http://127.0.0.1:8001")));
+        let ranges: [(&str, u64, u64, u64); 6] = [
+            ("attempt_timeout_ms", raw.attempt_timeout_ms, 100, 120_000),
+            ("max_attempts", u64::from(raw.max_attempts), 1, 10),
+            ("deadline_ms", raw.deadline_ms, 100, 300_000),
+            ("eject_after_failures", u64::from(raw.eject_after_failures), 1, 1000),
+            ("eject_base_ms", raw.eject_base_ms, 100, 3_600_000),
+            ("eject_max_ms", raw.eject_max_ms, 100, 86_400_000),
+        ];
+        for (key, value, lo, hi) in ranges {
+            if !(lo..=hi).contains(&value) {
+                return Err(bad(key, format!("{value} is out of range {lo}–{hi}")));
             }
+        }
+        if raw.eject_max_ms < raw.eject_base_ms {
+            return Err(bad("eject_max_ms", format!("{} is less than eject_base_ms ({})", raw.eject_max_ms, raw.eject_base_ms)));
+        }
+        let mut pools = BTreeMap::new();
+        for (name, pool) in &raw.pools {
+            let key = |k: &str| format!("pools.{name}.{k}");
+            if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+                return Err(bad(&format!("pools.{name}"), "a pool name may hold letters, digits, `-` and `_`".into()));
+            }
+            let steering = match (pool.steering.as_str(), &pool.hash_on) {
+                ("weighted_round_robin", None) => Steering::WeightedRoundRobin,
+                ("weighted_random", None) => Steering::WeightedRandom,
+                ("least_outstanding", None) => Steering::LeastOutstanding,
+                ("hash", Some(on)) => Steering::Hash(match on.split_once(':') {
+                    Some(("cookie", n)) if !n.is_empty() => HashOn::Cookie(n.to_string()),
+                    Some(("header", n)) if !n.is_empty() => HashOn::Header(n.to_ascii_lowercase()),
+                    None if on == "client_ip" => HashOn::ClientIp,
+                    _ => return Err(bad(&key("hash_on"), format!("`{on}` must be cookie:NAME, header:NAME or client_ip"))),
+                }),
+                ("hash", None) => return Err(bad(&key("hash_on"), "steering = \"hash\" needs hash_on (cookie:NAME, header:NAME or client_ip)".into())),
+                (s, Some(_)) if ["weighted_round_robin", "weighted_random", "least_outstanding"].contains(&s) => {
+                    return Err(bad(&key("hash_on"), format!("only used with steering = \"hash\", not `{s}`")))
+                }
+                (s, _) => return Err(bad(&key("steering"), format!("`{s}` is not one of weighted_round_robin, weighted_random, least_outstanding, hash"))),
+            };
+            if pool.origins.is_empty() {
+                return Err(bad(&key("origins"), "a pool needs at least one origin".into()));
+            }
+            let mut origins = Vec::new();
+            for (i, o) in pool.origins.iter().enumerate() {
+                let okey = |k: &str| format!("pools.{name}.origins[{i}].{k}");
+                let parsed = url::Url::parse(&o.url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/" && u.query().is_none() && u.fragment().is_none() && u.username().is_empty());
+                if parsed.is_none() {
+                    return Err(bad(&okey("url"), format!("`{}` must be an http(s) URL with a host and no path, like http://127.0.0.1:8001", o.url)));
+                }
+                if !(1..=1000).contains(&o.weight) {
+                    return Err(bad(&okey("weight"), format!("{} is out of range 1–1000", o.weight)));
+                }
+                origins.push(Origin { url: o.url.trim_end_matches('/').to_string(), weight: o.weight as u32, enabled: o.enabled });
+            }
+            pools.insert(name.clone(), Pool { steering, origins });
+        }
+        let mut routes = Vec::new();
+        for (i, r) in raw.routes.iter().enumerate() {
+            let rkey = |k: &str| format!("routes[{i}].{k}");
+            if let Some(h) = &r.host {
+                let plain = h.strip_prefix("*.").unwrap_or(h);
+                if h != "*" && (plain.is_empty() || !plain.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')) {
+                    return Err(bad(&rkey("host"), format!("`{h}` must be a host name, `*.domain` or `*`")));
+                }
+            }
+            if !r.path_prefix.starts_with('/') {
+                return Err(bad(&rkey("path_prefix"), format!("`{}` must start with `/`", r.path_prefix)));
+            }
+            if r.pools.is_empty() {
+                return Err(bad(&rkey("pools"), "a route needs at least one pool".into()));
+            }
+            for (j, p) in r.pools.iter().enumerate() {
+                if !pools.contains_key(p) {
+                    return Err(bad(&format!("routes[{i}].pools[{j}]"), format!("unknown pool `{p}` (defined: {})", pools.keys().cloned().collect::<Vec<_>>().join(", "))));
+                }
+            }
+            routes.push(Route { host: r.host.clone().filter(|h| h != "*"), path_prefix: r.path_prefix.clone(), pools: r.pools.clone() });
         }
         Ok(Config {
             public_path: raw.public_path,
@@ -206,7 +459,20 @@ impl Config {
             not_found_page: raw.not_found_page,
             memory_cache_bytes: raw.memory_cache_bytes,
             memory_cache_max_file: raw.memory_cache_max_file,
-            origin: raw.origin.map(|o| o.trim_end_matches('/').to_string()),
+            forwarded_header: raw.forwarded_header,
+            retry: RetryPolicy {
+                max_attempts: raw.max_attempts,
+                deadline_ms: raw.deadline_ms,
+            },
+            attempt_timeout_ms: raw.attempt_timeout_ms,
+            outlier: OutlierPolicy {
+                consecutive_failures: raw.eject_after_failures,
+                base_ejection_ms: raw.eject_base_ms,
+                max_ejection_ms: raw.eject_max_ms,
+            },
+            origin_auth: raw.origin_auth,
+            routes,
+            pools,
         })
     }
 }
@@ -229,26 +495,26 @@ mod tests {
         assert_eq!(c.public_path, "/assets/");
         assert_eq!(c.manifest, "/cdn-manifest.bin");
         assert_eq!(c.cors, Cors::Any);
-        assert_eq!(c.origin, None);
+        assert!(c.routes.is_empty() && c.pools.is_empty());
+        assert!(c.origin_auth);
     }
 
     #[test]
     fn full_config() {
-        let c = Config::from_json(r#"{"public_path":"/static/","cors_allow_origins":["https://shop.test","http://localhost:8000"],"not_found_page":"/static/404.html","origin":"http://127.0.0.1:8001/"}"#).unwrap();
-        assert_eq!(
-            c.cors,
-            Cors::Origins(vec![
-                "https://shop.test".into(),
-                "http://localhost:8000".into()
-            ])
-        );
-        assert_eq!(c.origin.as_deref(), Some("http://127.0.0.1:8001"));
-        assert_eq!(
-            Config::from_json(r#"{"cors_allow_origins":[]}"#)
-                .unwrap()
-                .cors,
-            Cors::Off
-        );
+        let c = Config::from_json(r#"{"public_path":"/static/","cors_allow_origins":["https://shop.test","http://localhost:8000"],"not_found_page":"/static/404.html",
+            "routes":[{"host":"*.shop.test","path_prefix":"/api/","pools":["dc2"]},{"pools":["dc1","dc2"]}],
+            "pools":{"dc1":{"origins":[{"url":"http://127.0.0.1:8001/","weight":2},{"url":"http://127.0.0.1:8002","enabled":false}]},
+                     "dc2":{"steering":"hash","hash_on":"cookie:PHPSESSID","origins":[{"url":"https://dc2.example:8443"}]}}}"#).unwrap();
+        assert_eq!(c.cors, Cors::Origins(vec!["https://shop.test".into(), "http://localhost:8000".into()]));
+        let dc1 = &c.pools["dc1"];
+        assert_eq!(dc1.steering, Steering::WeightedRoundRobin);
+        assert_eq!(dc1.origins[0], Origin { url: "http://127.0.0.1:8001".into(), weight: 2, enabled: true });
+        assert!(!dc1.origins[1].enabled);
+        assert_eq!(c.pools["dc2"].steering, Steering::Hash(HashOn::Cookie("PHPSESSID".into())));
+        assert_eq!(c.route_for("eu.shop.test", "/api/x").unwrap().pools, ["dc2"]);
+        assert_eq!(c.route_for("shop.test", "/api/x").unwrap().pools, ["dc1", "dc2"], "*.shop.test needs a subdomain");
+        assert_eq!(c.route_for("other", "/").unwrap().pools, ["dc1", "dc2"]);
+        assert_eq!(Config::from_json(r#"{"cors_allow_origins":[]}"#).unwrap().cors, Cors::Off);
     }
 
     #[test]
@@ -276,8 +542,21 @@ mod tests {
                 "EDGE.not_found_page",
                 "public_path",
             ),
-            (r#"{"origin":"ftp://x"}"#, "EDGE.origin", "http(s)"),
-            (r#"{"origin":"http://x/app"}"#, "EDGE.origin", "no path"),
+            (r#"{"pools":{"a":{"origins":[{"url":"ftp://x"}]}}}"#, "EDGE.pools.a.origins[0].url", "http(s)"),
+            (r#"{"pools":{"a":{"origins":[{"url":"http://x/app"}]}}}"#, "EDGE.pools.a.origins[0].url", "no path"),
+            (r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":0}]}}}"#, "EDGE.pools.a.origins[0].weight", "out of range"),
+            (r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":5000}]}}}"#, "EDGE.pools.a.origins[0].weight", "out of range"),
+            (r#"{"pools":{"a":{"origins":[{"url":"http://x","wieght":5}]}}}"#, "EDGE.pools.a.origins[0].wieght", "unknown field"),
+            (r#"{"pools":{"a":{"origins":[]}}}"#, "EDGE.pools.a.origins", "at least one"),
+            (r#"{"pools":{"a":{"steering":"fastest","origins":[{"url":"http://x"}]}}}"#, "EDGE.pools.a.steering", "not one of"),
+            (r#"{"pools":{"a":{"steering":"hash","origins":[{"url":"http://x"}]}}}"#, "EDGE.pools.a.hash_on", "needs hash_on"),
+            (r#"{"pools":{"a":{"steering":"hash","hash_on":"body","origins":[{"url":"http://x"}]}}}"#, "EDGE.pools.a.hash_on", "cookie:NAME"),
+            (r#"{"routes":[{"pools":["nope"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#, "EDGE.routes[0].pools[0]", "unknown pool `nope`"),
+            (r#"{"routes":[{"path_prefix":"api","pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#, "EDGE.routes[0].path_prefix", "start with"),
+            (r#"{"routes":[{"pools":[]}]}"#, "EDGE.routes[0].pools", "at least one"),
+            (r#"{"max_attempts":0}"#, "EDGE.max_attempts", "out of range"),
+            (r#"{"attempt_timeout_ms":5}"#, "EDGE.attempt_timeout_ms", "out of range"),
+            (r#"{"eject_base_ms":20000,"eject_max_ms":10000}"#, "EDGE.eject_max_ms", "less than"),
             (
                 r#"{"memory_cache_bytes":1000,"memory_cache_max_file":2000}"#,
                 "EDGE.memory_cache_max_file",

@@ -6,6 +6,7 @@
 //! wasm32) talks to workers-rs and does I/O.
 
 pub mod assets;
+pub mod balancer;
 pub mod config;
 pub mod forward;
 pub mod memory_cache;

@@ -102,35 +102,74 @@ export function freePort() {
   });
 }
 
-/** Starts the www app under `php -S` on a free port; resolves once it answers. */
-export async function startOrigin({ name = "origin-1", env = {} } = {}) {
-  const port = await freePort();
+/** The origin-auth secret the tests share between the worker and the origins. */
+export const ORIGIN_KEY = "test-origin-key-" + process.pid;
+
+/**
+ * Starts the www app under `php -S` (its own process group, so a kill takes its workers too).
+ * `port` pins the port (to restart an origin where it was); `key` is the origin-auth secret
+ * (null: the origin runs without an edge in front). Returns { name, port, url, stop, kill, start }.
+ */
+export async function startOrigin({ name = "origin-1", port, key = ORIGIN_KEY, env = {} } = {}) {
+  port ??= await freePort();
   const varDir = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), `www-${name}-`));
-  const child = spawn("php", ["-S", `127.0.0.1:${port}`, "-t", "www/public", "www/public/index.php"], {
-    cwd: ROOT,
-    env: { ...process.env, APP_ORIGIN_NAME: name, APP_VAR_DIR: varDir, PHP_CLI_SERVER_WORKERS: "4", ...env },
-    stdio: "ignore",
-  });
   const url = new URL(`http://127.0.0.1:${port}`);
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await request(url, "/", { timeout: 2000 });
-      if (r.status === 200) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
+  let child;
+  const origin = {
     name,
     port,
     url,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await new Promise((r) => child.once("exit", r));
+    varDir,
+    async start() {
+      child = spawn("php", ["-S", `127.0.0.1:${port}`, "-t", "www/public", "www/public/index.php"], {
+        cwd: ROOT,
+        env: { ...process.env, APP_ORIGIN_NAME: name, APP_VAR_DIR: varDir, PHP_CLI_SERVER_WORKERS: "4", ...(key ? { EDGE_ORIGIN_KEY: key } : {}), ...env },
+        stdio: "ignore",
+        detached: true,
+      });
+      for (let i = 0; i < 100; i++) {
+        try {
+          const r = await request(url, "/orders", { timeout: 2000 });
+          if (r.status === 200 || r.status === 403) return;
+        } catch {
+          /* not up yet */
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
+      throw new Error(`origin ${name} did not start on ${port}`);
+    },
+    /** Kills the origin abruptly (SIGKILL to its process group), as a crash would. */
+    async kill() {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+        await exited;
+      }
+    },
+    async stop() {
+      await origin.kill();
       fs.rmSync(varDir, { recursive: true, force: true });
     },
+  };
+  await origin.start();
+  return origin;
+}
+
+/** The EDGE config for pools of origins: { dc1: [o1, o2], dc2: [o3] } with one catch-all route. */
+export function poolsConfig(pools, { routes, steering = {}, extra = {} } = {}) {
+  return {
+    public_path: "/assets/",
+    pools: Object.fromEntries(
+      Object.entries(pools).map(([name, origins]) => [
+        name,
+        { ...(steering[name] ?? {}), origins: origins.map((o) => ({ url: typeof o.url === "string" ? o.url : o.url.origin, weight: o.weight ?? 1 })) },
+      ]),
+    ),
+    routes: routes ?? [{ path_prefix: "/", pools: Object.keys(pools) }],
+    ...extra,
   };
 }

@@ -2,13 +2,13 @@
 // comes from the origin through the worker; every asset it references comes from the worker.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startOrigin, startWorker } from "./helpers.mjs";
+import { ORIGIN_KEY, poolsConfig, startOrigin, startWorker } from "./helpers.mjs";
 
 let origin;
 let w;
 before(async () => {
   origin = await startOrigin({ name: "origin-1" });
-  w = await startWorker({ edge: { public_path: "/assets/", origin: origin.url.origin } });
+  w = await startWorker({ edge: poolsConfig({ main: [origin] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } });
 });
 after(async () => {
   await w?.dispose();
@@ -45,12 +45,16 @@ test("method, path, query and body reach the origin; hop-by-hop headers do not",
   assert.equal(missing.status, 404, "the origin's own 404 passes through");
 });
 
-test("an origin that is down gives a clear 502, not a hang or a crash", async () => {
-  const dead = await startWorker({ edge: { public_path: "/assets/", origin: "http://127.0.0.1:9" } });
+test("an origin that is down gives a clear 503 with Retry-After, not a hang or a crash", async () => {
+  const dead = await startWorker({
+    edge: poolsConfig({ main: [{ url: "http://127.0.0.1:9" }] }),
+    bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+  });
   try {
     const r = await dead.request("/");
-    assert.equal(r.status, 502);
-    assert.match(r.body.toString(), /origin did not answer/);
+    assert.equal(r.status, 503, "the only origin is down: nothing left to try");
+    assert.equal(r.headers["retry-after"], "10");
+    assert.match(r.body.toString(), /every origin is down/);
   } finally {
     await dead.dispose();
   }

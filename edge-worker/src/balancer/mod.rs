@@ -1,0 +1,116 @@
+//! Choosing an origin: steering policies, passive health (ejection) and the retry policy.
+//! Everything here is plain state and arithmetic; time and randomness are passed in.
+
+pub mod ejection;
+pub mod ketama;
+pub mod retry;
+pub mod selection;
+
+use crate::config::{Pool, Steering};
+use ejection::{Outlier, OutlierPolicy};
+use ketama::Ring;
+
+/// What one isolate knows about one pool between requests.
+#[derive(Debug, Clone)]
+pub struct PoolState {
+    /// Smooth weighted round-robin's running weights.
+    pub current: Vec<i64>,
+    /// Requests in flight to each origin from this isolate.
+    pub outstanding: Vec<u32>,
+    /// Passive health of each origin.
+    pub outliers: Vec<Outlier>,
+    /// The hash ring, for `Steering::Hash` pools.
+    pub ring: Option<Ring>,
+}
+
+impl PoolState {
+    /// Fresh state for `pool`.
+    pub fn new(pool: &Pool) -> Self {
+        let n = pool.origins.len();
+        PoolState {
+            current: vec![0; n],
+            outstanding: vec![0; n],
+            outliers: vec![Outlier::default(); n],
+            ring: matches!(pool.steering, Steering::Hash(_)).then(|| {
+                Ring::new(&pool.origins.iter().map(|o| (o.url.as_str(), o.weight)).collect::<Vec<_>>())
+            }),
+        }
+    }
+
+    /// Which origins may take a new request now: enabled, not ejected, not already tried.
+    pub fn available(&self, pool: &Pool, now_ms: u64, tried: &[usize]) -> Vec<bool> {
+        pool.origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| o.enabled && self.outliers[i].available(now_ms) && !tried.contains(&i))
+            .collect()
+    }
+
+    /// Picks an origin among `available` by the pool's policy. `key` is the hash key (cookie,
+    /// header or client IP) for hash pools; `random` a fresh random number.
+    pub fn pick(&mut self, pool: &Pool, available: &[bool], key: Option<&[u8]>, random: u64) -> Option<usize> {
+        let weights: Vec<u32> = pool.origins.iter().map(|o| o.weight).collect();
+        match &pool.steering {
+            Steering::WeightedRoundRobin => selection::smooth_weighted_round_robin(&mut self.current, &weights, available),
+            Steering::WeightedRandom => selection::weighted_random(&weights, available, random),
+            Steering::LeastOutstanding => selection::least_outstanding(&self.outstanding, &weights, available, random),
+            Steering::Hash(_) => match (key, &self.ring) {
+                (Some(k), Some(ring)) => ring.pick(ketama::hash(k), available),
+                // No key (no cookie yet): spread like round-robin.
+                _ => selection::smooth_weighted_round_robin(&mut self.current, &weights, available),
+            },
+        }
+    }
+
+    /// Records the outcome of a request to origin `i`; true when it got the origin ejected.
+    pub fn record(&mut self, i: usize, failed: bool, now_ms: u64, policy: &OutlierPolicy) -> bool {
+        if failed {
+            self.outliers[i].record_failure(now_ms, policy)
+        } else {
+            self.outliers[i].record_success(now_ms, policy);
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{HashOn, Origin};
+
+    fn pool(steering: Steering, weights: &[u32]) -> Pool {
+        Pool {
+            steering,
+            origins: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| Origin { url: format!("http://127.0.0.1:{}", 8001 + i), weight: w, enabled: true })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn drained_ejected_and_tried_origins_are_not_available() {
+        let mut p = pool(Steering::WeightedRoundRobin, &[1, 1, 1]);
+        p.origins[0].enabled = false;
+        let mut s = PoolState::new(&p);
+        let policy = OutlierPolicy::default();
+        for _ in 0..policy.consecutive_failures {
+            s.record(1, true, 0, &policy);
+        }
+        assert_eq!(s.available(&p, 1, &[]), [false, false, true]);
+        assert_eq!(s.available(&p, 1, &[2]), [false, false, false]);
+        assert_eq!(s.pick(&p, &[false, false, false], None, 0), None);
+    }
+
+    #[test]
+    fn hash_pools_keep_a_key_on_one_origin() {
+        let p = pool(Steering::Hash(HashOn::Cookie("PHPSESSID".into())), &[1, 1, 1]);
+        let mut s = PoolState::new(&p);
+        let all = [true, true, true];
+        let first = s.pick(&p, &all, Some(b"session-42"), 1).unwrap();
+        for r in 0..20 {
+            assert_eq!(s.pick(&p, &all, Some(b"session-42"), r), Some(first));
+        }
+    }
+}

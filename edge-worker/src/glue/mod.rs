@@ -1,0 +1,234 @@
+//! The only part that talks to workers-rs: converts the request, calls the core, does the I/O.
+//!
+//! The handler takes the raw `web_sys::Request` rather than an `http::Request` so that only the
+//! six headers the asset planner reads cross from JavaScript into Wasm, and bodies (assets from
+//! the ASSETS binding, the origin's responses) are passed through as JavaScript streams or
+//! `Uint8Array`s without ever being copied into Wasm memory.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+mod assets;
+mod proxy;
+
+use cdn_manifest::{shard_path, Index, Root};
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use http::StatusCode;
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Headers, Request, Response, ResponseInit};
+use worker::{console_error, event, Context, Env};
+
+use crate::assets::Plan;
+use crate::balancer::PoolState;
+use crate::config::Config;
+use crate::memory_cache::MemoryCache;
+use crate::router::{self, Route};
+use assets::{fetch_file, read_bytes, respond, serve_asset};
+
+/// Everything loaded once per isolate.
+struct State {
+    config: Config,
+    /// The index's root: which shard holds a path. Shards load on first use, each once.
+    root: Root,
+    shards: RefCell<Vec<Option<Rc<Index>>>>,
+    cache: RefCell<MemoryCache<Uint8Array>>,
+    assets: worker::worker_sys::Fetcher,
+    /// Per-pool steering and passive-health state, by pool name.
+    pools: RefCell<HashMap<String, PoolState>>,
+    /// The `EDGE_ORIGIN_KEY` secret that signs requests to origins.
+    origin_key: Option<Vec<u8>>,
+    /// The `EDGE_HEALTH_TOKEN` secret that opens `/__edge/health`.
+    health_token: Option<String>,
+}
+
+type ShardLoading = Shared<LocalBoxFuture<'static, Result<Rc<Index>, String>>>;
+
+type Loading = Shared<LocalBoxFuture<'static, Result<Rc<State>, String>>>;
+
+thread_local! {
+    static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
+    /// The load in progress: requests that arrive while the first one loads wait for it, so
+    /// the manifest is fetched at most once per isolate.
+    static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
+    /// Shard loads in progress, by shard number (same purpose).
+    static SHARD_LOADING: RefCell<HashMap<usize, ShardLoading>> = RefCell::new(HashMap::new());
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let state = match load(&env).await {
+        Ok(s) => s,
+        Err(why) => {
+            console_error!("edge-worker: cannot serve: {why}");
+            return respond_text(
+                500,
+                "500 Internal Server Error: the edge is misconfigured (see the worker log)\n",
+            );
+        }
+    };
+    let url = req.url();
+    match router::route(router::path_of(&url), &state.config) {
+        Route::Asset(key) => serve_asset(&req, &key, &state).await,
+        Route::BadPath(e) => {
+            respond(
+                Plan::text(
+                    StatusCode::BAD_REQUEST,
+                    format!("400 Bad Request: {e}\n"),
+                    req.method() == "HEAD",
+                ),
+                &state,
+            )
+            .await
+        }
+        Route::Origin if router::path_of(&url) == proxy::HEALTH_PATH => proxy::health(&req, &state),
+        Route::Origin => proxy::proxy(req, &url, &state).await,
+    }
+}
+
+async fn load(env: &Env) -> Result<Rc<State>, String> {
+    if let Some(s) = STATE.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    let pending = LOADING.with(|l| {
+        l.borrow_mut()
+            .get_or_insert_with(|| {
+                let env = env.clone();
+                async move { load_now(&env).await }.boxed_local().shared()
+            })
+            .clone()
+    });
+    let result = pending.await;
+    LOADING.with(|l| *l.borrow_mut() = None);
+    if let Ok(state) = &result {
+        STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
+    }
+    result
+}
+
+async fn load_now(env: &Env) -> Result<Rc<State>, String> {
+    let env_js: &JsValue = env.as_ref();
+    let config =
+        match Reflect::get(env_js, &JsValue::from_str("EDGE")) {
+            Ok(v) if v.is_undefined() => Config::default(),
+            Ok(v) if v.is_object() => {
+                let value: serde_json::Value = serde_wasm_bindgen_value(v)?;
+                Config::from_value(value).map_err(|e| e.to_string())?
+            }
+            _ => return Err(
+                "invalid configuration at `EDGE`: must be a table ([vars.EDGE] in wrangler.toml)"
+                    .into(),
+            ),
+        };
+    let assets = Reflect::get(env_js, &JsValue::from_str("ASSETS"))
+        .ok()
+        .filter(|v| v.is_object())
+        .ok_or("the ASSETS binding is missing ([assets] binding = \"ASSETS\" in wrangler.toml)")?
+        .unchecked_into::<worker::worker_sys::Fetcher>();
+    let resp = fetch_file(&assets, &config.manifest, None).await?;
+    if resp.status() != 200 {
+        return Err(format!(
+            "the CDN manifest {} is not in the assets directory (status {}); build it with asset-builder",
+            config.manifest,
+            resp.status()
+        ));
+    }
+    let bytes = read_bytes(&resp).await?.to_vec();
+    let root = Root::from_bytes(&bytes).map_err(|e| format!("{}: {e}", config.manifest))?;
+    if root.public_path() != config.public_path {
+        return Err(format!(
+            "invalid configuration at `EDGE.public_path`: `{}` differs from the manifest's public_path `{}`",
+            config.public_path,
+            root.public_path()
+        ));
+    }
+    let secret = |name: &str| {
+        Reflect::get(env_js, &JsValue::from_str(name)).ok().and_then(|v| v.as_string()).filter(|s| !s.is_empty())
+    };
+    let origin_key = secret("EDGE_ORIGIN_KEY").map(String::into_bytes);
+    if config.origin_auth && !config.pools.is_empty() && origin_key.is_none() {
+        return Err("invalid configuration at `EDGE.origin_auth`: the secret EDGE_ORIGIN_KEY is not set \
+                    (`wrangler secret put EDGE_ORIGIN_KEY`, or .dev.vars locally); set origin_auth = false \
+                    to send requests to origins unsigned"
+            .into());
+    }
+    let pools = config.pools.iter().map(|(name, pool)| (name.clone(), PoolState::new(pool))).collect();
+    let state = Rc::new(State {
+        pools: RefCell::new(pools),
+        origin_key,
+        health_token: secret("EDGE_HEALTH_TOKEN"),
+        shards: RefCell::new(vec![None; root.shard_count()]),
+        root,
+        cache: RefCell::new(MemoryCache::new(
+            config.memory_cache_bytes,
+            config.memory_cache_max_file,
+        )),
+        config,
+        assets,
+    });
+    if let Some(page) = &state.config.not_found_page {
+        let index = shard_for(&state, page).await?;
+        if !matches!(index.get(page), Ok(Some(_))) {
+            return Err(format!(
+                "invalid configuration at `EDGE.not_found_page`: `{page}` is not in the manifest"
+            ));
+        }
+    }
+    Ok(state)
+}
+
+/// The index shard that holds `path`, fetched on first use (once per isolate).
+async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, String> {
+    let i = state.root.shard_of(path);
+    if let Some(index) = state.shards.borrow()[i].clone() {
+        return Ok(index);
+    }
+    let pending = SHARD_LOADING.with(|m| {
+        m.borrow_mut()
+            .entry(i)
+            .or_insert_with(|| {
+                let assets = state.assets.clone();
+                let file = shard_path(&state.config.manifest, i);
+                async move {
+                    let resp = fetch_file(&assets, &file, None).await?;
+                    if resp.status() != 200 {
+                        return Err(format!(
+                            "manifest shard {file} is not in the assets directory (status {})",
+                            resp.status()
+                        ));
+                    }
+                    let bytes = read_bytes(&resp).await?.to_vec();
+                    Index::from_bytes(bytes)
+                        .map(Rc::new)
+                        .map_err(|e| format!("{file}: {e}"))
+                }
+                .boxed_local()
+                .shared()
+            })
+            .clone()
+    });
+    let result = pending.await;
+    SHARD_LOADING.with(|m| m.borrow_mut().remove(&i));
+    if let Ok(index) = &result {
+        state.shards.borrow_mut()[i] = Some(index.clone());
+    }
+    result
+}
+
+fn serde_wasm_bindgen_value(v: JsValue) -> Result<serde_json::Value, String> {
+    let text =
+        js_sys::JSON::stringify(&v).map_err(|_| "`EDGE` cannot be read as JSON".to_string())?;
+    serde_json::from_str(&String::from(text))
+        .map_err(|e| format!("`EDGE` cannot be read as JSON: {e}"))
+}
+
+fn respond_text(status: u16, text: &str) -> worker::Result<Response> {
+    let init = ResponseInit::new();
+    init.set_status(status);
+    let h = Headers::new()?;
+    h.set("content-type", "text/plain; charset=utf-8")?;
+    h.set("cache-control", "no-store")?;
+    init.set_headers(&h);
+    Ok(Response::new_with_opt_str_and_init(Some(text), &init)?)
+}

@@ -1,0 +1,300 @@
+//! Proxying to origin pools: pick, forward, retry or fail over, record health, log.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use http::Method;
+use js_sys::Uint8Array;
+use serde_json::json;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestInit, Response, ResponseInit};
+use worker::{console_error, console_log};
+
+use super::{respond_text, State};
+use crate::balancer::retry::{self, Outcome};
+use crate::config::{HashOn, Pool, Steering};
+use crate::forward::{self, Client};
+use crate::origin_auth;
+use crate::router;
+
+/// The operations endpoint (token-protected).
+pub(super) const HEALTH_PATH: &str = "/__edge/health";
+
+/// Largest request body buffered so that an idempotent request (PUT, DELETE) can be retried;
+/// larger bodies are streamed once.
+const MAX_BUFFERED_BODY: u32 = 1 << 20;
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn random() -> u64 {
+    (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
+}
+
+/// Sends `req` to the route's pools: the primary first, the failover pools in order.
+pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Result<Response> {
+    let started = now_ms();
+    let parsed = url::Url::parse(url).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let host = parsed.host_str().unwrap_or("").to_string();
+    let path = router::path_of(url);
+    let Some(route) = state.config.route_for(&host, path) else {
+        return respond_text(404, "404 Not Found: no route for this host and path\n");
+    };
+    let js_headers = req.headers();
+    let Some(ip) = forward::client_ip(js_headers.get("cf-connecting-ip")?.as_deref()) else {
+        console_error!("edge-worker: request without a valid CF-Connecting-IP; refusing to forward it");
+        return respond_text(400, "400 Bad Request: client address unknown\n");
+    };
+    let client = Client {
+        ip,
+        proto: parsed.scheme().to_string(),
+        host: host.clone(),
+        port: parsed.port_or_known_default().unwrap_or(443),
+    };
+    let method_name = req.method();
+    let method = Method::from_bytes(method_name.as_bytes()).unwrap_or(Method::POST);
+
+    // The body: none for GET/HEAD; buffered (so it can be resent) for small idempotent requests;
+    // otherwise streamed once, and the request is not retried.
+    let mut retryable = retry::is_idempotent(&method);
+    let mut buffered: Option<Uint8Array> = None;
+    let mut stream = None;
+    if method != Method::GET && method != Method::HEAD {
+        let len: Option<u32> = js_headers.get("content-length")?.and_then(|l| l.parse().ok());
+        if retryable && len.is_some_and(|l| l <= MAX_BUFFERED_BODY) {
+            let buf = JsFuture::from(req.array_buffer()?).await?;
+            buffered = Some(Uint8Array::new(&buf));
+        } else {
+            retryable = false;
+            stream = req.body();
+        }
+    }
+
+    // Headers for the origin: the client's, less hop-by-hop and anything the edge alone may set.
+    let base = Headers::new_with_headers(&js_headers)?;
+    for h in forward::hop_by_hop(base.get("connection")?.as_deref()) {
+        base.delete(&h)?;
+    }
+    for h in forward::EDGE_OWNED.iter().chain([&origin_auth::HEADER]) {
+        base.delete(h)?;
+    }
+    for (name, value) in forward::forwarding_headers(&client, js_headers.get("x-forwarded-for")?.as_deref(), state.config.forwarded_header) {
+        base.set(name, &value)?;
+    }
+    let path_and_query = router::path_and_query_of(url).to_string();
+
+    let mut attempts = 0u32;
+    let mut last: Option<(String, String, Outcome, Option<Response>)> = None;
+    for pool_name in &route.pools {
+        let pool = &state.config.pools[pool_name];
+        let key = hash_key(pool, &js_headers, &client)?;
+        let mut tried = Vec::new();
+        loop {
+            let picked = {
+                let mut pools = state.pools.borrow_mut();
+                let ps = pools.get_mut(pool_name).expect("state for every configured pool");
+                let available = ps.available(pool, now_ms(), &tried);
+                let i = ps.pick(pool, &available, key.as_deref(), random());
+                if let Some(i) = i {
+                    ps.outstanding[i] += 1;
+                }
+                i
+            };
+            let Some(i) = picked else { break };
+            tried.push(i);
+            attempts += 1;
+            let origin = &pool.origins[i].url;
+            let outcome = attempt(state, origin, &method_name, &base, &path_and_query, buffered.as_ref(), stream.take()).await;
+            let failed = outcome.0.is_failure();
+            {
+                let mut pools = state.pools.borrow_mut();
+                let ps = pools.get_mut(pool_name).expect("state for every configured pool");
+                ps.outstanding[i] = ps.outstanding[i].saturating_sub(1);
+                if ps.record(i, failed, now_ms(), &state.config.outlier) {
+                    console_error!("{}", json!({"event": "ejected", "pool": pool_name, "origin": origin}));
+                }
+            }
+            if !failed {
+                return finish(outcome.1.expect("a status outcome has a response"), route_label(route), pool_name, origin, attempts, started, &method_name, path);
+            }
+            let elapsed = now_ms().saturating_sub(started);
+            if !retryable || !retry::should_retry(&method, outcome.0, attempts, elapsed, &state.config.retry) {
+                return match outcome {
+                    (_, Some(resp)) => finish(resp, route_label(route), pool_name, origin, attempts, started, &method_name, path),
+                    (o, None) => {
+                        log(route_label(route), pool_name, origin, attempts, if o == Outcome::Timeout { 504 } else { 502 }, started, &method_name, path);
+                        if o == Outcome::Timeout {
+                            respond_text(504, "504 Gateway Timeout: the origin did not answer in time\n")
+                        } else {
+                            respond_text(502, "502 Bad Gateway: the origin did not answer\n")
+                        }
+                    }
+                };
+            }
+            last = Some((pool_name.clone(), origin.clone(), outcome.0, None));
+        }
+    }
+    let (pool, origin) = last.as_ref().map_or(("-", "-"), |(p, o, _, _)| (p.as_str(), o.as_str()));
+    log(route_label(route), pool, origin, attempts, 503, started, &method_name, path);
+    let init = ResponseInit::new();
+    init.set_status(503);
+    let h = Headers::new()?;
+    h.set("content-type", "text/plain; charset=utf-8")?;
+    h.set("cache-control", "no-store")?;
+    h.set("retry-after", "10")?;
+    init.set_headers(&h);
+    Ok(Response::new_with_opt_str_and_init(Some("503 Service Unavailable: every origin is down; try again shortly\n"), &init)?)
+}
+
+/// The value consistent hashing keys on for this request, if the pool hashes.
+fn hash_key(pool: &Pool, headers: &Headers, client: &Client) -> worker::Result<Option<Vec<u8>>> {
+    Ok(match &pool.steering {
+        Steering::Hash(HashOn::Cookie(name)) => headers.get("cookie")?.and_then(|c| cookie(&c, name).map(|v| v.as_bytes().to_vec())),
+        Steering::Hash(HashOn::Header(name)) => headers.get(name)?.map(String::into_bytes),
+        Steering::Hash(HashOn::ClientIp) => Some(client.ip.to_string().into_bytes()),
+        _ => None,
+    })
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub(super) fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k.trim() == name).then(|| v.trim())
+    })
+}
+
+/// One attempt at `origin`, bounded by the attempt timeout.
+async fn attempt(
+    state: &State,
+    origin: &str,
+    method: &str,
+    base: &Headers,
+    path_and_query: &str,
+    buffered: Option<&Uint8Array>,
+    stream: Option<web_sys::ReadableStream>,
+) -> (Outcome, Option<Response>) {
+    let target = format!("{origin}{path_and_query}");
+    let result: Result<(Outcome, Option<Response>), JsValue> = async {
+        let headers = Headers::new_with_headers(base)?;
+        if let Some(key) = &state.origin_key {
+            let u = url::Url::parse(&target).map_err(|e| JsValue::from_str(&e.to_string()))?;
+            let authority = match u.port() {
+                Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
+                None => u.host_str().unwrap_or("").to_string(),
+            };
+            let pq = match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_string(),
+            };
+            headers.set(origin_auth::HEADER, &origin_auth::sign(key, now_ms() / 1000, method, &authority, &pq))?;
+        }
+        let controller = AbortController::new()?;
+        let init = RequestInit::new();
+        init.set_method(method);
+        init.set_headers(&headers);
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        init.set_signal(Some(&controller.signal()));
+        if let Some(b) = buffered {
+            init.set_body(b);
+        } else if let Some(s) = &stream {
+            init.set_body(s);
+        }
+        let request = Request::new_with_str_and_init(&target, &init)?;
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let fetch = JsFuture::from(global.fetch_with_request(&request));
+        let timeout = worker::Delay::from(Duration::from_millis(state.config.attempt_timeout_ms));
+        match select(Box::pin(fetch), Box::pin(timeout)).await {
+            Either::Left((Ok(resp), _)) => {
+                let resp: Response = resp.into();
+                Ok((Outcome::Status(resp.status()), Some(resp)))
+            }
+            Either::Left((Err(_), _)) => Ok((Outcome::ConnectError, None)),
+            Either::Right(_) => {
+                controller.abort();
+                Ok((Outcome::Timeout, None))
+            }
+        }
+    }
+    .await;
+    result.unwrap_or((Outcome::ConnectError, None))
+}
+
+fn route_label(route: &crate::config::Route) -> String {
+    format!("{}{}", route.host.as_deref().unwrap_or("*"), route.path_prefix)
+}
+
+/// Passes the origin's response on, less hop-by-hop headers, and logs the request.
+#[allow(clippy::too_many_arguments)]
+fn finish(resp: Response, route: String, pool: &str, origin: &str, attempts: u32, started: u64, method: &str, path: &str) -> worker::Result<Response> {
+    log(route, pool, origin, attempts, resp.status(), started, method, path);
+    let headers = Headers::new_with_headers(&resp.headers())?;
+    for h in forward::hop_by_hop(headers.get("connection")?.as_deref()) {
+        headers.delete(&h)?;
+    }
+    let init = ResponseInit::new();
+    init.set_status(resp.status());
+    init.set_status_text(&resp.status_text());
+    init.set_headers(&headers);
+    Ok(Response::new_with_opt_readable_stream_and_init(resp.body().as_ref(), &init)?)
+}
+
+/// One structured log line per proxied request.
+#[allow(clippy::too_many_arguments)]
+fn log(route: String, pool: &str, origin: &str, attempts: u32, status: u16, started: u64, method: &str, path: &str) {
+    console_log!(
+        "{}",
+        json!({
+            "event": "proxy", "method": method, "path": path, "route": route, "pool": pool,
+            "origin": origin, "attempts": attempts, "status": status,
+            "latency_ms": now_ms().saturating_sub(started),
+        })
+    );
+}
+
+/// `/__edge/health`: pools, origins and their passive-health state in this isolate, as JSON.
+/// Requires `Authorization: Bearer <EDGE_HEALTH_TOKEN>`; without the secret it does not exist.
+pub(super) fn health(req: &Request, state: &State) -> worker::Result<Response> {
+    let Some(token) = &state.health_token else {
+        return respond_text(404, "404 Not Found\n");
+    };
+    let given = req.headers().get("authorization")?.unwrap_or_default();
+    let expected = format!("Bearer {token}");
+    let ok = given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    if !ok {
+        return respond_text(401, "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n");
+    }
+    let now = now_ms();
+    let pools = state.pools.borrow();
+    let mut out = serde_json::Map::new();
+    for (name, pool) in &state.config.pools {
+        let ps = &pools[name];
+        let origins: Vec<_> = pool
+            .origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let outlier = &ps.outliers[i];
+                json!({
+                    "url": o.url, "weight": o.weight, "enabled": o.enabled,
+                    "available": o.enabled && outlier.available(now),
+                    "outstanding": ps.outstanding[i],
+                    "consecutive_failures": outlier.consecutive_failures,
+                    "ejected_until": outlier.ejected_until.filter(|&u| u > now),
+                    "ejections": outlier.ejections,
+                })
+            })
+            .collect();
+        out.insert(name.clone(), json!({ "steering": format!("{:?}", pool.steering), "origins": origins }));
+    }
+    let body = serde_json::to_string_pretty(&json!({ "now": now, "pools": out })).unwrap_or_default();
+    let init = ResponseInit::new();
+    init.set_status(200);
+    let h = Headers::new()?;
+    h.set("content-type", "application/json")?;
+    h.set("cache-control", "no-store")?;
+    init.set_headers(&h);
+    Ok(Response::new_with_opt_str_and_init(Some(&body), &init)?)
+}

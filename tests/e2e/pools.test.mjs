@@ -1,0 +1,234 @@
+// Origin pools end to end: the built worker in Miniflare in front of real Symfony origins
+// (php -S), which are killed and restarted for real.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ORIGIN_KEY, poolsConfig, request, startOrigin, startWorker } from "./helpers.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** `concurrency` loops of GETs for `ms`; returns every response's status and origin. */
+async function load(w, path, ms, concurrency = 4) {
+  const results = [];
+  const end = Date.now() + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        try {
+          const r = await w.request(path, { timeout: 15_000 });
+          results.push({ status: r.status, origin: r.headers["x-origin"], at: Date.now() });
+        } catch (e) {
+          results.push({ status: 0, error: String(e), at: Date.now() });
+        }
+      }
+    }),
+  );
+  return results;
+}
+
+const tally = (results) => results.reduce((m, r) => ((m[r.origin] = (m[r.origin] ?? 0) + 1), m), {});
+const FAST_EJECTION = { eject_after_failures: 1, eject_base_ms: 1500, eject_max_ms: 3000, attempt_timeout_ms: 3000 };
+
+describe("forwarding and origin authentication", () => {
+  let o1;
+  let w;
+  before(async () => {
+    o1 = await startOrigin({ name: "fw-1" });
+    w = await startWorker({ edge: poolsConfig({ main: [o1] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } });
+  });
+  after(async () => {
+    await w?.dispose();
+    await o1?.stop();
+  });
+
+  test("Symfony sees https, the public host and the client IP from the edge, not a spoofed X-Forwarded-For", async () => {
+    const r = await w.mf.dispatchFetch("https://shop.example.com/whoami?q=1", {
+      headers: { "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "http", "x-forwarded-host": "evil.test" },
+    });
+    assert.equal(r.status, 200);
+    const seen = await r.json();
+    assert.equal(seen.secure, true);
+    assert.equal(seen.scheme, "https");
+    assert.equal(seen.host, "shop.example.com");
+    assert.equal(seen.port, 443);
+    assert.equal(seen.client_ip, "203.0.113.9");
+    assert.equal(seen.headers["x-forwarded-for"], "6.6.6.6, 203.0.113.9", "the client's entry stays to the left, untrusted");
+    assert.equal(seen.headers["x-forwarded-host"], "shop.example.com");
+    assert.match(seen.headers["x-edge-auth"], /^v1;t=\d+;sig=/);
+  });
+
+  test("an origin refuses requests that did not come through the edge", async () => {
+    const direct = await request(o1.url, "/whoami", { headers: { "x-forwarded-proto": "https" } });
+    assert.equal(direct.status, 403);
+    const forged = await request(o1.url, "/whoami", { headers: { "x-edge-auth": "v1;t=1;sig=AAAA" } });
+    assert.equal(forged.status, 403);
+    const replayed = await w.mf.dispatchFetch("http://shop.test/whoami", { headers: { "cf-connecting-ip": "192.0.2.1" } });
+    const header = (await replayed.json()).headers["x-edge-auth"];
+    const elsewhere = await request(o1.url, "/orders", { headers: { "x-edge-auth": header } });
+    assert.equal(elsewhere.status, 403, "a captured header does not open another path");
+  });
+
+  test("a client cannot smuggle its own auth header through the edge", async () => {
+    const r = await w.mf.dispatchFetch("http://shop.test/whoami", { headers: { "cf-connecting-ip": "192.0.2.1", "x-edge-auth": "v1;t=1;sig=mine" } });
+    const seen = await r.json();
+    assert.notEqual(seen.headers["x-edge-auth"], "v1;t=1;sig=mine");
+  });
+
+  test("without the EDGE_ORIGIN_KEY secret the worker refuses to route, and logs why", async () => {
+    const bad = await startWorker({ edge: poolsConfig({ main: [o1] }) });
+    try {
+      const r = await bad.request("/whoami");
+      assert.equal(r.status, 500);
+      assert.ok(await bad.logged((l) => l.includes("EDGE_ORIGIN_KEY") && l.includes("EDGE.origin_auth")), bad.log.join("\n"));
+    } finally {
+      await bad.dispose();
+    }
+  });
+});
+
+describe("steering and failover", () => {
+  const origins = {};
+  let w;
+  before(async () => {
+    for (const name of ["a1", "a2", "b1"]) origins[name] = await startOrigin({ name });
+  });
+  after(async () => {
+    await w?.dispose();
+    for (const o of Object.values(origins)) await o.stop();
+  });
+
+  test("weights show in the distribution", async () => {
+    const ww = await startWorker({
+      edge: poolsConfig({ dc1: [{ url: origins.a1.url, weight: 3 }, { url: origins.a2.url, weight: 1 }] }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    try {
+      const seen = {};
+      for (let i = 0; i < 40; i++) {
+        const r = await ww.request("/orders");
+        assert.equal(r.status, 200);
+        seen[r.headers["x-origin"]] = (seen[r.headers["x-origin"]] ?? 0) + 1;
+      }
+      assert.deepEqual(seen, { a1: 30, a2: 10 });
+    } finally {
+      await ww.dispose();
+    }
+  });
+
+  test("with one of three origins killed under continuous load, no GET fails", async () => {
+    w = await startWorker({
+      edge: poolsConfig({ all: [origins.a1, origins.a2, origins.b1] }, { extra: FAST_EJECTION }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    const running = load(w, "/orders", 4000);
+    await sleep(1000);
+    await origins.a2.kill();
+    const results = await running;
+    const failed = results.filter((r) => r.status !== 200);
+    assert.deepEqual(failed, [], `failed GETs: ${JSON.stringify(failed.slice(0, 5))}`);
+    const late = tally(results.filter((r) => r.at > Date.now() - 1500));
+    assert.equal(late.a2, undefined, `traffic still reaches the killed origin: ${JSON.stringify(late)}`);
+    assert.ok(late.a1 > 0 && late.b1 > 0);
+    await origins.a2.start();
+    await w.dispose();
+    w = null;
+  });
+
+  test("with all of dc1 killed, traffic fails over to dc2 with no failed GET, and comes back", async () => {
+    w = await startWorker({
+      edge: poolsConfig({ dc1: [origins.a1, origins.a2], dc2: [origins.b1] }, { extra: FAST_EJECTION }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    const before = tally(await load(w, "/orders", 800));
+    assert.ok(before.a1 > 0 && before.a2 > 0 && before.b1 === undefined, `primary first: ${JSON.stringify(before)}`);
+    const running = load(w, "/orders", 3000);
+    await sleep(800);
+    await Promise.all([origins.a1.kill(), origins.a2.kill()]);
+    const during = await running;
+    assert.deepEqual(during.filter((r) => r.status !== 200), [], "no failed GET");
+    const afterKill = tally(during.filter((r) => r.at > Date.now() - 1000));
+    assert.deepEqual(Object.keys(afterKill), ["b1"], `all traffic on dc2: ${JSON.stringify(afterKill)}`);
+
+    await Promise.all([origins.a1.start(), origins.a2.start()]);
+    await sleep(3500); // longer than the longest ejection
+    const back = tally(await load(w, "/orders", 1000));
+    assert.ok(back.a1 > 0 && back.a2 > 0 && back.b1 === undefined, `back on dc1: ${JSON.stringify(back)}`);
+  });
+
+  test("a POST whose origin dies is not replayed", async () => {
+    await w?.dispose();
+    const solo = await startOrigin({ name: "post-1" });
+    const other = await startOrigin({ name: "post-2" });
+    w = await startWorker({
+      edge: poolsConfig({ dc1: [solo], dc2: [other] }, { extra: { attempt_timeout_ms: 8000 } }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    try {
+      const post = w.request("/order?delay_ms=3000", { method: "POST", body: "item=mug", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      await sleep(1000);
+      await solo.kill();
+      const r = await post;
+      assert.ok([502, 504].includes(r.status), `status ${r.status}`);
+      const viaEdge = await w.request("/orders");
+      assert.equal(viaEdge.headers["x-origin"], "post-2", "the dead origin's pool failed over for GETs");
+      assert.equal(JSON.parse(viaEdge.body).orders, 0, "the POST was never sent to another origin");
+    } finally {
+      await solo.stop();
+      await other.stop();
+    }
+  });
+
+  test("when every pool is down: 503 with Retry-After", async () => {
+    await w?.dispose();
+    w = await startWorker({
+      edge: poolsConfig({ dc1: [{ url: "http://127.0.0.1:9" }], dc2: [{ url: "http://127.0.0.1:11" }] }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    const r = await w.request("/");
+    assert.equal(r.status, 503);
+    assert.equal(r.headers["retry-after"], "10");
+  });
+});
+
+describe("operations", () => {
+  let o1;
+  let w;
+  before(async () => {
+    o1 = await startOrigin({ name: "ops-1" });
+    w = await startWorker({
+      edge: poolsConfig({ main: [o1, { url: "http://127.0.0.1:9" }] }, { extra: { eject_after_failures: 1 } }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY, EDGE_HEALTH_TOKEN: "ops-token" },
+    });
+  });
+  after(async () => {
+    await w?.dispose();
+    await o1?.stop();
+  });
+
+  test("/__edge/health is token-protected JSON of pools, origins and ejections", async () => {
+    for (let i = 0; i < 4; i++) assert.equal((await w.request("/orders")).status, 200);
+    assert.equal((await w.request("/__edge/health")).status, 401);
+    assert.equal((await w.request("/__edge/health", { headers: { authorization: "Bearer wrong" } })).status, 401);
+    const r = await w.request("/__edge/health", { headers: { authorization: "Bearer ops-token" } });
+    assert.equal(r.status, 200);
+    const h = JSON.parse(r.body);
+    const [live, dead] = h.pools.main.origins;
+    assert.equal(live.available, true);
+    assert.equal(dead.available, false);
+    assert.ok(dead.ejected_until > h.now && dead.ejections >= 1);
+  });
+
+  test("every proxied request logs one JSON line", async () => {
+    await w.request("/orders?log=1");
+    assert.ok(
+      await w.logged((l) => {
+        try {
+          const j = JSON.parse(l.slice(l.indexOf("{")));
+          return j.event === "proxy" && j.path === "/orders" && j.pool === "main" && j.status === 200 && j.attempts >= 1 && typeof j.latency_ms === "number";
+        } catch {
+          return false;
+        }
+      }),
+      w.log.slice(-5).join("\n"),
+    );
+  });
+});

@@ -1,0 +1,51 @@
+<?php
+
+namespace App\Controller;
+
+use Symfony\Component\HttpFoundation\JsonResponse;
+use Symfony\Component\HttpFoundation\Request;
+
+/**
+ * A write the edge must never replay: POST /order counts orders per origin (in the origin's var
+ * directory), GET /orders reads the count. `?delay_ms=N` makes the order slow, so a test can kill
+ * the origin while the request is in flight.
+ */
+final class OrderController
+{
+    public function order(Request $request): JsonResponse
+    {
+        $file = self::counterFile();
+        $handle = fopen($file, 'c+');
+        flock($handle, LOCK_EX);
+        $count = (int) stream_get_contents($handle) + 1;
+        ftruncate($handle, 0);
+        rewind($handle);
+        fwrite($handle, (string) $count);
+        fflush($handle);
+        flock($handle, LOCK_UN);
+        fclose($handle);
+        $delay = min(10000, max(0, (int) $request->query->get('delay_ms', 0)));
+        usleep($delay * 1000);
+
+        return new JsonResponse(['origin' => PageController::originName(), 'orders' => $count], 201, ['X-Origin' => PageController::originName()]);
+    }
+
+    public function count(): JsonResponse
+    {
+        $file = self::counterFile();
+        $count = is_file($file) ? (int) file_get_contents($file) : 0;
+
+        return new JsonResponse(['origin' => PageController::originName(), 'orders' => $count], 200, ['X-Origin' => PageController::originName(), 'Cache-Control' => 'no-store']);
+    }
+
+    private static function counterFile(): string
+    {
+        $dir = getenv('APP_VAR_DIR');
+        $dir = \is_string($dir) && $dir !== '' ? $dir : \dirname(__DIR__, 2) . '/var';
+        if (!is_dir($dir)) {
+            mkdir($dir, 0777, true);
+        }
+
+        return $dir . '/orders.count';
+    }
+}
