@@ -17,14 +17,21 @@
 //! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
 //! eject_max_ms = 300000                 # longest ejection
 //!
+//! affinity_cookie = "__edge_affinity"   # sticky-session cookie (signed with EDGE_COOKIE_KEY)
+//! affinity_ttl_s = 3600
+//! ryw_cookie = "__edge_ryw"             # read-your-writes cookie
+//!
 //! [[vars.EDGE.routes]]                  # first match wins; assets are routed before these
 //! host = "*"                            # exact host, "*.example.com", or "*" (default)
 //! path_prefix = "/"
 //! pools = ["dc1", "dc2"]                # primary, then failover pools in order
+//! write_pool = "primary"                # optional: writes go here, and so do the writer's
+//! read_your_writes_s = 5                #   requests for this long afterwards
 //!
 //! [vars.EDGE.pools.dc1]
 //! steering = "weighted_round_robin"     # | weighted_random | least_outstanding | hash
 //! hash_on = "cookie:PHPSESSID"          # for hash: cookie:NAME, header:NAME or client_ip
+//! sticky = false                        # pin each client to its origin with a signed cookie
 //! origins = [{ url = "http://127.0.0.1:8001", weight = 1 }, { url = "http://127.0.0.1:8002" }]
 //! ```
 //!
@@ -84,6 +91,12 @@ pub struct Config {
     pub attempt_timeout_ms: u64,
     /// Passive health: when failures eject an origin.
     pub outlier: OutlierPolicy,
+    /// Name of the sticky-session cookie.
+    pub affinity_cookie: String,
+    /// Lifetime of a sticky-session pin, in seconds.
+    pub affinity_ttl_s: u64,
+    /// Name of the read-your-writes cookie.
+    pub ryw_cookie: String,
     /// Where non-asset requests go, first match wins.
     pub routes: Vec<Route>,
     /// Origin pools by name.
@@ -99,6 +112,11 @@ pub struct Route {
     pub path_prefix: String,
     /// Pool names: the primary first, then failover pools in order.
     pub pools: Vec<String>,
+    /// Where non-idempotent requests go (then the chain, if it is down), and the writer's
+    /// requests for [`Route::read_your_writes_s`] afterwards.
+    pub write_pool: Option<String>,
+    /// Seconds after a write during which the writer reads from the write pool.
+    pub read_your_writes_s: u64,
 }
 
 impl Route {
@@ -107,7 +125,11 @@ impl Route {
         let host_ok = match &self.host {
             None => true,
             Some(h) => match h.strip_prefix("*.") {
-                Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(suffix) && host.as_bytes()[host.len() - suffix.len() - 1] == b'.',
+                Some(suffix) => {
+                    host.len() > suffix.len() + 1
+                        && host.ends_with(suffix)
+                        && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+                }
                 None => host.eq_ignore_ascii_case(h),
             },
         };
@@ -122,6 +144,8 @@ pub struct Pool {
     pub steering: Steering,
     /// The origins, in configuration order.
     pub origins: Vec<Origin>,
+    /// Pin each client to the origin that served it first (signed cookie).
+    pub sticky: bool,
 }
 
 /// One origin server.
@@ -190,6 +214,12 @@ struct Raw {
     eject_base_ms: u64,
     #[serde(default = "default_eject_max")]
     eject_max_ms: u64,
+    #[serde(default = "default_affinity_cookie")]
+    affinity_cookie: String,
+    #[serde(default = "default_affinity_ttl")]
+    affinity_ttl_s: u64,
+    #[serde(default = "default_ryw_cookie")]
+    ryw_cookie: String,
     #[serde(default)]
     routes: Vec<RawRoute>,
     #[serde(default)]
@@ -204,6 +234,10 @@ struct RawRoute {
     #[serde(default = "default_prefix")]
     path_prefix: String,
     pools: Vec<String>,
+    #[serde(default)]
+    write_pool: Option<String>,
+    #[serde(default)]
+    read_your_writes_s: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -214,6 +248,8 @@ struct RawPool {
     #[serde(default)]
     hash_on: Option<String>,
     origins: Vec<RawOrigin>,
+    #[serde(default)]
+    sticky: bool,
 }
 
 #[derive(Deserialize)]
@@ -243,6 +279,15 @@ fn default_eject_base() -> u64 {
 }
 fn default_eject_max() -> u64 {
     OutlierPolicy::default().max_ejection_ms
+}
+fn default_affinity_cookie() -> String {
+    "__edge_affinity".into()
+}
+fn default_affinity_ttl() -> u64 {
+    3600
+}
+fn default_ryw_cookie() -> String {
+    "__edge_ryw".into()
 }
 fn default_true() -> bool {
     true
@@ -288,6 +333,11 @@ impl Config {
             reason: e.inner().to_string(),
         })?;
         Self::validate(raw)
+    }
+
+    /// Whether any pool or route needs the `EDGE_COOKIE_KEY` secret.
+    pub fn needs_cookie_key(&self) -> bool {
+        self.pools.values().any(|p| p.sticky) || self.routes.iter().any(|r| r.write_pool.is_some())
     }
 
     /// The route a request for `host` and `path` takes, if any.
@@ -379,7 +429,12 @@ impl Config {
             ("attempt_timeout_ms", raw.attempt_timeout_ms, 100, 120_000),
             ("max_attempts", u64::from(raw.max_attempts), 1, 10),
             ("deadline_ms", raw.deadline_ms, 100, 300_000),
-            ("eject_after_failures", u64::from(raw.eject_after_failures), 1, 1000),
+            (
+                "eject_after_failures",
+                u64::from(raw.eject_after_failures),
+                1,
+                1000,
+            ),
             ("eject_base_ms", raw.eject_base_ms, 100, 3_600_000),
             ("eject_max_ms", raw.eject_max_ms, 100, 86_400_000),
         ];
@@ -389,13 +444,44 @@ impl Config {
             }
         }
         if raw.eject_max_ms < raw.eject_base_ms {
-            return Err(bad("eject_max_ms", format!("{} is less than eject_base_ms ({})", raw.eject_max_ms, raw.eject_base_ms)));
+            return Err(bad(
+                "eject_max_ms",
+                format!(
+                    "{} is less than eject_base_ms ({})",
+                    raw.eject_max_ms, raw.eject_base_ms
+                ),
+            ));
+        }
+        for (key, name) in [
+            ("affinity_cookie", &raw.affinity_cookie),
+            ("ryw_cookie", &raw.ryw_cookie),
+        ] {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+            {
+                return Err(bad(key, format!("`{name}` is not a valid cookie name")));
+            }
+        }
+        if !(60..=30 * 86_400).contains(&raw.affinity_ttl_s) {
+            return Err(bad(
+                "affinity_ttl_s",
+                format!("{} is out of range 60–2592000", raw.affinity_ttl_s),
+            ));
         }
         let mut pools = BTreeMap::new();
         for (name, pool) in &raw.pools {
             let key = |k: &str| format!("pools.{name}.{k}");
-            if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
-                return Err(bad(&format!("pools.{name}"), "a pool name may hold letters, digits, `-` and `_`".into()));
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            {
+                return Err(bad(
+                    &format!("pools.{name}"),
+                    "a pool name may hold letters, digits, `-` and `_`".into(),
+                ));
             }
             let steering = match (pool.steering.as_str(), &pool.hash_on) {
                 ("weighted_round_robin", None) => Steering::WeightedRoundRobin,
@@ -414,43 +500,112 @@ impl Config {
                 (s, _) => return Err(bad(&key("steering"), format!("`{s}` is not one of weighted_round_robin, weighted_random, least_outstanding, hash"))),
             };
             if pool.origins.is_empty() {
-                return Err(bad(&key("origins"), "a pool needs at least one origin".into()));
+                return Err(bad(
+                    &key("origins"),
+                    "a pool needs at least one origin".into(),
+                ));
             }
             let mut origins = Vec::new();
             for (i, o) in pool.origins.iter().enumerate() {
                 let okey = |k: &str| format!("pools.{name}.origins[{i}].{k}");
-                let parsed = url::Url::parse(&o.url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/" && u.query().is_none() && u.fragment().is_none() && u.username().is_empty());
+                let parsed = url::Url::parse(&o.url).ok().filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.path() == "/"
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                        && u.username().is_empty()
+                });
                 if parsed.is_none() {
                     return Err(bad(&okey("url"), format!("`{}` must be an http(s) URL with a host and no path, like http://127.0.0.1:8001", o.url)));
                 }
                 if !(1..=1000).contains(&o.weight) {
-                    return Err(bad(&okey("weight"), format!("{} is out of range 1–1000", o.weight)));
+                    return Err(bad(
+                        &okey("weight"),
+                        format!("{} is out of range 1–1000", o.weight),
+                    ));
                 }
-                origins.push(Origin { url: o.url.trim_end_matches('/').to_string(), weight: o.weight as u32, enabled: o.enabled });
+                origins.push(Origin {
+                    url: o.url.trim_end_matches('/').to_string(),
+                    weight: o.weight as u32,
+                    enabled: o.enabled,
+                });
             }
-            pools.insert(name.clone(), Pool { steering, origins });
+            pools.insert(
+                name.clone(),
+                Pool {
+                    steering,
+                    origins,
+                    sticky: pool.sticky,
+                },
+            );
         }
         let mut routes = Vec::new();
         for (i, r) in raw.routes.iter().enumerate() {
             let rkey = |k: &str| format!("routes[{i}].{k}");
             if let Some(h) = &r.host {
                 let plain = h.strip_prefix("*.").unwrap_or(h);
-                if h != "*" && (plain.is_empty() || !plain.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')) {
-                    return Err(bad(&rkey("host"), format!("`{h}` must be a host name, `*.domain` or `*`")));
+                if h != "*"
+                    && (plain.is_empty()
+                        || !plain
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.'))
+                {
+                    return Err(bad(
+                        &rkey("host"),
+                        format!("`{h}` must be a host name, `*.domain` or `*`"),
+                    ));
                 }
             }
             if !r.path_prefix.starts_with('/') {
-                return Err(bad(&rkey("path_prefix"), format!("`{}` must start with `/`", r.path_prefix)));
+                return Err(bad(
+                    &rkey("path_prefix"),
+                    format!("`{}` must start with `/`", r.path_prefix),
+                ));
             }
             if r.pools.is_empty() {
-                return Err(bad(&rkey("pools"), "a route needs at least one pool".into()));
+                return Err(bad(
+                    &rkey("pools"),
+                    "a route needs at least one pool".into(),
+                ));
             }
             for (j, p) in r.pools.iter().enumerate() {
                 if !pools.contains_key(p) {
-                    return Err(bad(&format!("routes[{i}].pools[{j}]"), format!("unknown pool `{p}` (defined: {})", pools.keys().cloned().collect::<Vec<_>>().join(", "))));
+                    return Err(bad(
+                        &format!("routes[{i}].pools[{j}]"),
+                        format!(
+                            "unknown pool `{p}` (defined: {})",
+                            pools.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
                 }
             }
-            routes.push(Route { host: r.host.clone().filter(|h| h != "*"), path_prefix: r.path_prefix.clone(), pools: r.pools.clone() });
+            if let Some(w) = &r.write_pool {
+                if !pools.contains_key(w) {
+                    return Err(bad(&rkey("write_pool"), format!("unknown pool `{w}`")));
+                }
+            }
+            let ryw = match (&r.write_pool, r.read_your_writes_s) {
+                (None, Some(_)) => {
+                    return Err(bad(&rkey("read_your_writes_s"), "needs write_pool".into()))
+                }
+                (None, None) => 0,
+                (Some(_), None) => 5,
+                (Some(_), Some(s)) if s <= 3600 => s,
+                (Some(_), Some(s)) => {
+                    return Err(bad(
+                        &rkey("read_your_writes_s"),
+                        format!("{s} is out of range 0–3600"),
+                    ))
+                }
+            };
+            routes.push(Route {
+                host: r.host.clone().filter(|h| h != "*"),
+                path_prefix: r.path_prefix.clone(),
+                pools: r.pools.clone(),
+                write_pool: r.write_pool.clone(),
+                read_your_writes_s: ryw,
+            });
         }
         Ok(Config {
             public_path: raw.public_path,
@@ -471,6 +626,9 @@ impl Config {
                 max_ejection_ms: raw.eject_max_ms,
             },
             origin_auth: raw.origin_auth,
+            affinity_cookie: raw.affinity_cookie,
+            affinity_ttl_s: raw.affinity_ttl_s,
+            ryw_cookie: raw.ryw_cookie,
             routes,
             pools,
         })
@@ -505,16 +663,44 @@ mod tests {
             "routes":[{"host":"*.shop.test","path_prefix":"/api/","pools":["dc2"]},{"pools":["dc1","dc2"]}],
             "pools":{"dc1":{"origins":[{"url":"http://127.0.0.1:8001/","weight":2},{"url":"http://127.0.0.1:8002","enabled":false}]},
                      "dc2":{"steering":"hash","hash_on":"cookie:PHPSESSID","origins":[{"url":"https://dc2.example:8443"}]}}}"#).unwrap();
-        assert_eq!(c.cors, Cors::Origins(vec!["https://shop.test".into(), "http://localhost:8000".into()]));
+        assert_eq!(
+            c.cors,
+            Cors::Origins(vec![
+                "https://shop.test".into(),
+                "http://localhost:8000".into()
+            ])
+        );
         let dc1 = &c.pools["dc1"];
         assert_eq!(dc1.steering, Steering::WeightedRoundRobin);
-        assert_eq!(dc1.origins[0], Origin { url: "http://127.0.0.1:8001".into(), weight: 2, enabled: true });
+        assert_eq!(
+            dc1.origins[0],
+            Origin {
+                url: "http://127.0.0.1:8001".into(),
+                weight: 2,
+                enabled: true
+            }
+        );
         assert!(!dc1.origins[1].enabled);
-        assert_eq!(c.pools["dc2"].steering, Steering::Hash(HashOn::Cookie("PHPSESSID".into())));
-        assert_eq!(c.route_for("eu.shop.test", "/api/x").unwrap().pools, ["dc2"]);
-        assert_eq!(c.route_for("shop.test", "/api/x").unwrap().pools, ["dc1", "dc2"], "*.shop.test needs a subdomain");
+        assert_eq!(
+            c.pools["dc2"].steering,
+            Steering::Hash(HashOn::Cookie("PHPSESSID".into()))
+        );
+        assert_eq!(
+            c.route_for("eu.shop.test", "/api/x").unwrap().pools,
+            ["dc2"]
+        );
+        assert_eq!(
+            c.route_for("shop.test", "/api/x").unwrap().pools,
+            ["dc1", "dc2"],
+            "*.shop.test needs a subdomain"
+        );
         assert_eq!(c.route_for("other", "/").unwrap().pools, ["dc1", "dc2"]);
-        assert_eq!(Config::from_json(r#"{"cors_allow_origins":[]}"#).unwrap().cors, Cors::Off);
+        assert_eq!(
+            Config::from_json(r#"{"cors_allow_origins":[]}"#)
+                .unwrap()
+                .cors,
+            Cors::Off
+        );
     }
 
     #[test]
@@ -542,21 +728,92 @@ mod tests {
                 "EDGE.not_found_page",
                 "public_path",
             ),
-            (r#"{"pools":{"a":{"origins":[{"url":"ftp://x"}]}}}"#, "EDGE.pools.a.origins[0].url", "http(s)"),
-            (r#"{"pools":{"a":{"origins":[{"url":"http://x/app"}]}}}"#, "EDGE.pools.a.origins[0].url", "no path"),
-            (r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":0}]}}}"#, "EDGE.pools.a.origins[0].weight", "out of range"),
-            (r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":5000}]}}}"#, "EDGE.pools.a.origins[0].weight", "out of range"),
-            (r#"{"pools":{"a":{"origins":[{"url":"http://x","wieght":5}]}}}"#, "EDGE.pools.a.origins[0].wieght", "unknown field"),
-            (r#"{"pools":{"a":{"origins":[]}}}"#, "EDGE.pools.a.origins", "at least one"),
-            (r#"{"pools":{"a":{"steering":"fastest","origins":[{"url":"http://x"}]}}}"#, "EDGE.pools.a.steering", "not one of"),
-            (r#"{"pools":{"a":{"steering":"hash","origins":[{"url":"http://x"}]}}}"#, "EDGE.pools.a.hash_on", "needs hash_on"),
-            (r#"{"pools":{"a":{"steering":"hash","hash_on":"body","origins":[{"url":"http://x"}]}}}"#, "EDGE.pools.a.hash_on", "cookie:NAME"),
-            (r#"{"routes":[{"pools":["nope"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#, "EDGE.routes[0].pools[0]", "unknown pool `nope`"),
-            (r#"{"routes":[{"path_prefix":"api","pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#, "EDGE.routes[0].path_prefix", "start with"),
-            (r#"{"routes":[{"pools":[]}]}"#, "EDGE.routes[0].pools", "at least one"),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"ftp://x"}]}}}"#,
+                "EDGE.pools.a.origins[0].url",
+                "http(s)",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x/app"}]}}}"#,
+                "EDGE.pools.a.origins[0].url",
+                "no path",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":0}]}}}"#,
+                "EDGE.pools.a.origins[0].weight",
+                "out of range",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":5000}]}}}"#,
+                "EDGE.pools.a.origins[0].weight",
+                "out of range",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x","wieght":5}]}}}"#,
+                "EDGE.pools.a.origins[0].wieght",
+                "unknown field",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[]}}}"#,
+                "EDGE.pools.a.origins",
+                "at least one",
+            ),
+            (
+                r#"{"pools":{"a":{"steering":"fastest","origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.pools.a.steering",
+                "not one of",
+            ),
+            (
+                r#"{"pools":{"a":{"steering":"hash","origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.pools.a.hash_on",
+                "needs hash_on",
+            ),
+            (
+                r#"{"pools":{"a":{"steering":"hash","hash_on":"body","origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.pools.a.hash_on",
+                "cookie:NAME",
+            ),
+            (
+                r#"{"routes":[{"pools":["nope"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.routes[0].pools[0]",
+                "unknown pool `nope`",
+            ),
+            (
+                r#"{"routes":[{"path_prefix":"api","pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.routes[0].path_prefix",
+                "start with",
+            ),
+            (
+                r#"{"routes":[{"pools":[]}]}"#,
+                "EDGE.routes[0].pools",
+                "at least one",
+            ),
             (r#"{"max_attempts":0}"#, "EDGE.max_attempts", "out of range"),
-            (r#"{"attempt_timeout_ms":5}"#, "EDGE.attempt_timeout_ms", "out of range"),
-            (r#"{"eject_base_ms":20000,"eject_max_ms":10000}"#, "EDGE.eject_max_ms", "less than"),
+            (
+                r#"{"routes":[{"pools":["a"],"write_pool":"w"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.routes[0].write_pool",
+                "unknown pool `w`",
+            ),
+            (
+                r#"{"routes":[{"pools":["a"],"read_your_writes_s":5}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.routes[0].read_your_writes_s",
+                "needs write_pool",
+            ),
+            (
+                r#"{"affinity_cookie":"bad name"}"#,
+                "EDGE.affinity_cookie",
+                "not a valid cookie name",
+            ),
+            (
+                r#"{"attempt_timeout_ms":5}"#,
+                "EDGE.attempt_timeout_ms",
+                "out of range",
+            ),
+            (
+                r#"{"eject_base_ms":20000,"eject_max_ms":10000}"#,
+                "EDGE.eject_max_ms",
+                "less than",
+            ),
             (
                 r#"{"memory_cache_bytes":1000,"memory_cache_max_file":2000}"#,
                 "EDGE.memory_cache_max_file",

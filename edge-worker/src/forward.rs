@@ -33,7 +33,9 @@ pub fn hop_by_hop(connection: Option<&str>) -> Vec<String> {
     for token in connection.unwrap_or("").split(',') {
         let token = token.trim().to_ascii_lowercase();
         let is_token = !token.is_empty()
-            && token.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
+            && token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
         if is_token && !names.contains(&token) {
             names.push(token);
         }
@@ -60,13 +62,22 @@ pub struct Client {
 /// proxy behaviour): an origin that trusts only the edge takes the right-most entry, so a spoofed
 /// value to its left is never believed. The other headers are the edge's alone: any client value
 /// is replaced. `Forwarded` (RFC 7239) is added when `rfc7239` is set.
-pub fn forwarding_headers(client: &Client, client_xff: Option<&str>, rfc7239: bool) -> Vec<(&'static str, String)> {
+pub fn forwarding_headers(
+    client: &Client,
+    client_xff: Option<&str>,
+    rfc7239: bool,
+) -> Vec<(&'static str, String)> {
     let ip = client.ip.to_string();
     let prior: Vec<&str> = client_xff
         .unwrap_or("")
         .split(',')
         .map(str::trim)
-        .filter(|s| !s.is_empty() && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_hexdigit() || b".:[]".contains(&c)))
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|c| c.is_ascii_hexdigit() || b".:[]".contains(&c))
+        })
         .collect();
     let mut xff = prior.join(", ");
     if !xff.is_empty() {
@@ -84,7 +95,10 @@ pub fn forwarding_headers(client: &Client, client_xff: Option<&str>, rfc7239: bo
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => format!("\"[{v6}]\""),
         };
-        out.push(("forwarded", format!("for={node};host=\"{}\";proto={}", client.host, client.proto)));
+        out.push((
+            "forwarded",
+            format!("for={node};host=\"{}\";proto={}", client.host, client.proto),
+        ));
     }
     out
 }
@@ -113,7 +127,10 @@ mod tests {
         let names = hop_by_hop(Some("keep-alive, X-Hop ,, bad header"));
         assert!(names.contains(&"x-hop".to_string()));
         assert!(names.contains(&"transfer-encoding".to_string()));
-        assert!(!names.iter().any(|n| n.contains(' ')), "invalid tokens are ignored");
+        assert!(
+            !names.iter().any(|n| n.contains(' ')),
+            "invalid tokens are ignored"
+        );
         assert_eq!(names.iter().filter(|n| *n == "keep-alive").count(), 1);
         assert_eq!(hop_by_hop(None).len(), HOP_BY_HOP.len());
     }
@@ -131,7 +148,10 @@ mod tests {
     #[test]
     fn client_xff_is_kept_to_the_left_and_garbage_dropped() {
         let h = forwarding_headers(&client(), Some("1.2.3.4, evil<script>, ::1"), false);
-        assert_eq!(h[0].1, "1.2.3.4, ::1, 203.0.113.7", "the edge's entry is always last");
+        assert_eq!(
+            h[0].1, "1.2.3.4, ::1, 203.0.113.7",
+            "the edge's entry is always last"
+        );
     }
 
     #[test]
@@ -140,12 +160,18 @@ mod tests {
         c.ip = "2001:db8::1".parse().unwrap();
         let h = forwarding_headers(&c, None, true);
         let fwd = h.iter().find(|(n, _)| *n == "forwarded").unwrap();
-        assert_eq!(fwd.1, "for=\"[2001:db8::1]\";host=\"shop.example.com\";proto=https");
+        assert_eq!(
+            fwd.1,
+            "for=\"[2001:db8::1]\";host=\"shop.example.com\";proto=https"
+        );
     }
 
     #[test]
     fn client_ip_parsing() {
-        assert_eq!(client_ip(Some(" 192.0.2.1 ")), Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(
+            client_ip(Some(" 192.0.2.1 ")),
+            Some("192.0.2.1".parse().unwrap())
+        );
         assert_eq!(client_ip(Some("not-an-ip")), None);
         assert_eq!(client_ip(None), None);
     }

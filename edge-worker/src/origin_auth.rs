@@ -14,7 +14,13 @@ use sha2::Sha256;
 pub const HEADER: &str = "x-edge-auth";
 
 /// The value of the authentication header for a request.
-pub fn sign(key: &[u8], unix_seconds: u64, method: &str, host: &str, path_and_query: &str) -> String {
+pub fn sign(
+    key: &[u8],
+    unix_seconds: u64,
+    method: &str,
+    host: &str,
+    path_and_query: &str,
+) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(format!("v1\n{unix_seconds}\n{method}\n{host}\n{path_and_query}").as_bytes());
     let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
@@ -22,7 +28,15 @@ pub fn sign(key: &[u8], unix_seconds: u64, method: &str, host: &str, path_and_qu
 }
 
 /// Verifies a header value (what an origin does; used by tests and documentation).
-pub fn verify(key: &[u8], header: &str, now: u64, window: u64, method: &str, host: &str, path_and_query: &str) -> bool {
+pub fn verify(
+    key: &[u8],
+    header: &str,
+    now: u64,
+    window: u64,
+    method: &str,
+    host: &str,
+    path_and_query: &str,
+) -> bool {
     let mut t = None;
     for part in header.split(';') {
         if let Some(v) = part.strip_prefix("t=") {
@@ -35,7 +49,12 @@ pub fn verify(key: &[u8], header: &str, now: u64, window: u64, method: &str, hos
     }
     let expected = sign(key, t, method, host, path_and_query);
     // Constant-time comparison.
-    expected.len() == header.len() && expected.bytes().zip(header.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    expected.len() == header.len()
+        && expected
+            .bytes()
+            .zip(header.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -46,12 +65,40 @@ mod tests {
     fn signs_and_verifies_within_the_window() {
         let h = sign(b"secret", 1000, "GET", "shop.test", "/cart?x=1");
         assert!(h.starts_with("v1;t=1000;sig="));
-        assert!(verify(b"secret", &h, 1030, 60, "GET", "shop.test", "/cart?x=1"));
-        assert!(!verify(b"secret", &h, 1061, 60, "GET", "shop.test", "/cart?x=1"), "expired");
-        assert!(!verify(b"other", &h, 1000, 60, "GET", "shop.test", "/cart?x=1"), "wrong key");
-        assert!(!verify(b"secret", &h, 1000, 60, "POST", "shop.test", "/cart?x=1"), "other method");
-        assert!(!verify(b"secret", &h, 1000, 60, "GET", "shop.test", "/admin"), "other path");
-        assert!(!verify(b"secret", "v1;t=x;sig=y", 1000, 60, "GET", "shop.test", "/"));
+        assert!(verify(
+            b"secret",
+            &h,
+            1030,
+            60,
+            "GET",
+            "shop.test",
+            "/cart?x=1"
+        ));
+        assert!(
+            !verify(b"secret", &h, 1061, 60, "GET", "shop.test", "/cart?x=1"),
+            "expired"
+        );
+        assert!(
+            !verify(b"other", &h, 1000, 60, "GET", "shop.test", "/cart?x=1"),
+            "wrong key"
+        );
+        assert!(
+            !verify(b"secret", &h, 1000, 60, "POST", "shop.test", "/cart?x=1"),
+            "other method"
+        );
+        assert!(
+            !verify(b"secret", &h, 1000, 60, "GET", "shop.test", "/admin"),
+            "other path"
+        );
+        assert!(!verify(
+            b"secret",
+            "v1;t=x;sig=y",
+            1000,
+            60,
+            "GET",
+            "shop.test",
+            "/"
+        ));
     }
 
     #[test]

@@ -44,7 +44,9 @@ impl Outlier {
     /// A request succeeded.
     pub fn record_success(&mut self, now_ms: u64, policy: &OutlierPolicy) {
         self.consecutive_failures = 0;
-        if self.ejections > 0 && now_ms.saturating_sub(self.last_ejection_end) > policy.max_ejection_ms {
+        if self.ejections > 0
+            && now_ms.saturating_sub(self.last_ejection_end) > policy.max_ejection_ms
+        {
             self.ejections = 0;
         }
     }
@@ -56,7 +58,8 @@ impl Outlier {
             return false;
         }
         self.ejections += 1;
-        let length = (policy.base_ejection_ms * u64::from(self.ejections)).min(policy.max_ejection_ms);
+        let length =
+            (policy.base_ejection_ms * u64::from(self.ejections)).min(policy.max_ejection_ms);
         self.ejected_until = Some(now_ms + length);
         self.last_ejection_end = now_ms + length;
         self.consecutive_failures = 0;
@@ -102,7 +105,11 @@ mod tests {
 
     #[test]
     fn backoff_is_capped() {
-        let p = OutlierPolicy { consecutive_failures: 1, base_ejection_ms: 100_000, max_ejection_ms: 250_000 };
+        let p = OutlierPolicy {
+            consecutive_failures: 1,
+            base_ejection_ms: 100_000,
+            max_ejection_ms: 250_000,
+        };
         let mut o = Outlier::default();
         let mut now = 0;
         let mut lengths = Vec::new();

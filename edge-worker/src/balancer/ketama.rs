@@ -32,7 +32,10 @@ impl Ring {
             while k < n {
                 let d = Sha256::digest(format!("{name}-{}", k / 8).as_bytes());
                 for chunk in d.chunks(4).take((n - k).min(8) as usize) {
-                    points.push((u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]), i));
+                    points.push((
+                        u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
+                        i,
+                    ));
                     k += 1;
                 }
             }
@@ -93,10 +96,15 @@ mod tests {
         let ring = Ring::new(&[(names[0].as_str(), 3), (names[1].as_str(), 1)]);
         let mut c = [0usize; 2];
         for k in 0..20_000 {
-            c[ring.pick(hash(format!("k{k}").as_bytes()), &[true, true]).unwrap()] += 1;
+            c[ring
+                .pick(hash(format!("k{k}").as_bytes()), &[true, true])
+                .unwrap()] += 1;
         }
         let share = c[0] as f64 / 20_000.0;
-        assert!((0.65..0.85).contains(&share), "heavier origin share {share}");
+        assert!(
+            (0.65..0.85).contains(&share),
+            "heavier origin share {share}"
+        );
     }
 
     #[test]

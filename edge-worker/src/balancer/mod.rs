@@ -1,6 +1,7 @@
 //! Choosing an origin: steering policies, passive health (ejection) and the retry policy.
 //! Everything here is plain state and arithmetic; time and randomness are passed in.
 
+pub mod affinity;
 pub mod ejection;
 pub mod ketama;
 pub mod retry;
@@ -32,7 +33,13 @@ impl PoolState {
             outstanding: vec![0; n],
             outliers: vec![Outlier::default(); n],
             ring: matches!(pool.steering, Steering::Hash(_)).then(|| {
-                Ring::new(&pool.origins.iter().map(|o| (o.url.as_str(), o.weight)).collect::<Vec<_>>())
+                Ring::new(
+                    &pool
+                        .origins
+                        .iter()
+                        .map(|o| (o.url.as_str(), o.weight))
+                        .collect::<Vec<_>>(),
+                )
             }),
         }
     }
@@ -48,12 +55,22 @@ impl PoolState {
 
     /// Picks an origin among `available` by the pool's policy. `key` is the hash key (cookie,
     /// header or client IP) for hash pools; `random` a fresh random number.
-    pub fn pick(&mut self, pool: &Pool, available: &[bool], key: Option<&[u8]>, random: u64) -> Option<usize> {
+    pub fn pick(
+        &mut self,
+        pool: &Pool,
+        available: &[bool],
+        key: Option<&[u8]>,
+        random: u64,
+    ) -> Option<usize> {
         let weights: Vec<u32> = pool.origins.iter().map(|o| o.weight).collect();
         match &pool.steering {
-            Steering::WeightedRoundRobin => selection::smooth_weighted_round_robin(&mut self.current, &weights, available),
+            Steering::WeightedRoundRobin => {
+                selection::smooth_weighted_round_robin(&mut self.current, &weights, available)
+            }
             Steering::WeightedRandom => selection::weighted_random(&weights, available, random),
-            Steering::LeastOutstanding => selection::least_outstanding(&self.outstanding, &weights, available, random),
+            Steering::LeastOutstanding => {
+                selection::least_outstanding(&self.outstanding, &weights, available, random)
+            }
             Steering::Hash(_) => match (key, &self.ring) {
                 (Some(k), Some(ring)) => ring.pick(ketama::hash(k), available),
                 // No key (no cookie yet): spread like round-robin.
@@ -81,10 +98,15 @@ mod tests {
     fn pool(steering: Steering, weights: &[u32]) -> Pool {
         Pool {
             steering,
+            sticky: false,
             origins: weights
                 .iter()
                 .enumerate()
-                .map(|(i, &w)| Origin { url: format!("http://127.0.0.1:{}", 8001 + i), weight: w, enabled: true })
+                .map(|(i, &w)| Origin {
+                    url: format!("http://127.0.0.1:{}", 8001 + i),
+                    weight: w,
+                    enabled: true,
+                })
                 .collect(),
         }
     }
@@ -105,7 +127,10 @@ mod tests {
 
     #[test]
     fn hash_pools_keep_a_key_on_one_origin() {
-        let p = pool(Steering::Hash(HashOn::Cookie("PHPSESSID".into())), &[1, 1, 1]);
+        let p = pool(
+            Steering::Hash(HashOn::Cookie("PHPSESSID".into())),
+            &[1, 1, 1],
+        );
         let mut s = PoolState::new(&p);
         let all = [true, true, true];
         let first = s.pick(&p, &all, Some(b"session-42"), 1).unwrap();

@@ -3,7 +3,11 @@
 /// Smooth weighted round-robin (nginx's): each pick adds every weight to its running total and
 /// takes the largest, which then pays back the sum. Spreads picks evenly (a, a, b not a, b, a
 /// with weights 2:1 — never bursts) and is exact over every cycle of `sum(weights)` picks.
-pub fn smooth_weighted_round_robin(current: &mut [i64], weights: &[u32], available: &[bool]) -> Option<usize> {
+pub fn smooth_weighted_round_robin(
+    current: &mut [i64],
+    weights: &[u32],
+    available: &[bool],
+) -> Option<usize> {
     let mut total = 0i64;
     let mut best: Option<usize> = None;
     for i in 0..weights.len() {
@@ -23,7 +27,10 @@ pub fn smooth_weighted_round_robin(current: &mut [i64], weights: &[u32], availab
 
 /// Weighted random: origin `i` with probability `weights[i] / sum`, from a random number.
 pub fn weighted_random(weights: &[u32], available: &[bool], random: u64) -> Option<usize> {
-    let total: u64 = (0..weights.len()).filter(|&i| available[i]).map(|i| u64::from(weights[i])).sum();
+    let total: u64 = (0..weights.len())
+        .filter(|&i| available[i])
+        .map(|i| u64::from(weights[i]))
+        .sum();
     if total == 0 {
         return None;
     }
@@ -43,7 +50,12 @@ pub fn weighted_random(weights: &[u32], available: &[bool], random: u64) -> Opti
 
 /// Fewest in-flight requests relative to weight (`outstanding / weight`); ties broken by the
 /// random number so concurrent isolates do not all pick the same origin.
-pub fn least_outstanding(outstanding: &[u32], weights: &[u32], available: &[bool], random: u64) -> Option<usize> {
+pub fn least_outstanding(
+    outstanding: &[u32],
+    weights: &[u32],
+    available: &[bool],
+    random: u64,
+) -> Option<usize> {
     let candidates: Vec<usize> = (0..weights.len()).filter(|&i| available[i]).collect();
     let load = |i: usize| (u64::from(outstanding[i]) << 20) / u64::from(weights[i].max(1));
     let min = candidates.iter().map(|&i| load(i)).min()?;
@@ -66,26 +78,41 @@ mod tests {
     #[test]
     fn round_robin_is_exact_and_smooth() {
         let mut cur = vec![0; 3];
-        let picks: Vec<usize> = (0..6).map(|_| smooth_weighted_round_robin(&mut cur, &[4, 1, 1], &[true; 3]).unwrap()).collect();
+        let picks: Vec<usize> = (0..6)
+            .map(|_| smooth_weighted_round_robin(&mut cur, &[4, 1, 1], &[true; 3]).unwrap())
+            .collect();
         assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 4);
         assert_eq!(picks, [0, 0, 1, 0, 2, 0], "spread, not bursts");
         let mut cur = vec![0; 3];
-        let c = counts((0..3000).map(|_| smooth_weighted_round_robin(&mut cur, &[3, 2, 1], &[true; 3])), 3);
+        let c = counts(
+            (0..3000).map(|_| smooth_weighted_round_robin(&mut cur, &[3, 2, 1], &[true; 3])),
+            3,
+        );
         assert_eq!(c, [1500, 1000, 500]);
     }
 
     #[test]
     fn round_robin_skips_unavailable() {
         let mut cur = vec![0; 3];
-        let c = counts((0..100).map(|_| smooth_weighted_round_robin(&mut cur, &[1, 1, 1], &[true, false, true])), 3);
+        let c = counts(
+            (0..100)
+                .map(|_| smooth_weighted_round_robin(&mut cur, &[1, 1, 1], &[true, false, true])),
+            3,
+        );
         assert_eq!(c, [50, 0, 50]);
-        assert_eq!(smooth_weighted_round_robin(&mut cur, &[1, 1, 1], &[false; 3]), None);
+        assert_eq!(
+            smooth_weighted_round_robin(&mut cur, &[1, 1, 1], &[false; 3]),
+            None
+        );
     }
 
     #[test]
     fn weighted_random_follows_weights() {
         // A fixed sequence of "random" numbers covering the range evenly.
-        let c = counts((0..4000u64).map(|r| weighted_random(&[3, 1], &[true, true], r * 7919)), 2);
+        let c = counts(
+            (0..4000u64).map(|r| weighted_random(&[3, 1], &[true, true], r * 7919)),
+            2,
+        );
         assert_eq!(c, [3000, 1000]);
         assert_eq!(weighted_random(&[3, 1], &[false, true], 0), Some(1));
         assert_eq!(weighted_random(&[3, 1], &[false, false], 0), None);
@@ -93,10 +120,22 @@ mod tests {
 
     #[test]
     fn least_outstanding_prefers_idle_and_heavier_origins() {
-        assert_eq!(least_outstanding(&[3, 1, 2], &[1, 1, 1], &[true; 3], 0), Some(1));
-        assert_eq!(least_outstanding(&[4, 3], &[4, 1], &[true; 2], 0), Some(0), "4/4 < 3/1");
-        assert_eq!(least_outstanding(&[0, 9], &[1, 1], &[false, true], 0), Some(1));
-        let ties: Vec<_> = (0..4).map(|r| least_outstanding(&[1, 1], &[1, 1], &[true; 2], r).unwrap()).collect();
+        assert_eq!(
+            least_outstanding(&[3, 1, 2], &[1, 1, 1], &[true; 3], 0),
+            Some(1)
+        );
+        assert_eq!(
+            least_outstanding(&[4, 3], &[4, 1], &[true; 2], 0),
+            Some(0),
+            "4/4 < 3/1"
+        );
+        assert_eq!(
+            least_outstanding(&[0, 9], &[1, 1], &[false, true], 0),
+            Some(1)
+        );
+        let ties: Vec<_> = (0..4)
+            .map(|r| least_outstanding(&[1, 1], &[1, 1], &[true; 2], r).unwrap())
+            .collect();
         assert!(ties.contains(&0) && ties.contains(&1));
     }
 }

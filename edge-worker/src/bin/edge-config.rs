@@ -38,12 +38,17 @@ fn check(path: &str) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let doc: toml::Value = toml::from_str(&text).map_err(|e| format!("not valid TOML: {e}"))?;
     let mut checked = Vec::new();
-    let assets = doc.get("assets").ok_or("missing [assets] (the worker reads the build through it)")?;
+    let assets = doc
+        .get("assets")
+        .ok_or("missing [assets] (the worker reads the build through it)")?;
     if assets.get("binding").and_then(|b| b.as_str()) != Some("ASSETS") {
         return Err("invalid `assets.binding`: must be \"ASSETS\"".into());
     }
     if assets.get("run_worker_first").and_then(|b| b.as_bool()) != Some(true) {
-        return Err("invalid `assets.run_worker_first`: must be true (the worker decides every response)".into());
+        return Err(
+            "invalid `assets.run_worker_first`: must be true (the worker decides every response)"
+                .into(),
+        );
     }
     let mut scopes = vec![("vars".to_string(), doc.get("vars"))];
     if let Some(envs) = doc.get("env").and_then(|e| e.as_table()) {
@@ -54,12 +59,19 @@ fn check(path: &str) -> Result<Vec<String>, String> {
     for (scope, vars) in scopes {
         let edge = vars.and_then(|v| v.get("EDGE"));
         let value = match edge {
-            Some(t @ toml::Value::Table(_)) => serde_json::to_value(t).map_err(|e| format!("{scope}.EDGE: {e}"))?,
-            Some(_) => return Err(format!("invalid `{scope}.EDGE`: must be a table ([{scope}.EDGE])")),
+            Some(t @ toml::Value::Table(_)) => {
+                serde_json::to_value(t).map_err(|e| format!("{scope}.EDGE: {e}"))?
+            }
+            Some(_) => {
+                return Err(format!(
+                    "invalid `{scope}.EDGE`: must be a table ([{scope}.EDGE])"
+                ))
+            }
             None if scope == "vars" => serde_json::json!({}),
             None => continue,
         };
-        edge_worker::config::Config::from_value(value).map_err(|e| format!("invalid configuration at `{scope}.{}`: {}", e.key, e.reason))?;
+        edge_worker::config::Config::from_value(value)
+            .map_err(|e| format!("invalid configuration at `{scope}.{}`: {}", e.key, e.reason))?;
         checked.push(format!("{scope}.EDGE"));
     }
     Ok(checked)

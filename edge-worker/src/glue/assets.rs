@@ -23,7 +23,11 @@ const ASSET_HEADERS: [HeaderName; 6] = [
     header::ORIGIN,
 ];
 
-pub(super) async fn serve_asset(req: &Request, key: &str, state: &State) -> worker::Result<Response> {
+pub(super) async fn serve_asset(
+    req: &Request,
+    key: &str,
+    state: &State,
+) -> worker::Result<Response> {
     let js_headers = req.headers();
     let mut headers = HeaderMap::new();
     for name in ASSET_HEADERS {
@@ -205,4 +209,3 @@ pub(super) async fn read_bytes(resp: &Response) -> Result<Uint8Array, String> {
         .map_err(|e| format!("{e:?}"))?;
     Ok(Uint8Array::new(&buf))
 }
-

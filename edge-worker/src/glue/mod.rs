@@ -41,6 +41,8 @@ struct State {
     origin_key: Option<Vec<u8>>,
     /// The `EDGE_HEALTH_TOKEN` secret that opens `/__edge/health`.
     health_token: Option<String>,
+    /// The `EDGE_COOKIE_KEY` secret that signs affinity and read-your-writes cookies.
+    cookie_key: Option<Vec<u8>>,
 }
 
 type ShardLoading = Shared<LocalBoxFuture<'static, Result<Rc<Index>, String>>>;
@@ -144,7 +146,10 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         ));
     }
     let secret = |name: &str| {
-        Reflect::get(env_js, &JsValue::from_str(name)).ok().and_then(|v| v.as_string()).filter(|s| !s.is_empty())
+        Reflect::get(env_js, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
     };
     let origin_key = secret("EDGE_ORIGIN_KEY").map(String::into_bytes);
     if config.origin_auth && !config.pools.is_empty() && origin_key.is_none() {
@@ -153,11 +158,22 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
                     to send requests to origins unsigned"
             .into());
     }
-    let pools = config.pools.iter().map(|(name, pool)| (name.clone(), PoolState::new(pool))).collect();
+    let cookie_key = secret("EDGE_COOKIE_KEY").map(String::into_bytes);
+    if config.needs_cookie_key() && cookie_key.is_none() {
+        return Err("invalid configuration: sticky pools and write_pool routes sign cookies with the secret \
+                    EDGE_COOKIE_KEY, which is not set (`wrangler secret put EDGE_COOKIE_KEY`, or .dev.vars locally)"
+            .into());
+    }
+    let pools = config
+        .pools
+        .iter()
+        .map(|(name, pool)| (name.clone(), PoolState::new(pool)))
+        .collect();
     let state = Rc::new(State {
         pools: RefCell::new(pools),
         origin_key,
         health_token: secret("EDGE_HEALTH_TOKEN"),
+        cookie_key,
         shards: RefCell::new(vec![None; root.shard_count()]),
         root,
         cache: RefCell::new(MemoryCache::new(

@@ -12,6 +12,7 @@ use web_sys::{AbortController, Headers, Request, RequestInit, Response, Response
 use worker::{console_error, console_log};
 
 use super::{respond_text, State};
+use crate::balancer::affinity::{self, Purpose};
 use crate::balancer::retry::{self, Outcome};
 use crate::config::{HashOn, Pool, Steering};
 use crate::forward::{self, Client};
@@ -44,7 +45,9 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
     };
     let js_headers = req.headers();
     let Some(ip) = forward::client_ip(js_headers.get("cf-connecting-ip")?.as_deref()) else {
-        console_error!("edge-worker: request without a valid CF-Connecting-IP; refusing to forward it");
+        console_error!(
+            "edge-worker: request without a valid CF-Connecting-IP; refusing to forward it"
+        );
         return respond_text(400, "400 Bad Request: client address unknown\n");
     };
     let client = Client {
@@ -62,7 +65,9 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
     let mut buffered: Option<Uint8Array> = None;
     let mut stream = None;
     if method != Method::GET && method != Method::HEAD {
-        let len: Option<u32> = js_headers.get("content-length")?.and_then(|l| l.parse().ok());
+        let len: Option<u32> = js_headers
+            .get("content-length")?
+            .and_then(|l| l.parse().ok());
         if retryable && len.is_some_and(|l| l <= MAX_BUFFERED_BODY) {
             let buf = JsFuture::from(req.array_buffer()?).await?;
             buffered = Some(Uint8Array::new(&buf));
@@ -80,23 +85,64 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
     for h in forward::EDGE_OWNED.iter().chain([&origin_auth::HEADER]) {
         base.delete(h)?;
     }
-    for (name, value) in forward::forwarding_headers(&client, js_headers.get("x-forwarded-for")?.as_deref(), state.config.forwarded_header) {
+    for (name, value) in forward::forwarding_headers(
+        &client,
+        js_headers.get("x-forwarded-for")?.as_deref(),
+        state.config.forwarded_header,
+    ) {
         base.set(name, &value)?;
     }
     let path_and_query = router::path_and_query_of(url).to_string();
 
+    // Writes go to the route's write pool (and nowhere else); so do the writer's requests for a
+    // while afterwards (read-your-writes), falling back to the read pools if it is down.
+    let cookies = js_headers.get("cookie")?.unwrap_or_default();
+    let now_s = now_ms() / 1000;
+    let cookie_key = state.cookie_key.as_deref().unwrap_or_default();
+    let writes = !retry::is_idempotent(&method);
+    let chain: Vec<&String> = match &route.write_pool {
+        Some(w) if writes => vec![w],
+        Some(w)
+            if cookie(&cookies, &state.config.ryw_cookie)
+                .and_then(|v| affinity::verify(cookie_key, Purpose::ReadYourWrites, v, now_s))
+                .is_some() =>
+        {
+            std::iter::once(w)
+                .chain(route.pools.iter().filter(|p| *p != w))
+                .collect()
+        }
+        _ => route.pools.iter().collect(),
+    };
+    let pinned = cookie(&cookies, &state.config.affinity_cookie)
+        .and_then(|v| affinity::verify(cookie_key, Purpose::Affinity, v, now_s));
+
     let mut attempts = 0u32;
     let mut last: Option<(String, String, Outcome, Option<Response>)> = None;
-    for pool_name in &route.pools {
+    for pool_name in chain {
         let pool = &state.config.pools[pool_name];
         let key = hash_key(pool, &js_headers, &client)?;
+        // A sticky pool's pinned origin, when the client carries a valid pin for this pool.
+        let pin: Option<usize> = pinned
+            .filter(|_| pool.sticky)
+            .and_then(|p| p.split_once('~'))
+            .filter(|(p, _)| p == pool_name)
+            .and_then(|(_, id)| {
+                pool.origins
+                    .iter()
+                    .position(|o| affinity::origin_id(&o.url) == id)
+            });
         let mut tried = Vec::new();
         loop {
             let picked = {
                 let mut pools = state.pools.borrow_mut();
-                let ps = pools.get_mut(pool_name).expect("state for every configured pool");
+                let ps = pools
+                    .get_mut(pool_name)
+                    .expect("state for every configured pool");
                 let available = ps.available(pool, now_ms(), &tried);
-                let i = ps.pick(pool, &available, key.as_deref(), random());
+                let i = match pin {
+                    Some(p) if available[p] => Some(p),
+                    _ => ps.pick(pool, &available, key.as_deref(), random()),
+                };
                 if let Some(i) = i {
                     ps.outstanding[i] += 1;
                 }
@@ -106,27 +152,96 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
             tried.push(i);
             attempts += 1;
             let origin = &pool.origins[i].url;
-            let outcome = attempt(state, origin, &method_name, &base, &path_and_query, buffered.as_ref(), stream.take()).await;
+            let outcome = attempt(
+                state,
+                origin,
+                &method_name,
+                &base,
+                &path_and_query,
+                buffered.as_ref(),
+                stream.take(),
+            )
+            .await;
             let failed = outcome.0.is_failure();
             {
                 let mut pools = state.pools.borrow_mut();
-                let ps = pools.get_mut(pool_name).expect("state for every configured pool");
+                let ps = pools
+                    .get_mut(pool_name)
+                    .expect("state for every configured pool");
                 ps.outstanding[i] = ps.outstanding[i].saturating_sub(1);
                 if ps.record(i, failed, now_ms(), &state.config.outlier) {
-                    console_error!("{}", json!({"event": "ejected", "pool": pool_name, "origin": origin}));
+                    console_error!(
+                        "{}",
+                        json!({"event": "ejected", "pool": pool_name, "origin": origin})
+                    );
                 }
             }
             if !failed {
-                return finish(outcome.1.expect("a status outcome has a response"), route_label(route), pool_name, origin, attempts, started, &method_name, path);
+                let mut set_cookies = Vec::new();
+                if pool.sticky && pin != Some(i) {
+                    let token = affinity::sign(
+                        cookie_key,
+                        Purpose::Affinity,
+                        &format!("{pool_name}~{}", affinity::origin_id(origin)),
+                        now_s + state.config.affinity_ttl_s,
+                    );
+                    set_cookies.push(affinity::set_cookie(
+                        &state.config.affinity_cookie,
+                        &token,
+                        state.config.affinity_ttl_s,
+                    ));
+                }
+                if writes && route.write_pool.is_some() {
+                    let ttl = route.read_your_writes_s;
+                    let token =
+                        affinity::sign(cookie_key, Purpose::ReadYourWrites, "w", now_s + ttl);
+                    set_cookies.push(affinity::set_cookie(&state.config.ryw_cookie, &token, ttl));
+                }
+                let resp = outcome.1.expect("a status outcome has a response");
+                return finish(
+                    resp,
+                    route_label(route),
+                    pool_name,
+                    origin,
+                    attempts,
+                    started,
+                    &method_name,
+                    path,
+                    &set_cookies,
+                );
             }
             let elapsed = now_ms().saturating_sub(started);
-            if !retryable || !retry::should_retry(&method, outcome.0, attempts, elapsed, &state.config.retry) {
+            if !retryable
+                || !retry::should_retry(&method, outcome.0, attempts, elapsed, &state.config.retry)
+            {
                 return match outcome {
-                    (_, Some(resp)) => finish(resp, route_label(route), pool_name, origin, attempts, started, &method_name, path),
+                    (_, Some(resp)) => finish(
+                        resp,
+                        route_label(route),
+                        pool_name,
+                        origin,
+                        attempts,
+                        started,
+                        &method_name,
+                        path,
+                        &[],
+                    ),
                     (o, None) => {
-                        log(route_label(route), pool_name, origin, attempts, if o == Outcome::Timeout { 504 } else { 502 }, started, &method_name, path);
+                        log(
+                            route_label(route),
+                            pool_name,
+                            origin,
+                            attempts,
+                            if o == Outcome::Timeout { 504 } else { 502 },
+                            started,
+                            &method_name,
+                            path,
+                        );
                         if o == Outcome::Timeout {
-                            respond_text(504, "504 Gateway Timeout: the origin did not answer in time\n")
+                            respond_text(
+                                504,
+                                "504 Gateway Timeout: the origin did not answer in time\n",
+                            )
                         } else {
                             respond_text(502, "502 Bad Gateway: the origin did not answer\n")
                         }
@@ -136,8 +251,19 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
             last = Some((pool_name.clone(), origin.clone(), outcome.0, None));
         }
     }
-    let (pool, origin) = last.as_ref().map_or(("-", "-"), |(p, o, _, _)| (p.as_str(), o.as_str()));
-    log(route_label(route), pool, origin, attempts, 503, started, &method_name, path);
+    let (pool, origin) = last
+        .as_ref()
+        .map_or(("-", "-"), |(p, o, _, _)| (p.as_str(), o.as_str()));
+    log(
+        route_label(route),
+        pool,
+        origin,
+        attempts,
+        503,
+        started,
+        &method_name,
+        path,
+    );
     let init = ResponseInit::new();
     init.set_status(503);
     let h = Headers::new()?;
@@ -145,13 +271,18 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
     h.set("cache-control", "no-store")?;
     h.set("retry-after", "10")?;
     init.set_headers(&h);
-    Ok(Response::new_with_opt_str_and_init(Some("503 Service Unavailable: every origin is down; try again shortly\n"), &init)?)
+    Ok(Response::new_with_opt_str_and_init(
+        Some("503 Service Unavailable: every origin is down; try again shortly\n"),
+        &init,
+    )?)
 }
 
 /// The value consistent hashing keys on for this request, if the pool hashes.
 fn hash_key(pool: &Pool, headers: &Headers, client: &Client) -> worker::Result<Option<Vec<u8>>> {
     Ok(match &pool.steering {
-        Steering::Hash(HashOn::Cookie(name)) => headers.get("cookie")?.and_then(|c| cookie(&c, name).map(|v| v.as_bytes().to_vec())),
+        Steering::Hash(HashOn::Cookie(name)) => headers
+            .get("cookie")?
+            .and_then(|c| cookie(&c, name).map(|v| v.as_bytes().to_vec())),
         Steering::Hash(HashOn::Header(name)) => headers.get(name)?.map(String::into_bytes),
         Steering::Hash(HashOn::ClientIp) => Some(client.ip.to_string().into_bytes()),
         _ => None,
@@ -189,7 +320,10 @@ async fn attempt(
                 Some(q) => format!("{}?{q}", u.path()),
                 None => u.path().to_string(),
             };
-            headers.set(origin_auth::HEADER, &origin_auth::sign(key, now_ms() / 1000, method, &authority, &pq))?;
+            headers.set(
+                origin_auth::HEADER,
+                &origin_auth::sign(key, now_ms() / 1000, method, &authority, &pq),
+            )?;
         }
         let controller = AbortController::new()?;
         let init = RequestInit::new();
@@ -223,27 +357,65 @@ async fn attempt(
 }
 
 fn route_label(route: &crate::config::Route) -> String {
-    format!("{}{}", route.host.as_deref().unwrap_or("*"), route.path_prefix)
+    format!(
+        "{}{}",
+        route.host.as_deref().unwrap_or("*"),
+        route.path_prefix
+    )
 }
 
 /// Passes the origin's response on, less hop-by-hop headers, and logs the request.
 #[allow(clippy::too_many_arguments)]
-fn finish(resp: Response, route: String, pool: &str, origin: &str, attempts: u32, started: u64, method: &str, path: &str) -> worker::Result<Response> {
-    log(route, pool, origin, attempts, resp.status(), started, method, path);
+fn finish(
+    resp: Response,
+    route: String,
+    pool: &str,
+    origin: &str,
+    attempts: u32,
+    started: u64,
+    method: &str,
+    path: &str,
+    set_cookies: &[String],
+) -> worker::Result<Response> {
+    log(
+        route,
+        pool,
+        origin,
+        attempts,
+        resp.status(),
+        started,
+        method,
+        path,
+    );
     let headers = Headers::new_with_headers(&resp.headers())?;
     for h in forward::hop_by_hop(headers.get("connection")?.as_deref()) {
         headers.delete(&h)?;
+    }
+    for c in set_cookies {
+        headers.append("set-cookie", c)?;
     }
     let init = ResponseInit::new();
     init.set_status(resp.status());
     init.set_status_text(&resp.status_text());
     init.set_headers(&headers);
-    Ok(Response::new_with_opt_readable_stream_and_init(resp.body().as_ref(), &init)?)
+    Ok(Response::new_with_opt_readable_stream_and_init(
+        resp.body().as_ref(),
+        &init,
+    )?)
 }
 
 /// One structured log line per proxied request.
 #[allow(clippy::too_many_arguments)]
-fn log(route: String, pool: &str, origin: &str, attempts: u32, status: u16, started: u64, method: &str, path: &str) {
+fn log(
+    route: String,
+    pool: &str,
+    origin: &str,
+    attempts: u32,
+    status: u16,
+    started: u64,
+    method: &str,
+    path: &str,
+) {
     console_log!(
         "{}",
         json!({
@@ -262,9 +434,17 @@ pub(super) fn health(req: &Request, state: &State) -> worker::Result<Response> {
     };
     let given = req.headers().get("authorization")?.unwrap_or_default();
     let expected = format!("Bearer {token}");
-    let ok = given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    let ok = given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0;
     if !ok {
-        return respond_text(401, "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n");
+        return respond_text(
+            401,
+            "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n",
+        );
     }
     let now = now_ms();
     let pools = state.pools.borrow();
@@ -287,9 +467,13 @@ pub(super) fn health(req: &Request, state: &State) -> worker::Result<Response> {
                 })
             })
             .collect();
-        out.insert(name.clone(), json!({ "steering": format!("{:?}", pool.steering), "origins": origins }));
+        out.insert(
+            name.clone(),
+            json!({ "steering": format!("{:?}", pool.steering), "origins": origins }),
+        );
     }
-    let body = serde_json::to_string_pretty(&json!({ "now": now, "pools": out })).unwrap_or_default();
+    let body =
+        serde_json::to_string_pretty(&json!({ "now": now, "pools": out })).unwrap_or_default();
     let init = ResponseInit::new();
     init.set_status(200);
     let h = Headers::new()?;
