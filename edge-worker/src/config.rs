@@ -32,6 +32,17 @@
 //! steering = "weighted_round_robin"     # | weighted_random | least_outstanding | hash
 //! hash_on = "cookie:PHPSESSID"          # for hash: cookie:NAME, header:NAME or client_ip
 //! sticky = false                        # pin each client to its origin with a signed cookie
+//!
+//! [vars.EDGE.pools.dc1.health]           # active checks from the cron trigger (KV EDGE_HEALTH)
+//! path = "/health"
+//! method = "GET"
+//! headers = { "X-Probe" = "edge" }
+//! timeout_ms = 2000
+//! expected_codes = [200]
+//! expected_body = "ok"
+//! healthy_threshold = 2                 # consecutive successes to come back
+//! unhealthy_threshold = 2               # consecutive failures to go down
+//! ttl_s = 180                           # a verdict older than this is ignored
 //! origins = [{ url = "http://127.0.0.1:8001", weight = 1 }, { url = "http://127.0.0.1:8002" }]
 //! ```
 //!
@@ -43,6 +54,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::balancer::ejection::OutlierPolicy;
+use crate::balancer::health::HealthCheck;
 use crate::balancer::retry::RetryPolicy;
 
 /// A configuration error, naming the key at fault.
@@ -97,6 +109,8 @@ pub struct Config {
     pub affinity_ttl_s: u64,
     /// Name of the read-your-writes cookie.
     pub ryw_cookie: String,
+    /// How long an isolate reuses health verdicts read from KV.
+    pub health_cache_ms: u64,
     /// Where non-asset requests go, first match wins.
     pub routes: Vec<Route>,
     /// Origin pools by name.
@@ -146,6 +160,8 @@ pub struct Pool {
     pub origins: Vec<Origin>,
     /// Pin each client to the origin that served it first (signed cookie).
     pub sticky: bool,
+    /// Active health checks, if configured.
+    pub health: Option<HealthCheck>,
 }
 
 /// One origin server.
@@ -220,6 +236,8 @@ struct Raw {
     affinity_ttl_s: u64,
     #[serde(default = "default_ryw_cookie")]
     ryw_cookie: String,
+    #[serde(default = "default_health_cache")]
+    health_cache_ms: u64,
     #[serde(default)]
     routes: Vec<RawRoute>,
     #[serde(default)]
@@ -250,6 +268,46 @@ struct RawPool {
     origins: Vec<RawOrigin>,
     #[serde(default)]
     sticky: bool,
+    #[serde(default)]
+    health: Option<RawHealth>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHealth {
+    path: String,
+    #[serde(default = "default_probe_method")]
+    method: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default = "default_probe_timeout")]
+    timeout_ms: u64,
+    #[serde(default = "default_codes")]
+    expected_codes: Vec<u16>,
+    #[serde(default)]
+    expected_body: Option<String>,
+    #[serde(default = "default_threshold")]
+    healthy_threshold: u32,
+    #[serde(default = "default_threshold")]
+    unhealthy_threshold: u32,
+    #[serde(default = "default_health_ttl")]
+    ttl_s: u64,
+}
+
+fn default_probe_method() -> String {
+    "GET".into()
+}
+fn default_probe_timeout() -> u64 {
+    2_000
+}
+fn default_codes() -> Vec<u16> {
+    vec![200]
+}
+fn default_threshold() -> u32 {
+    2
+}
+fn default_health_ttl() -> u64 {
+    180
 }
 
 #[derive(Deserialize)]
@@ -288,6 +346,9 @@ fn default_affinity_ttl() -> u64 {
 }
 fn default_ryw_cookie() -> String {
     "__edge_ryw".into()
+}
+fn default_health_cache() -> u64 {
+    5_000
 }
 fn default_true() -> bool {
     true
@@ -333,6 +394,11 @@ impl Config {
             reason: e.inner().to_string(),
         })?;
         Self::validate(raw)
+    }
+
+    /// Whether any pool has active health checks (they need the `EDGE_HEALTH` KV namespace).
+    pub fn has_health_checks(&self) -> bool {
+        self.pools.values().any(|p| p.health.is_some())
     }
 
     /// Whether any pool or route needs the `EDGE_COOKIE_KEY` secret.
@@ -531,12 +597,17 @@ impl Config {
                     enabled: o.enabled,
                 });
             }
+            let health = match &pool.health {
+                None => None,
+                Some(h) => Some(health_check(name, h)?),
+            };
             pools.insert(
                 name.clone(),
                 Pool {
                     steering,
                     origins,
                     sticky: pool.sticky,
+                    health,
                 },
             );
         }
@@ -629,10 +700,66 @@ impl Config {
             affinity_cookie: raw.affinity_cookie,
             affinity_ttl_s: raw.affinity_ttl_s,
             ryw_cookie: raw.ryw_cookie,
+            health_cache_ms: raw.health_cache_ms,
             routes,
             pools,
         })
     }
+}
+
+/// Validates a pool's `health` table.
+fn health_check(pool: &str, h: &RawHealth) -> Result<HealthCheck, ConfigError> {
+    let bad = |k: &str, reason: String| ConfigError {
+        key: format!("EDGE.pools.{pool}.health.{k}"),
+        reason,
+    };
+    if !h.path.starts_with('/') {
+        return Err(bad("path", format!("`{}` must start with `/`", h.path)));
+    }
+    if !matches!(h.method.as_str(), "GET" | "HEAD") {
+        return Err(bad("method", format!("`{}` must be GET or HEAD", h.method)));
+    }
+    if !(100..=60_000).contains(&h.timeout_ms) {
+        return Err(bad(
+            "timeout_ms",
+            format!("{} is out of range 100–60000", h.timeout_ms),
+        ));
+    }
+    if h.expected_codes.is_empty() || h.expected_codes.iter().any(|c| !(100..=599).contains(c)) {
+        return Err(bad(
+            "expected_codes",
+            format!(
+                "{:?} must be a non-empty list of HTTP statuses",
+                h.expected_codes
+            ),
+        ));
+    }
+    for (k, t) in [
+        ("healthy_threshold", h.healthy_threshold),
+        ("unhealthy_threshold", h.unhealthy_threshold),
+    ] {
+        if !(1..=100).contains(&t) {
+            return Err(bad(k, format!("{t} is out of range 1–100")));
+        }
+    }
+    if !(1..=86_400).contains(&h.ttl_s) {
+        return Err(bad("ttl_s", format!("{} is out of range 1–86400", h.ttl_s)));
+    }
+    Ok(HealthCheck {
+        method: h.method.clone(),
+        path: h.path.clone(),
+        headers: h
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        timeout_ms: h.timeout_ms,
+        expected_codes: h.expected_codes.clone(),
+        expected_body: h.expected_body.clone(),
+        healthy_threshold: h.healthy_threshold,
+        unhealthy_threshold: h.unhealthy_threshold,
+        ttl_s: h.ttl_s,
+    })
 }
 
 fn key_of(path: &str) -> String {
@@ -789,6 +916,31 @@ mod tests {
                 "at least one",
             ),
             (r#"{"max_attempts":0}"#, "EDGE.max_attempts", "out of range"),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"health"}}}}"#,
+                "EDGE.pools.a.health.path",
+                "start with",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","method":"POST"}}}}"#,
+                "EDGE.pools.a.health.method",
+                "GET or HEAD",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","expected_codes":[999]}}}}"#,
+                "EDGE.pools.a.health.expected_codes",
+                "HTTP statuses",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","unhealthy_threshold":0}}}}"#,
+                "EDGE.pools.a.health.unhealthy_threshold",
+                "out of range",
+            ),
+            (
+                r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"pth":"/h"}}}}"#,
+                "EDGE.pools.a.health.pth",
+                "unknown field",
+            ),
             (
                 r#"{"routes":[{"pools":["a"],"write_pool":"w"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
                 "EDGE.routes[0].write_pool",

@@ -3,12 +3,14 @@
 
 pub mod affinity;
 pub mod ejection;
+pub mod health;
 pub mod ketama;
 pub mod retry;
 pub mod selection;
 
 use crate::config::{Pool, Steering};
 use ejection::{Outlier, OutlierPolicy};
+use health::PoolVerdicts;
 use ketama::Ring;
 
 /// What one isolate knows about one pool between requests.
@@ -44,12 +46,28 @@ impl PoolState {
         }
     }
 
-    /// Which origins may take a new request now: enabled, not ejected, not already tried.
-    pub fn available(&self, pool: &Pool, now_ms: u64, tried: &[usize]) -> Vec<bool> {
+    /// Which origins may take a new request now: enabled, not ejected, not marked down by the
+    /// active checks (`verdicts`, when the pool has them), not already tried.
+    pub fn available(
+        &self,
+        pool: &Pool,
+        now_ms: u64,
+        tried: &[usize],
+        verdicts: Option<&PoolVerdicts>,
+    ) -> Vec<bool> {
         pool.origins
             .iter()
             .enumerate()
-            .map(|(i, o)| o.enabled && self.outliers[i].available(now_ms) && !tried.contains(&i))
+            .map(|(i, o)| {
+                let actively_up = match (verdicts, &pool.health) {
+                    (Some(v), Some(check)) => v.is_up(&affinity::origin_id(&o.url), now_ms, check),
+                    _ => true,
+                };
+                o.enabled
+                    && actively_up
+                    && self.outliers[i].available(now_ms)
+                    && !tried.contains(&i)
+            })
             .collect()
     }
 
@@ -99,6 +117,7 @@ mod tests {
         Pool {
             steering,
             sticky: false,
+            health: None,
             origins: weights
                 .iter()
                 .enumerate()
@@ -120,8 +139,8 @@ mod tests {
         for _ in 0..policy.consecutive_failures {
             s.record(1, true, 0, &policy);
         }
-        assert_eq!(s.available(&p, 1, &[]), [false, false, true]);
-        assert_eq!(s.available(&p, 1, &[2]), [false, false, false]);
+        assert_eq!(s.available(&p, 1, &[], None), [false, false, true]);
+        assert_eq!(s.available(&p, 1, &[2], None), [false, false, false]);
         assert_eq!(s.pick(&p, &[false, false, false], None, 0), None);
     }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod assets;
+mod health;
 mod proxy;
 
 use cdn_manifest::{shard_path, Index, Root};
@@ -43,6 +44,10 @@ struct State {
     health_token: Option<String>,
     /// The `EDGE_COOKIE_KEY` secret that signs affinity and read-your-writes cookies.
     cookie_key: Option<Vec<u8>>,
+    /// Where the cron trigger's health verdicts are shared (`EDGE_HEALTH` KV namespace).
+    health_kv: Option<worker::KvStore>,
+    /// Verdicts read from KV, by pool, with when they were read (reused for health_cache_ms).
+    verdicts: RefCell<HashMap<String, (crate::balancer::health::PoolVerdicts, u64)>>,
 }
 
 type ShardLoading = Shared<LocalBoxFuture<'static, Result<Rc<Index>, String>>>;
@@ -84,7 +89,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             )
             .await
         }
-        Route::Origin if router::path_of(&url) == proxy::HEALTH_PATH => proxy::health(&req, &state),
+        Route::Origin if router::path_of(&url) == proxy::HEALTH_PATH => {
+            proxy::health(&req, &state).await
+        }
         Route::Origin => proxy::proxy(req, &url, &state).await,
     }
 }
@@ -164,6 +171,15 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
                     EDGE_COOKIE_KEY, which is not set (`wrangler secret put EDGE_COOKIE_KEY`, or .dev.vars locally)"
             .into());
     }
+    let health_kv = if config.has_health_checks() {
+        Some(worker::KvStore::from_this(env_js, "EDGE_HEALTH").map_err(|_| {
+            "invalid configuration: pools with `health` checks share their verdicts through the KV namespace \
+             EDGE_HEALTH, which is not bound ([[kv_namespaces]] binding = \"EDGE_HEALTH\" in wrangler.toml)"
+                .to_string()
+        })?)
+    } else {
+        None
+    };
     let pools = config
         .pools
         .iter()
@@ -174,6 +190,8 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         origin_key,
         health_token: secret("EDGE_HEALTH_TOKEN"),
         cookie_key,
+        health_kv,
+        verdicts: RefCell::new(HashMap::new()),
         shards: RefCell::new(vec![None; root.shard_count()]),
         root,
         cache: RefCell::new(MemoryCache::new(

@@ -131,6 +131,7 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
                     .iter()
                     .position(|o| affinity::origin_id(&o.url) == id)
             });
+        let verdicts = super::health::verdicts_for(state, pool_name, pool).await;
         let mut tried = Vec::new();
         loop {
             let picked = {
@@ -138,7 +139,7 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
                 let ps = pools
                     .get_mut(pool_name)
                     .expect("state for every configured pool");
-                let available = ps.available(pool, now_ms(), &tried);
+                let available = ps.available(pool, now_ms(), &tried, verdicts.as_ref());
                 let i = match pin {
                     Some(p) if available[p] => Some(p),
                     _ => ps.pick(pool, &available, key.as_deref(), random()),
@@ -428,7 +429,7 @@ fn log(
 
 /// `/__edge/health`: pools, origins and their passive-health state in this isolate, as JSON.
 /// Requires `Authorization: Bearer <EDGE_HEALTH_TOKEN>`; without the secret it does not exist.
-pub(super) fn health(req: &Request, state: &State) -> worker::Result<Response> {
+pub(super) async fn health(req: &Request, state: &State) -> worker::Result<Response> {
     let Some(token) = &state.health_token else {
         return respond_text(404, "404 Not Found\n");
     };
@@ -446,11 +447,17 @@ pub(super) fn health(req: &Request, state: &State) -> worker::Result<Response> {
             "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n",
         );
     }
+    let mut verdicts = std::collections::HashMap::new();
+    for (name, pool) in &state.config.pools {
+        verdicts.insert(name, super::health::verdicts_for(state, name, pool).await);
+    }
     let now = now_ms();
     let pools = state.pools.borrow();
     let mut out = serde_json::Map::new();
     for (name, pool) in &state.config.pools {
         let ps = &pools[name];
+        let active = verdicts[name].as_ref();
+        let available = ps.available(pool, now, &[], active);
         let origins: Vec<_> = pool
             .origins
             .iter()
@@ -459,7 +466,8 @@ pub(super) fn health(req: &Request, state: &State) -> worker::Result<Response> {
                 let outlier = &ps.outliers[i];
                 json!({
                     "url": o.url, "weight": o.weight, "enabled": o.enabled,
-                    "available": o.enabled && outlier.available(now),
+                    "available": available[i],
+                    "active": active.and_then(|v| v.origins.get(&affinity::origin_id(&o.url))),
                     "outstanding": ps.outstanding[i],
                     "consecutive_failures": outlier.consecutive_failures,
                     "ejected_until": outlier.ejected_until.filter(|&u| u > now),

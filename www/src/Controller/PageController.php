@@ -51,6 +51,24 @@ final class PageController
         ], 200, ['X-Origin' => self::originName(), 'Cache-Control' => 'no-store']);
     }
 
+    /**
+     * The edge's active health check. Answers 503 while the file `unhealthy` exists in the var
+     * directory, so an origin can be taken out of rotation (or a test can fail it) without
+     * stopping it.
+     */
+    public function health(): Response
+    {
+        $dir = getenv('APP_VAR_DIR');
+        $dir = \is_string($dir) && $dir !== '' ? $dir : \dirname(__DIR__, 2) . '/var';
+        $sick = is_file($dir . '/unhealthy');
+
+        return new Response($sick ? "unhealthy\n" : "ok\n", $sick ? 503 : 200, [
+            'Content-Type' => 'text/plain; charset=utf-8',
+            'Cache-Control' => 'no-store',
+            'X-Origin' => self::originName(),
+        ]);
+    }
+
     /** The origin's name (APP_ORIGIN_NAME; PHP's built-in server keeps it out of $_SERVER). */
     public static function originName(): string
     {
