@@ -56,6 +56,7 @@ use serde::Deserialize;
 use crate::balancer::ejection::OutlierPolicy;
 use crate::balancer::health::HealthCheck;
 use crate::balancer::retry::RetryPolicy;
+use crate::origin_url::OriginUrl;
 
 /// A configuration error, naming the key at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -451,17 +452,11 @@ impl Config {
             [one] if one == "*" => Cors::Any,
             list => {
                 for (i, origin) in list.iter().enumerate() {
-                    let ok = url::Url::parse(origin).is_ok_and(|u| {
-                        matches!(u.scheme(), "http" | "https")
-                            && u.host().is_some()
-                            && u.path() == "/"
-                            && !origin.ends_with('/')
-                            && u.query().is_none()
-                    });
+                    let ok = OriginUrl::parse(origin).is_some_and(|o| o.to_string() == *origin);
                     if !ok {
                         return Err(bad(
                             &format!("cors_allow_origins[{i}]"),
-                            format!("`{origin}` must be \"*\" alone, or an origin like https://shop.example.com (scheme and host, no path)"),
+                            format!("`{origin}` must be \"*\" alone, or an origin exactly as browsers send it, like https://shop.example.com (lower-case scheme and host, no default port, no path or slash)"),
                         ));
                     }
                 }
@@ -574,17 +569,9 @@ impl Config {
             let mut origins = Vec::new();
             for (i, o) in pool.origins.iter().enumerate() {
                 let okey = |k: &str| format!("pools.{name}.origins[{i}].{k}");
-                let parsed = url::Url::parse(&o.url).ok().filter(|u| {
-                    matches!(u.scheme(), "http" | "https")
-                        && u.host().is_some()
-                        && u.path() == "/"
-                        && u.query().is_none()
-                        && u.fragment().is_none()
-                        && u.username().is_empty()
-                });
-                if parsed.is_none() {
+                let Some(parsed) = OriginUrl::parse(&o.url) else {
                     return Err(bad(&okey("url"), format!("`{}` must be an http(s) URL with a host and no path, like http://127.0.0.1:8001", o.url)));
-                }
+                };
                 if !(1..=1000).contains(&o.weight) {
                     return Err(bad(
                         &okey("weight"),
@@ -592,7 +579,7 @@ impl Config {
                     ));
                 }
                 origins.push(Origin {
-                    url: o.url.trim_end_matches('/').to_string(),
+                    url: parsed.to_string(),
                     weight: o.weight as u32,
                     enabled: o.enabled,
                 });

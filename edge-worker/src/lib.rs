@@ -11,6 +11,7 @@ pub mod config;
 pub mod forward;
 pub mod memory_cache;
 pub mod origin_auth;
+pub mod origin_url;
 pub mod path;
 pub mod router;
 

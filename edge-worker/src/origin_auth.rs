@@ -27,6 +27,21 @@ pub fn sign(
     format!("v1;t={unix_seconds};sig={sig}")
 }
 
+/// The header value for a request to `origin` (a configured `scheme://host[:port]`): signed
+/// over the authority and path the origin itself will see.
+pub fn sign_for_origin(
+    key: &[u8],
+    unix_seconds: u64,
+    method: &str,
+    origin: &str,
+    path_and_query: &str,
+) -> String {
+    let authority = crate::origin_url::OriginUrl::parse(origin)
+        .map(|o| o.authority())
+        .unwrap_or_default();
+    sign(key, unix_seconds, method, &authority, path_and_query)
+}
+
 /// Verifies a header value (what an origin does; used by tests and documentation).
 pub fn verify(
     key: &[u8],
@@ -99,6 +114,17 @@ mod tests {
             "shop.test",
             "/"
         ));
+    }
+
+    #[test]
+    fn origin_signatures_use_the_origins_own_authority() {
+        let h = sign_for_origin(b"k", 5, "GET", "http://127.0.0.1:8001", "/x?y");
+        assert!(verify(b"k", &h, 5, 60, "GET", "127.0.0.1:8001", "/x?y"));
+        let h = sign_for_origin(b"k", 5, "GET", "https://shop.test:443", "/");
+        assert!(
+            verify(b"k", &h, 5, 60, "GET", "shop.test", "/"),
+            "default port dropped, as in Host"
+        );
     }
 
     #[test]

@@ -103,21 +103,9 @@ async fn probe(state: &State, origin: &str, check: &HealthCheck) -> Result<(), S
         .set("user-agent", "edge-worker health check")
         .map_err(js)?;
     if let Some(key) = &state.origin_key {
-        let u = url::Url::parse(&target).map_err(|e| e.to_string())?;
-        let authority = match u.port() {
-            Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
-            None => u.host_str().unwrap_or("").to_string(),
-        };
-        let pq = match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        };
-        headers
-            .set(
-                origin_auth::HEADER,
-                &origin_auth::sign(key, now_ms() / 1000, &check.method, &authority, &pq),
-            )
-            .map_err(js)?;
+        let value =
+            origin_auth::sign_for_origin(key, now_ms() / 1000, &check.method, origin, &check.path);
+        headers.set(origin_auth::HEADER, &value).map_err(js)?;
     }
     let controller = AbortController::new().map_err(js)?;
     let init = RequestInit::new();

@@ -17,6 +17,7 @@ use crate::balancer::retry::{self, Outcome};
 use crate::config::{HashOn, Pool, Steering};
 use crate::forward::{self, Client};
 use crate::origin_auth;
+use crate::origin_url::split_request_url;
 use crate::router;
 
 /// The operations endpoint (token-protected).
@@ -37,8 +38,10 @@ fn random() -> u64 {
 /// Sends `req` to the route's pools: the primary first, the failover pools in order.
 pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Result<Response> {
     let started = now_ms();
-    let parsed = url::Url::parse(url).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let host = parsed.host_str().unwrap_or("").to_string();
+    let Some(parsed) = split_request_url(url) else {
+        return respond_text(400, "400 Bad Request: unreadable URL\n");
+    };
+    let host = parsed.host.clone();
     let path = router::path_of(url);
     let Some(route) = state.config.route_for(&host, path) else {
         return respond_text(404, "404 Not Found: no route for this host and path\n");
@@ -52,9 +55,9 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
     };
     let client = Client {
         ip,
-        proto: parsed.scheme().to_string(),
+        proto: parsed.scheme.to_string(),
         host: host.clone(),
-        port: parsed.port_or_known_default().unwrap_or(443),
+        port: parsed.port,
     };
     let method_name = req.method();
     let method = Method::from_bytes(method_name.as_bytes()).unwrap_or(Method::POST);
@@ -312,19 +315,9 @@ async fn attempt(
     let result: Result<(Outcome, Option<Response>), JsValue> = async {
         let headers = Headers::new_with_headers(base)?;
         if let Some(key) = &state.origin_key {
-            let u = url::Url::parse(&target).map_err(|e| JsValue::from_str(&e.to_string()))?;
-            let authority = match u.port() {
-                Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
-                None => u.host_str().unwrap_or("").to_string(),
-            };
-            let pq = match u.query() {
-                Some(q) => format!("{}?{q}", u.path()),
-                None => u.path().to_string(),
-            };
-            headers.set(
-                origin_auth::HEADER,
-                &origin_auth::sign(key, now_ms() / 1000, method, &authority, &pq),
-            )?;
+            let value =
+                origin_auth::sign_for_origin(key, now_ms() / 1000, method, origin, path_and_query);
+            headers.set(origin_auth::HEADER, &value)?;
         }
         let controller = AbortController::new()?;
         let init = RequestInit::new();

@@ -1,0 +1,175 @@
+//! The two kinds of URL the worker handles — configured origins (`scheme://host[:port]`) and the
+//! absolute request URLs the runtime hands it (already normalised) — parsed by hand: a general
+//! URL library would add its Unicode (IDNA) tables to the Wasm for nothing.
+
+/// A configured origin, normalised: lower-case scheme and host, no default port, no slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginUrl {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Host name or IP literal (IPv6 in brackets).
+    pub host: String,
+    /// Explicit, non-default port.
+    pub port: Option<u16>,
+}
+
+fn default_port(scheme: &str) -> u16 {
+    if scheme == "https" {
+        443
+    } else {
+        80
+    }
+}
+
+/// Splits `host[:port]`; `None` when malformed.
+fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let close = rest.find(']')?;
+        let host = &authority[..close + 2];
+        let after = &rest[close + 1..];
+        if !rest[..close]
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+        {
+            return None;
+        }
+        (
+            host,
+            if after.is_empty() {
+                None
+            } else {
+                Some(after.strip_prefix(':')?)
+            },
+        )
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty()
+        || (!host.starts_with('[')
+            && !host
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.'))
+    {
+        return None;
+    }
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()) => {
+            Some(p.parse::<u16>().ok().filter(|&p| p > 0)?)
+        }
+        Some(_) => return None,
+    };
+    Some((host.to_ascii_lowercase(), port))
+}
+
+impl OriginUrl {
+    /// Parses `http(s)://host[:port]` with an optional trailing `/`; anything else (a path, a
+    /// query, user info, another scheme) is refused.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (scheme, rest) = s.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.contains(['/', '?', '#', '@', ' ']) {
+            return None;
+        }
+        let (host, port) = host_port(authority)?;
+        let port = port.filter(|&p| p != default_port(&scheme));
+        Some(OriginUrl { scheme, host, port })
+    }
+
+    /// `host[:port]`, as a client sends it in `Host`.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for OriginUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.authority())
+    }
+}
+
+/// The parts of an absolute request URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestUrl<'a> {
+    /// `http` or `https`.
+    pub scheme: &'a str,
+    /// Host, lower-case as the runtime normalised it.
+    pub host: String,
+    /// The port the client used (the scheme's default when none is written).
+    pub port: u16,
+}
+
+/// Splits an absolute URL as the runtime gives it to the worker.
+pub fn split_request_url(url: &str) -> Option<RequestUrl<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let (host, port) = host_port(authority.rsplit_once('@').map_or(authority, |(_, a)| a))?;
+    Some(RequestUrl {
+        scheme,
+        host,
+        port: port.unwrap_or_else(|| default_port(scheme)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_parse_and_normalise() {
+        let o = OriginUrl::parse("HTTP://Example.COM:8001/").unwrap();
+        assert_eq!(o.to_string(), "http://example.com:8001");
+        assert_eq!(
+            OriginUrl::parse("https://x.test:443").unwrap().to_string(),
+            "https://x.test"
+        );
+        assert_eq!(
+            OriginUrl::parse("http://[::1]:8080").unwrap().authority(),
+            "[::1]:8080"
+        );
+        assert_eq!(
+            OriginUrl::parse("http://127.0.0.1:8001")
+                .unwrap()
+                .authority(),
+            "127.0.0.1:8001"
+        );
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://x/app",
+            "http://x?a",
+            "http://u@x",
+            "http://x:0",
+            "http://x:99999",
+            "http://x:abc",
+            "x",
+            "http://ex ample",
+            "http://[zz]",
+        ] {
+            assert_eq!(OriginUrl::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_urls_split() {
+        let u = split_request_url("https://shop.test/cart?id=3#top").unwrap();
+        assert_eq!(
+            (u.scheme, u.host.as_str(), u.port),
+            ("https", "shop.test", 443)
+        );
+        let u = split_request_url("http://127.0.0.1:8787").unwrap();
+        assert_eq!(u.port, 8787);
+        assert!(split_request_url("nonsense").is_none());
+    }
+}
