@@ -9,6 +9,8 @@
 //! memory_cache_bytes = 8388608          # isolate cache for hot small assets (0 disables)
 //! memory_cache_max_file = 131072        # largest file kept in it
 //! forwarded_header = false              # also send RFC 7239 Forwarded
+//! https_redirect = false                # answer plain-HTTP requests with 308 to https://
+//! hsts = ""                             # Strict-Transport-Security value for https responses
 //! origin_auth = true                    # sign requests to origins (secret EDGE_ORIGIN_KEY)
 //! attempt_timeout_ms = 5000             # one attempt at an origin
 //! max_attempts = 3                      # attempts per request (idempotent methods only retry)
@@ -96,6 +98,10 @@ pub struct Config {
     pub memory_cache_max_file: usize,
     /// Also send RFC 7239 `Forwarded` to origins.
     pub forwarded_header: bool,
+    /// Redirect plain-HTTP requests to HTTPS (308, method and body preserved).
+    pub https_redirect: bool,
+    /// `Strict-Transport-Security` value added to HTTPS responses (`None`: not sent).
+    pub hsts: Option<String>,
     /// Sign requests to origins with the `EDGE_ORIGIN_KEY` secret.
     pub origin_auth: bool,
     /// Retry limits for requests to origins.
@@ -217,6 +223,10 @@ struct Raw {
     memory_cache_max_file: usize,
     #[serde(default)]
     forwarded_header: bool,
+    #[serde(default)]
+    https_redirect: bool,
+    #[serde(default)]
+    hsts: String,
     #[serde(default = "default_true")]
     origin_auth: bool,
     #[serde(default = "default_timeout")]
@@ -513,6 +523,18 @@ impl Config {
                 ),
             ));
         }
+        if !raw.hsts.is_empty() {
+            let max_age = raw
+                .hsts
+                .split(';')
+                .map(str::trim)
+                .find_map(|d| d.strip_prefix("max-age="));
+            if !max_age.is_some_and(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()))
+                || raw.hsts.contains(['\r', '\n'])
+            {
+                return Err(bad("hsts", format!("`{}` must start like max-age=63072000 (optionally ; includeSubDomains; preload)", raw.hsts)));
+            }
+        }
         for (key, name) in [
             ("affinity_cookie", &raw.affinity_cookie),
             ("ryw_cookie", &raw.ryw_cookie),
@@ -673,6 +695,8 @@ impl Config {
             memory_cache_bytes: raw.memory_cache_bytes,
             memory_cache_max_file: raw.memory_cache_max_file,
             forwarded_header: raw.forwarded_header,
+            https_redirect: raw.https_redirect,
+            hsts: (!raw.hsts.is_empty()).then_some(raw.hsts),
             retry: RetryPolicy {
                 max_attempts: raw.max_attempts,
                 deadline_ms: raw.deadline_ms,
@@ -903,6 +927,7 @@ mod tests {
                 "at least one",
             ),
             (r#"{"max_attempts":0}"#, "EDGE.max_attempts", "out of range"),
+            (r#"{"hsts":"forever"}"#, "EDGE.hsts", "max-age="),
             (
                 r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"health"}}}}"#,
                 "EDGE.pools.a.health.path",

@@ -31,6 +31,20 @@ pub fn route(raw_path: &str, cfg: &Config) -> Route {
     }
 }
 
+/// Where a plain-HTTP request is sent when `https_redirect` is on: the same host (without the
+/// HTTP port, whose HTTPS counterpart is unknown), path and query over `https`; `None` for a
+/// request that already is HTTPS.
+pub fn https_location(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => &authority[..v6.find(']').map_or(authority.len(), |i| i + 2)],
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    Some(format!("https://{host}{}", path_and_query_of(url)))
+}
+
 /// The path of an absolute URL (`http://host/a/b?q` → `/a/b`), without parsing the rest.
 pub fn path_of(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
@@ -62,6 +76,23 @@ pub fn path_and_query_of(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_redirect_location() {
+        assert_eq!(
+            https_location("http://shop.test/cart?x=1#f").as_deref(),
+            Some("https://shop.test/cart?x=1")
+        );
+        assert_eq!(
+            https_location("http://shop.test:8080/").as_deref(),
+            Some("https://shop.test/")
+        );
+        assert_eq!(
+            https_location("http://[::1]:8080/a").as_deref(),
+            Some("https://[::1]/a")
+        );
+        assert_eq!(https_location("https://shop.test/"), None);
+    }
 
     #[test]
     fn url_parts() {

@@ -59,3 +59,19 @@ test("an origin that is down gives a clear 503 with Retry-After, not a hang or a
     await dead.dispose();
   }
 });
+
+test("HTTP requests are redirected to HTTPS (308) and HTTPS responses carry HSTS, when configured", async () => {
+  const edge = poolsConfig({ main: [origin] }, { extra: { https_redirect: true, hsts: "max-age=63072000; includeSubDomains" } });
+  const secure = await startWorker({ edge, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } });
+  try {
+    const plain = await secure.mf.dispatchFetch("http://shop.test/about?x=1", { redirect: "manual", method: "POST", headers: { "cf-connecting-ip": "192.0.2.1" } });
+    assert.equal(plain.status, 308, "308 keeps the method and body");
+    assert.equal(plain.headers.get("location"), "https://shop.test/about?x=1");
+    const tls = await secure.mf.dispatchFetch("https://shop.test/about", { headers: { "cf-connecting-ip": "192.0.2.1" } });
+    assert.equal(tls.status, 200);
+    assert.equal(tls.headers.get("strict-transport-security"), "max-age=63072000; includeSubDomains");
+    await tls.arrayBuffer();
+  } finally {
+    await secure.dispose();
+  }
+});

@@ -76,7 +76,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         }
     };
     let url = req.url();
-    match router::route(router::path_of(&url), &state.config) {
+    if state.config.https_redirect {
+        if let Some(location) = router::https_location(&url) {
+            let init = ResponseInit::new();
+            init.set_status(308);
+            let h = Headers::new()?;
+            h.set("location", &location)?;
+            h.set("cache-control", "no-store")?;
+            init.set_headers(&h);
+            return Ok(Response::new_with_opt_str_and_init(None, &init)?);
+        }
+    }
+    let response = match router::route(router::path_of(&url), &state.config) {
         Route::Asset(key) => serve_asset(&req, &key, &state).await,
         Route::BadPath(e) => {
             respond(
@@ -93,7 +104,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             proxy::health(&req, &state).await
         }
         Route::Origin => proxy::proxy(req, &url, &state).await,
+    }?;
+    if let (Some(hsts), true) = (&state.config.hsts, url.starts_with("https://")) {
+        // Responses built here have mutable headers; ignore the rare immutable one.
+        let _ = response.headers().set("strict-transport-security", hsts);
     }
+    Ok(response)
 }
 
 async fn load(env: &Env) -> Result<Rc<State>, String> {
