@@ -5,7 +5,8 @@
 //
 // usage: node bench/edge-assets.mjs [--duration 10] [--connections 16]
 // needs: make worker assets (built worker and www/build), wrk, asset-builder (release build)
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -49,9 +50,10 @@ function staticAssets(assetsDir) {
   });
 }
 
-function wrk(url, headers) {
+// Async, so this process keeps draining workerd's stdout (a blocked reader stalls the worker).
+async function wrk(url, headers) {
   const h = Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
-  const out = execFileSync("wrk", ["-t2", `-c${args.connections}`, `-d${args.duration}s`, "--latency", ...h, url], { encoding: "utf8" });
+  const { stdout: out } = await promisify(execFile)("wrk", ["-t2", `-c${args.connections}`, `-d${args.duration}s`, "--latency", ...h, url]);
   const num = (re) => {
     const m = out.match(re);
     if (!m) throw new Error(`cannot parse wrk output:\n${out}`);
@@ -89,7 +91,7 @@ try {
   for (const [label, hdrs] of [["br", { "Accept-Encoding": "br" }], ["identity", {}]]) {
     // Alternate, twice each, so drift on this shared machine hits both sides alike.
     const runs = { worker: [], static: [] };
-    for (let i = 0; i < 2; i++) for (const side of ["worker", "static"]) runs[side].push(wrk(files[side], hdrs));
+    for (let i = 0; i < 2; i++) for (const side of ["worker", "static"]) runs[side].push(await wrk(files[side], hdrs));
     const best = (rs) => rs.reduce((x, y) => (y.rps > x.rps ? y : x));
     rows.push({ label, worker: best(runs.worker), static: best(runs.static) });
   }

@@ -9,6 +9,7 @@
 //! memory_cache_bytes = 8388608          # isolate cache for hot small assets (0 disables)
 //! memory_cache_max_file = 131072        # largest file kept in it
 //! forwarded_header = false              # also send RFC 7239 Forwarded
+//! log_requests = true                   # one JSON log line per proxied request
 //! https_redirect = false                # answer plain-HTTP requests with 308 to https://
 //! hsts = ""                             # Strict-Transport-Security value for https responses
 //! origin_auth = true                    # sign requests to origins (secret EDGE_ORIGIN_KEY)
@@ -98,6 +99,8 @@ pub struct Config {
     pub memory_cache_max_file: usize,
     /// Also send RFC 7239 `Forwarded` to origins.
     pub forwarded_header: bool,
+    /// Log one JSON line per proxied request.
+    pub log_requests: bool,
     /// Redirect plain-HTTP requests to HTTPS (308, method and body preserved).
     pub https_redirect: bool,
     /// `Strict-Transport-Security` value added to HTTPS responses (`None`: not sent).
@@ -223,6 +226,8 @@ struct Raw {
     memory_cache_max_file: usize,
     #[serde(default)]
     forwarded_header: bool,
+    #[serde(default = "default_true")]
+    log_requests: bool,
     #[serde(default)]
     https_redirect: bool,
     #[serde(default)]
@@ -695,6 +700,7 @@ impl Config {
             memory_cache_bytes: raw.memory_cache_bytes,
             memory_cache_max_file: raw.memory_cache_max_file,
             forwarded_header: raw.forwarded_header,
+            log_requests: raw.log_requests,
             https_redirect: raw.https_redirect,
             hsts: (!raw.hsts.is_empty()).then_some(raw.hsts),
             retry: RetryPolicy {

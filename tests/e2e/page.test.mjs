@@ -2,7 +2,9 @@
 // comes from the origin through the worker; every asset it references comes from the worker.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ORIGIN_KEY, poolsConfig, startOrigin, startWorker } from "./helpers.mjs";
+import fs from "node:fs";
+import path from "node:path";
+import { ORIGIN_KEY, poolsConfig, startOrigin, startWorker, WWW_BUILD } from "./helpers.mjs";
 
 let origin;
 let w;
@@ -73,5 +75,20 @@ test("HTTP requests are redirected to HTTPS (308) and HTTPS responses carry HSTS
     await tls.arrayBuffer();
   } finally {
     await secure.dispose();
+  }
+});
+
+test("concurrent first requests of a cold isolate all succeed, and the manifest is loaded once", async () => {
+  const cold = await startWorker({ edge: poolsConfig({ main: [origin] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } });
+  try {
+    const css = JSON.parse(fs.readFileSync(path.join(WWW_BUILD, "manifest.json")))["css/app.css"];
+    const paths = [css, "/", css, "/about", css, "/orders", css, "/"];
+    const results = await Promise.all(paths.map((p) => cold.request(p)));
+    assert.deepEqual(results.map((r) => r.status), paths.map(() => 200));
+    await cold.logged((l) => l.includes('"event":"manifest"'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(cold.log.filter((l) => l.includes('"event":"manifest"')).length, 1, cold.log.join("\n"));
+  } finally {
+    await cold.dispose();
   }
 });

@@ -2,14 +2,12 @@
 //! table and stores the verdicts in KV (one key per pool); every isolate reads them back with a
 //! short local cache.
 
-use futures_util::future::{join_all, select, Either};
-use std::time::Duration;
-use wasm_bindgen::JsCast;
+use futures_util::future::join_all;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+use web_sys::{Headers, RequestInit};
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
 
-use super::{load, State};
+use super::{fetch_bounded, load, FetchFailure, State};
 use crate::balancer::affinity;
 use crate::balancer::health::{judge, HealthCheck, PoolVerdicts, Verdict};
 use crate::config::Pool;
@@ -107,23 +105,16 @@ async fn probe(state: &State, origin: &str, check: &HealthCheck) -> Result<(), S
             origin_auth::sign_for_origin(key, now_ms() / 1000, &check.method, origin, &check.path);
         headers.set(origin_auth::HEADER, &value).map_err(js)?;
     }
-    let controller = AbortController::new().map_err(js)?;
     let init = RequestInit::new();
     init.set_method(&check.method);
     init.set_headers(&headers);
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    init.set_signal(Some(&controller.signal()));
-    let request = Request::new_with_str_and_init(&target, &init).map_err(js)?;
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let fetch = JsFuture::from(global.fetch_with_request(&request));
-    let timeout = worker::Delay::from(Duration::from_millis(check.timeout_ms));
-    let resp: Response = match select(Box::pin(fetch), Box::pin(timeout)).await {
-        Either::Left((Ok(r), _)) => r.unchecked_into(),
-        Either::Left((Err(_), _)) => return Err("connection failed".into()),
-        Either::Right(_) => {
-            controller.abort();
-            return Err(format!("no answer within {} ms", check.timeout_ms));
+    let resp = match fetch_bounded(&init, &target, check.timeout_ms).await {
+        Ok(r) => r,
+        Err(FetchFailure::Timeout) => {
+            return Err(format!("no answer within {} ms", check.timeout_ms))
         }
+        Err(FetchFailure::Connect) => return Err("connection failed".into()),
     };
     let body = match &check.expected_body {
         Some(_) => match resp.text() {

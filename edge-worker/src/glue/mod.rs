@@ -14,7 +14,6 @@ mod health;
 mod proxy;
 
 use cdn_manifest::{shard_path, Index, Root};
-use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use http::StatusCode;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -50,17 +49,48 @@ struct State {
     verdicts: RefCell<HashMap<String, (crate::balancer::health::PoolVerdicts, u64)>>,
 }
 
-type ShardLoading = Shared<LocalBoxFuture<'static, Result<Rc<Index>, String>>>;
-
-type Loading = Shared<LocalBoxFuture<'static, Result<Rc<State>, String>>>;
-
 thread_local! {
     static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
-    /// The load in progress: requests that arrive while the first one loads wait for it, so
-    /// the manifest is fetched at most once per isolate.
-    static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
-    /// Shard loads in progress, by shard number (same purpose).
-    static SHARD_LOADING: RefCell<HashMap<usize, ShardLoading>> = RefCell::new(HashMap::new());
+    /// Loads in progress (`None` = the state, `Some(i)` = shard i), with when they started.
+    /// Requests that arrive meanwhile wait for them, so each is fetched at most once per isolate.
+    static LOADING: RefCell<HashMap<Option<usize>, u64>> = RefCell::new(HashMap::new());
+}
+
+/// A load older than this is presumed abandoned (its request was cancelled) and is redone.
+const ABANDONED_LOAD_MS: u64 = 10_000;
+
+/// Claims the load `what`, or waits while another request holds it. Returns true when this
+/// request must do the load (and then call [`release`]), false when the other request finished.
+///
+/// The wait is on this request's own short timer, never on the other request's I/O: workerd
+/// cancels a request whose continuation would run from another request's context (it reports the
+/// request as hung), so sharing one future between requests is not an option.
+async fn claim(what: Option<usize>, done: impl Fn() -> bool) -> bool {
+    loop {
+        if done() {
+            return false;
+        }
+        let now = js_sys::Date::now() as u64;
+        let mine = LOADING.with(|l| {
+            let mut l = l.borrow_mut();
+            match l.get(&what) {
+                Some(&started) if now.saturating_sub(started) < ABANDONED_LOAD_MS => false,
+                _ => {
+                    l.insert(what, now);
+                    true
+                }
+            }
+        });
+        if mine {
+            return true;
+        }
+        worker::Delay::from(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// Ends a load claimed with [`claim`].
+fn release(what: Option<usize>) {
+    LOADING.with(|l| l.borrow_mut().remove(&what));
 }
 
 #[event(fetch)]
@@ -116,16 +146,13 @@ async fn load(env: &Env) -> Result<Rc<State>, String> {
     if let Some(s) = STATE.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let pending = LOADING.with(|l| {
-        l.borrow_mut()
-            .get_or_insert_with(|| {
-                let env = env.clone();
-                async move { load_now(&env).await }.boxed_local().shared()
-            })
-            .clone()
-    });
-    let result = pending.await;
-    LOADING.with(|l| *l.borrow_mut() = None);
+    if !claim(None, || STATE.with(|s| s.borrow().is_some())).await {
+        if let Some(s) = STATE.with(|s| s.borrow().clone()) {
+            return Ok(s);
+        }
+    }
+    let result = load_now(env).await;
+    release(None);
     if let Ok(state) = &result {
         STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
     }
@@ -225,6 +252,10 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
             ));
         }
     }
+    worker::console_log!(
+        "{}",
+        serde_json::json!({"event": "manifest", "root": state.config.manifest, "shards": state.root.shard_count()})
+    );
     Ok(state)
 }
 
@@ -234,32 +265,27 @@ async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, String> {
     if let Some(index) = state.shards.borrow()[i].clone() {
         return Ok(index);
     }
-    let pending = SHARD_LOADING.with(|m| {
-        m.borrow_mut()
-            .entry(i)
-            .or_insert_with(|| {
-                let assets = state.assets.clone();
-                let file = shard_path(&state.config.manifest, i);
-                async move {
-                    let resp = fetch_file(&assets, &file, None).await?;
-                    if resp.status() != 200 {
-                        return Err(format!(
-                            "manifest shard {file} is not in the assets directory (status {})",
-                            resp.status()
-                        ));
-                    }
-                    let bytes = read_bytes(&resp).await?.to_vec();
-                    Index::from_bytes(bytes)
-                        .map(Rc::new)
-                        .map_err(|e| format!("{file}: {e}"))
-                }
-                .boxed_local()
-                .shared()
-            })
-            .clone()
-    });
-    let result = pending.await;
-    SHARD_LOADING.with(|m| m.borrow_mut().remove(&i));
+    if !claim(Some(i), || state.shards.borrow()[i].is_some()).await {
+        if let Some(index) = state.shards.borrow()[i].clone() {
+            return Ok(index);
+        }
+    }
+    let file = shard_path(&state.config.manifest, i);
+    let result = async {
+        let resp = fetch_file(&state.assets, &file, None).await?;
+        if resp.status() != 200 {
+            return Err(format!(
+                "manifest shard {file} is not in the assets directory (status {})",
+                resp.status()
+            ));
+        }
+        let bytes = read_bytes(&resp).await?.to_vec();
+        Index::from_bytes(bytes)
+            .map(Rc::new)
+            .map_err(|e| format!("{file}: {e}"))
+    }
+    .await;
+    release(Some(i));
     if let Ok(index) = &result {
         state.shards.borrow_mut()[i] = Some(index.clone());
     }
@@ -271,6 +297,41 @@ fn serde_wasm_bindgen_value(v: JsValue) -> Result<serde_json::Value, String> {
         js_sys::JSON::stringify(&v).map_err(|_| "`EDGE` cannot be read as JSON".to_string())?;
     serde_json::from_str(&String::from(text))
         .map_err(|e| format!("`EDGE` cannot be read as JSON: {e}"))
+}
+
+/// Why a bounded fetch produced no response.
+enum FetchFailure {
+    /// No answer within the time allowed.
+    Timeout,
+    /// No connection, or the request could not be built.
+    Connect,
+}
+
+/// `fetch` bounded by `AbortSignal.timeout`: the runtime owns the timer, so nothing of ours fires
+/// after the request that started it has ended (a Rust-side timer would wake a finished request's
+/// task, which workerd cancels — stalling the isolate's shared future queue).
+async fn fetch_bounded(
+    init: &web_sys::RequestInit,
+    url: &str,
+    timeout_ms: u64,
+) -> Result<Response, FetchFailure> {
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(
+        timeout_ms.min(u64::from(u32::MAX)) as u32,
+    )));
+    let request = Request::new_with_str_and_init(url, init).map_err(|_| FetchFailure::Connect)?;
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    match wasm_bindgen_futures::JsFuture::from(global.fetch_with_request(&request)).await {
+        Ok(r) => Ok(r.unchecked_into()),
+        Err(e) => {
+            let name = Reflect::get(&e, &JsValue::from_str("name"))
+                .ok()
+                .and_then(|n| n.as_string());
+            Err(match name.as_deref() {
+                Some("TimeoutError" | "AbortError") => FetchFailure::Timeout,
+                _ => FetchFailure::Connect,
+            })
+        }
+    }
 }
 
 fn respond_text(status: u16, text: &str) -> worker::Result<Response> {

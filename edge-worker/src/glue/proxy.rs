@@ -1,17 +1,14 @@
 //! Proxying to origin pools: pick, forward, retry or fail over, record health, log.
 
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 use http::Method;
 use js_sys::Uint8Array;
 use serde_json::json;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestInit, Response, ResponseInit};
+use web_sys::{Headers, Request, RequestInit, Response, ResponseInit};
 use worker::{console_error, console_log};
 
-use super::{respond_text, State};
+use super::{fetch_bounded, respond_text, FetchFailure, State};
 use crate::balancer::affinity::{self, Purpose};
 use crate::balancer::retry::{self, Outcome};
 use crate::config::{HashOn, Pool, Steering};
@@ -60,6 +57,13 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
         port: parsed.port,
     };
     let method_name = req.method();
+    let trace = Trace {
+        enabled: state.config.log_requests,
+        method: &method_name,
+        path,
+        route: route_label(route),
+        started,
+    };
     let method = Method::from_bytes(method_name.as_bytes()).unwrap_or(Method::POST);
 
     // The body: none for GET/HEAD; buffered (so it can be resent) for small idempotent requests;
@@ -202,44 +206,20 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
                     set_cookies.push(affinity::set_cookie(&state.config.ryw_cookie, &token, ttl));
                 }
                 let resp = outcome.1.expect("a status outcome has a response");
-                return finish(
-                    resp,
-                    route_label(route),
-                    pool_name,
-                    origin,
-                    attempts,
-                    started,
-                    &method_name,
-                    path,
-                    &set_cookies,
-                );
+                return finish(resp, &trace, pool_name, origin, attempts, &set_cookies);
             }
             let elapsed = now_ms().saturating_sub(started);
             if !retryable
                 || !retry::should_retry(&method, outcome.0, attempts, elapsed, &state.config.retry)
             {
                 return match outcome {
-                    (_, Some(resp)) => finish(
-                        resp,
-                        route_label(route),
-                        pool_name,
-                        origin,
-                        attempts,
-                        started,
-                        &method_name,
-                        path,
-                        &[],
-                    ),
+                    (_, Some(resp)) => finish(resp, &trace, pool_name, origin, attempts, &[]),
                     (o, None) => {
-                        log(
-                            route_label(route),
+                        trace.emit(
                             pool_name,
                             origin,
                             attempts,
                             if o == Outcome::Timeout { 504 } else { 502 },
-                            started,
-                            &method_name,
-                            path,
                         );
                         if o == Outcome::Timeout {
                             respond_text(
@@ -258,16 +238,7 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
     let (pool, origin) = last
         .as_ref()
         .map_or(("-", "-"), |(p, o, _, _)| (p.as_str(), o.as_str()));
-    log(
-        route_label(route),
-        pool,
-        origin,
-        attempts,
-        503,
-        started,
-        &method_name,
-        path,
-    );
+    trace.emit(pool, origin, attempts, 503);
     let init = ResponseInit::new();
     init.set_status(503);
     let h = Headers::new()?;
@@ -319,32 +290,22 @@ async fn attempt(
                 origin_auth::sign_for_origin(key, now_ms() / 1000, method, origin, path_and_query);
             headers.set(origin_auth::HEADER, &value)?;
         }
-        let controller = AbortController::new()?;
         let init = RequestInit::new();
         init.set_method(method);
         init.set_headers(&headers);
         init.set_redirect(web_sys::RequestRedirect::Manual);
-        init.set_signal(Some(&controller.signal()));
         if let Some(b) = buffered {
             init.set_body(b);
         } else if let Some(s) = &stream {
             init.set_body(s);
         }
-        let request = Request::new_with_str_and_init(&target, &init)?;
-        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let fetch = JsFuture::from(global.fetch_with_request(&request));
-        let timeout = worker::Delay::from(Duration::from_millis(state.config.attempt_timeout_ms));
-        match select(Box::pin(fetch), Box::pin(timeout)).await {
-            Either::Left((Ok(resp), _)) => {
-                let resp: Response = resp.into();
-                Ok((Outcome::Status(resp.status()), Some(resp)))
-            }
-            Either::Left((Err(_), _)) => Ok((Outcome::ConnectError, None)),
-            Either::Right(_) => {
-                controller.abort();
-                Ok((Outcome::Timeout, None))
-            }
-        }
+        Ok(
+            match fetch_bounded(&init, &target, state.config.attempt_timeout_ms).await {
+                Ok(resp) => (Outcome::Status(resp.status()), Some(resp)),
+                Err(FetchFailure::Timeout) => (Outcome::Timeout, None),
+                Err(FetchFailure::Connect) => (Outcome::ConnectError, None),
+            },
+        )
     }
     .await;
     result.unwrap_or((Outcome::ConnectError, None))
@@ -359,28 +320,15 @@ fn route_label(route: &crate::config::Route) -> String {
 }
 
 /// Passes the origin's response on, less hop-by-hop headers, and logs the request.
-#[allow(clippy::too_many_arguments)]
 fn finish(
     resp: Response,
-    route: String,
+    trace: &Trace,
     pool: &str,
     origin: &str,
     attempts: u32,
-    started: u64,
-    method: &str,
-    path: &str,
     set_cookies: &[String],
 ) -> worker::Result<Response> {
-    log(
-        route,
-        pool,
-        origin,
-        attempts,
-        resp.status(),
-        started,
-        method,
-        path,
-    );
+    trace.emit(pool, origin, attempts, resp.status());
     let headers = Headers::new_with_headers(&resp.headers())?;
     for h in forward::hop_by_hop(headers.get("connection")?.as_deref()) {
         headers.delete(&h)?;
@@ -398,26 +346,30 @@ fn finish(
     )?)
 }
 
-/// One structured log line per proxied request.
-#[allow(clippy::too_many_arguments)]
-fn log(
+/// What the request log line says about one proxied request.
+struct Trace<'a> {
+    enabled: bool,
+    method: &'a str,
+    path: &'a str,
     route: String,
-    pool: &str,
-    origin: &str,
-    attempts: u32,
-    status: u16,
     started: u64,
-    method: &str,
-    path: &str,
-) {
-    console_log!(
-        "{}",
-        json!({
-            "event": "proxy", "method": method, "path": path, "route": route, "pool": pool,
-            "origin": origin, "attempts": attempts, "status": status,
-            "latency_ms": now_ms().saturating_sub(started),
-        })
-    );
+}
+
+impl Trace<'_> {
+    /// One structured JSON log line: route, pool, origin, attempts, status, latency.
+    fn emit(&self, pool: &str, origin: &str, attempts: u32, status: u16) {
+        if !self.enabled {
+            return;
+        }
+        console_log!(
+            "{}",
+            json!({
+                "event": "proxy", "method": self.method, "path": self.path, "route": self.route,
+                "pool": pool, "origin": origin, "attempts": attempts, "status": status,
+                "latency_ms": now_ms().saturating_sub(self.started),
+            })
+        );
+    }
 }
 
 /// `/__edge/health`: pools, origins and their passive-health state in this isolate, as JSON.
