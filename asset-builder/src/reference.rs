@@ -121,18 +121,9 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Percent-encodes everything in a URL path except unreserved characters, `/` and the
-/// sub-delimiters that are safe in a path.
+/// Percent-encodes a URL path (the manifest crate's definition, shared with the edge).
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &c in s.as_bytes() {
-        if c.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&c) {
-            out.push(c as char);
-        } else {
-            out.push_str(&format!("%{c:02X}"));
-        }
-    }
-    out
+    cdn_manifest::encode_path(s)
 }
 
 #[cfg(test)]

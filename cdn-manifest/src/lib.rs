@@ -175,9 +175,34 @@ impl Entry {
     }
 }
 
+/// Percent-encodes a manifest key (a decoded URL path) for use in a URL: everything but the
+/// unreserved characters, `/` and the sub-delimiters that are safe in a path. The builder uses it
+/// for `manifest.json` values, the edge to ask the assets service for a file.
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &c in path.as_bytes() {
+        if c.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&c) {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_encode_only_what_they_must() {
+        assert_eq!(encode_path("/assets/a-1.css"), "/assets/a-1.css");
+        assert_eq!(
+            encode_path("/assets/my logo é.svg"),
+            "/assets/my%20logo%20%C3%A9.svg"
+        );
+        assert_eq!(encode_path("/a?b#c%"), "/a%3Fb%23c%25");
+    }
 
     fn sample() -> Manifest {
         let mut m = Manifest::new("/assets/");

@@ -62,14 +62,15 @@ pub fn verify(
     if t.abs_diff(now) > window {
         return false;
     }
-    let expected = sign(key, t, method, host, path_and_query);
-    // Constant-time comparison.
-    expected.len() == header.len()
-        && expected
-            .bytes()
-            .zip(header.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    constant_time_eq(
+        sign(key, t, method, host, path_and_query).as_bytes(),
+        header.as_bytes(),
+    )
+}
+
+/// Equality that takes the same time wherever the first difference is (for secrets and MACs).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

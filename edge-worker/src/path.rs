@@ -76,15 +76,7 @@ pub fn decode(raw: &str) -> Result<String, PathError> {
 
 /// Percent-encodes a decoded path for use in a URL (the inverse of [`decode`] for valid paths).
 pub fn encode(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &c in path.as_bytes() {
-        if c.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&c) {
-            out.push(c as char);
-        } else {
-            out.push_str(&format!("%{c:02X}"));
-        }
-    }
-    out
+    cdn_manifest::encode_path(path)
 }
 
 #[cfg(test)]

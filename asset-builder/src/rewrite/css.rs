@@ -1,6 +1,6 @@
 //! CSS: `url(…)`, `@import "…"` and `/*# sourceMappingURL=… */`, skipping comments and strings.
 
-use super::{source_map_url, RawRef, RefKind};
+use super::{find, source_map_url, RawRef, RefKind};
 
 /// Finds the references in a stylesheet.
 pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
@@ -114,13 +114,6 @@ fn url(b: &[u8], mut i: usize) -> (Option<std::ops::Range<usize>>, usize) {
         return (None, i + 1);
     }
     ((end > start).then_some(start..end), i + 1)
-}
-
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
 }
 
 fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{source_map_url, RawRef, RefKind};
+use super::{find, source_map_url, RawRef, RefKind};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -277,13 +277,6 @@ fn memchr(b: &[u8], from: usize, c: u8) -> usize {
         .iter()
         .position(|&x| x == c)
         .map_or(b.len(), |p| p + from)
-}
-
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
 }
 
 #[cfg(test)]

@@ -55,6 +55,14 @@ pub fn apply(bytes: &[u8], edits: &[(Range<usize>, String)]) -> Vec<u8> {
     out
 }
 
+/// The first index at or after `from` where `needle` starts.
+pub(crate) fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
 /// Parses the value of a `sourceMappingURL=` comment starting at `from`: the span of the URL up
 /// to whitespace, `*/` or `end`.
 pub(crate) fn source_map_url(bytes: &[u8], from: usize, end: usize) -> Option<Range<usize>> {

@@ -59,13 +59,7 @@ pub fn verify<'a>(key: &[u8], purpose: Purpose, value: &'a str, now: u64) -> Opt
         return None;
     }
     let expected = mac(key, purpose, payload, expires);
-    let same = expected.len() == sig.len()
-        && expected
-            .bytes()
-            .zip(sig.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    same.then_some(payload)
+    crate::origin_auth::constant_time_eq(expected.as_bytes(), sig.as_bytes()).then_some(payload)
 }
 
 /// A short stable identifier of an origin for cookies (the URL itself need not be revealed).

@@ -380,13 +380,7 @@ pub(super) async fn health(req: &Request, state: &State) -> worker::Result<Respo
     };
     let given = req.headers().get("authorization")?.unwrap_or_default();
     let expected = format!("Bearer {token}");
-    let ok = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if !ok {
+    if !origin_auth::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return respond_text(
             401,
             "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n",
