@@ -24,6 +24,11 @@ const common = {
   host: "127.0.0.1",
   port: 0,
   log: new Log(LogLevel.ERROR),
+  // Drain (and drop) workerd's output: an unread pipe would fill and stall the worker.
+  handleRuntimeStdio(stdout, stderr) {
+    stdout.resume();
+    stderr.resume();
+  },
 };
 
 function worker(assetsDir) {
