@@ -28,6 +28,7 @@
 //! host = "*"                            # exact host, "*.example.com", or "*" (default)
 //! path_prefix = "/"
 //! pools = ["dc1", "dc2"]                # primary, then failover pools in order
+//! fallback_pool = "maintenance"         # optional: last resort (e.g. a static "be right back")
 //! write_pool = "primary"                # optional: writes go here, and so do the writer's
 //! read_your_writes_s = 5                #   requests for this long afterwards
 //!
@@ -134,7 +135,7 @@ pub struct Route {
     pub host: Option<String>,
     /// Path prefix, starting with `/`.
     pub path_prefix: String,
-    /// Pool names: the primary first, then failover pools in order.
+    /// Pool names: the primary first, then failover pools in order, the fallback pool last.
     pub pools: Vec<String>,
     /// Where non-idempotent requests go (then the chain, if it is down), and the writer's
     /// requests for [`Route::read_your_writes_s`] afterwards.
@@ -268,6 +269,8 @@ struct RawRoute {
     #[serde(default = "default_prefix")]
     path_prefix: String,
     pools: Vec<String>,
+    #[serde(default)]
+    fallback_pool: Option<String>,
     #[serde(default)]
     write_pool: Option<String>,
     #[serde(default)]
@@ -665,6 +668,19 @@ impl Config {
                     ));
                 }
             }
+            let mut chain = r.pools.clone();
+            if let Some(f) = &r.fallback_pool {
+                if !pools.contains_key(f) {
+                    return Err(bad(&rkey("fallback_pool"), format!("unknown pool `{f}`")));
+                }
+                if chain.contains(f) {
+                    return Err(bad(
+                        &rkey("fallback_pool"),
+                        format!("`{f}` is already in the route's pools"),
+                    ));
+                }
+                chain.push(f.clone());
+            }
             if let Some(w) = &r.write_pool {
                 if !pools.contains_key(w) {
                     return Err(bad(&rkey("write_pool"), format!("unknown pool `{w}`")));
@@ -687,7 +703,7 @@ impl Config {
             routes.push(Route {
                 host: r.host.clone().filter(|h| h != "*"),
                 path_prefix: r.path_prefix.clone(),
-                pools: r.pools.clone(),
+                pools: chain,
                 write_pool: r.write_pool.clone(),
                 read_your_writes_s: ryw,
             });
@@ -839,6 +855,12 @@ mod tests {
             "*.shop.test needs a subdomain"
         );
         assert_eq!(c.route_for("other", "/").unwrap().pools, ["dc1", "dc2"]);
+        let f = Config::from_json(r#"{"routes":[{"pools":["a"],"fallback_pool":"b"}],"pools":{"a":{"origins":[{"url":"http://x"}]},"b":{"origins":[{"url":"http://y"}]}}}"#).unwrap();
+        assert_eq!(
+            f.routes[0].pools,
+            ["a", "b"],
+            "the fallback pool comes last"
+        );
         assert_eq!(
             Config::from_json(r#"{"cors_allow_origins":[]}"#)
                 .unwrap()
@@ -933,6 +955,16 @@ mod tests {
                 "at least one",
             ),
             (r#"{"max_attempts":0}"#, "EDGE.max_attempts", "out of range"),
+            (
+                r#"{"routes":[{"pools":["a"],"fallback_pool":"zz"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.routes[0].fallback_pool",
+                "unknown pool `zz`",
+            ),
+            (
+                r#"{"routes":[{"pools":["a"],"fallback_pool":"a"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+                "EDGE.routes[0].fallback_pool",
+                "already",
+            ),
             (r#"{"hsts":"forever"}"#, "EDGE.hsts", "max-age="),
             (
                 r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"health"}}}}"#,

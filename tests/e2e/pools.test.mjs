@@ -177,6 +177,25 @@ describe("steering and failover", () => {
     }
   });
 
+  test("an origin is never held out by ejection alone when there is nowhere else to go", async () => {
+    await w?.dispose();
+    const only = await startOrigin({ name: "only-1" });
+    w = await startWorker({
+      edge: poolsConfig({ solo: [only] }, { extra: { eject_after_failures: 1, eject_base_ms: 60_000, eject_max_ms: 60_000 } }),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    try {
+      await only.kill();
+      assert.equal((await w.request("/orders")).status, 503, "down, and now ejected for a minute");
+      await only.start();
+      const r = await w.request("/orders");
+      assert.equal(r.status, 200, "panic mode tries the ejected origin rather than answering 503");
+      assert.equal(r.headers["x-origin"], "only-1");
+    } finally {
+      await only.stop();
+    }
+  });
+
   test("when every pool is down: 503 with Retry-After", async () => {
     await w?.dispose();
     w = await startWorker({

@@ -125,114 +125,139 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
 
     let mut attempts = 0u32;
     let mut last: Option<(String, String, Outcome, Option<Response>)> = None;
-    for pool_name in chain {
-        let pool = &state.config.pools[pool_name];
-        let key = hash_key(pool, &js_headers, &client)?;
-        // A sticky pool's pinned origin, when the client carries a valid pin for this pool.
-        let pin: Option<usize> = pinned
-            .filter(|_| pool.sticky)
-            .and_then(|p| p.split_once('~'))
-            .filter(|(p, _)| p == pool_name)
-            .and_then(|(_, id)| {
-                pool.origins
-                    .iter()
-                    .position(|o| affinity::origin_id(&o.url) == id)
-            });
-        let verdicts = super::health::verdicts_for(state, pool_name, pool).await;
-        let mut tried = Vec::new();
-        loop {
-            let picked = {
-                let mut pools = state.pools.borrow_mut();
-                let ps = pools
-                    .get_mut(pool_name)
-                    .expect("state for every configured pool");
-                let available = ps.available(pool, now_ms(), &tried, verdicts.as_ref());
-                let i = match pin {
-                    Some(p) if available[p] => Some(p),
-                    _ => ps.pick(pool, &available, key.as_deref(), random()),
-                };
-                if let Some(i) = i {
-                    ps.outstanding[i] += 1;
-                }
-                i
-            };
-            let Some(i) = picked else { break };
-            tried.push(i);
-            attempts += 1;
-            let origin = &pool.origins[i].url;
-            let outcome = attempt(
-                state,
-                origin,
-                &method_name,
-                &base,
-                &path_and_query,
-                buffered.as_ref(),
-                stream.take(),
-            )
-            .await;
-            let failed = outcome.0.is_failure();
-            {
-                let mut pools = state.pools.borrow_mut();
-                let ps = pools
-                    .get_mut(pool_name)
-                    .expect("state for every configured pool");
-                ps.outstanding[i] = ps.outstanding[i].saturating_sub(1);
-                if ps.record(i, failed, now_ms(), &state.config.outlier) {
-                    console_error!(
-                        "{}",
-                        json!({"event": "ejected", "pool": pool_name, "origin": origin})
-                    );
-                }
-            }
-            if !failed {
-                let mut set_cookies = Vec::new();
-                if pool.sticky && pin != Some(i) {
-                    let token = affinity::sign(
-                        cookie_key,
-                        Purpose::Affinity,
-                        &format!("{pool_name}~{}", affinity::origin_id(origin)),
-                        now_s + state.config.affinity_ttl_s,
-                    );
-                    set_cookies.push(affinity::set_cookie(
-                        &state.config.affinity_cookie,
-                        &token,
-                        state.config.affinity_ttl_s,
-                    ));
-                }
-                if writes && route.write_pool.is_some() {
-                    let ttl = route.read_your_writes_s;
-                    let token =
-                        affinity::sign(cookie_key, Purpose::ReadYourWrites, "w", now_s + ttl);
-                    set_cookies.push(affinity::set_cookie(&state.config.ryw_cookie, &token, ttl));
-                }
-                let resp = outcome.1.expect("a status outcome has a response");
-                return finish(resp, &trace, pool_name, origin, attempts, &set_cookies);
-            }
-            let elapsed = now_ms().saturating_sub(started);
-            if !retryable
-                || !retry::should_retry(&method, outcome.0, attempts, elapsed, &state.config.retry)
-            {
-                return match outcome {
-                    (_, Some(resp)) => finish(resp, &trace, pool_name, origin, attempts, &[]),
-                    (o, None) => {
-                        trace.emit(
-                            pool_name,
-                            origin,
-                            attempts,
-                            if o == Outcome::Timeout { 504 } else { 502 },
-                        );
-                        if o == Outcome::Timeout {
-                            respond_text(
-                                504,
-                                "504 Gateway Timeout: the origin did not answer in time\n",
-                            )
-                        } else {
-                            respond_text(502, "502 Bad Gateway: the origin did not answer\n")
-                        }
+    // Second pass ("panic mode", after Envoy): when no origin anywhere in the chain was
+    // available, health and ejection are ignored rather than answering 503 on stale evidence.
+    for panic in [false, true] {
+        if panic && attempts > 0 {
+            break;
+        }
+        for pool_name in chain.iter().copied() {
+            let pool = &state.config.pools[pool_name];
+            let key = hash_key(pool, &js_headers, &client)?;
+            // A sticky pool's pinned origin, when the client carries a valid pin for this pool.
+            let pin: Option<usize> = pinned
+                .filter(|_| pool.sticky)
+                .and_then(|p| p.split_once('~'))
+                .filter(|(p, _)| p == pool_name)
+                .and_then(|(_, id)| {
+                    pool.origins
+                        .iter()
+                        .position(|o| affinity::origin_id(&o.url) == id)
+                });
+            let verdicts = super::health::verdicts_for(state, pool_name, pool).await;
+            let mut tried = Vec::new();
+            loop {
+                let picked = {
+                    let mut pools = state.pools.borrow_mut();
+                    let ps = pools
+                        .get_mut(pool_name)
+                        .expect("state for every configured pool");
+                    let available = if panic {
+                        pool.origins
+                            .iter()
+                            .enumerate()
+                            .map(|(i, o)| o.enabled && !tried.contains(&i))
+                            .collect()
+                    } else {
+                        ps.available(pool, now_ms(), &tried, verdicts.as_ref())
+                    };
+                    let i = match pin {
+                        Some(p) if available[p] => Some(p),
+                        _ => ps.pick(pool, &available, key.as_deref(), random()),
+                    };
+                    if let Some(i) = i {
+                        ps.outstanding[i] += 1;
                     }
+                    i
                 };
+                let Some(i) = picked else { break };
+                tried.push(i);
+                attempts += 1;
+                let origin = &pool.origins[i].url;
+                let outcome = attempt(
+                    state,
+                    origin,
+                    &method_name,
+                    &base,
+                    &path_and_query,
+                    buffered.as_ref(),
+                    stream.take(),
+                )
+                .await;
+                let failed = outcome.0.is_failure();
+                {
+                    let mut pools = state.pools.borrow_mut();
+                    let ps = pools
+                        .get_mut(pool_name)
+                        .expect("state for every configured pool");
+                    ps.outstanding[i] = ps.outstanding[i].saturating_sub(1);
+                    if ps.record(i, failed, now_ms(), &state.config.outlier) {
+                        console_error!(
+                            "{}",
+                            json!({"event": "ejected", "pool": pool_name, "origin": origin})
+                        );
+                    }
+                }
+                if !failed {
+                    let mut set_cookies = Vec::new();
+                    if pool.sticky && pin != Some(i) {
+                        let token = affinity::sign(
+                            cookie_key,
+                            Purpose::Affinity,
+                            &format!("{pool_name}~{}", affinity::origin_id(origin)),
+                            now_s + state.config.affinity_ttl_s,
+                        );
+                        set_cookies.push(affinity::set_cookie(
+                            &state.config.affinity_cookie,
+                            &token,
+                            state.config.affinity_ttl_s,
+                        ));
+                    }
+                    if writes && route.write_pool.is_some() {
+                        let ttl = route.read_your_writes_s;
+                        let token =
+                            affinity::sign(cookie_key, Purpose::ReadYourWrites, "w", now_s + ttl);
+                        set_cookies.push(affinity::set_cookie(
+                            &state.config.ryw_cookie,
+                            &token,
+                            ttl,
+                        ));
+                    }
+                    let resp = outcome.1.expect("a status outcome has a response");
+                    return finish(resp, &trace, pool_name, origin, attempts, &set_cookies);
+                }
+                let elapsed = now_ms().saturating_sub(started);
+                if !retryable
+                    || !retry::should_retry(
+                        &method,
+                        outcome.0,
+                        attempts,
+                        elapsed,
+                        &state.config.retry,
+                    )
+                {
+                    return match outcome {
+                        (_, Some(resp)) => finish(resp, &trace, pool_name, origin, attempts, &[]),
+                        (o, None) => {
+                            trace.emit(
+                                pool_name,
+                                origin,
+                                attempts,
+                                if o == Outcome::Timeout { 504 } else { 502 },
+                            );
+                            if o == Outcome::Timeout {
+                                respond_text(
+                                    504,
+                                    "504 Gateway Timeout: the origin did not answer in time\n",
+                                )
+                            } else {
+                                respond_text(502, "502 Bad Gateway: the origin did not answer\n")
+                            }
+                        }
+                    };
+                }
+                last = Some((pool_name.clone(), origin.clone(), outcome.0, None));
             }
-            last = Some((pool_name.clone(), origin.clone(), outcome.0, None));
         }
     }
     let (pool, origin) = last
