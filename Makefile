@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check symfony-check e2e bench clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -45,13 +45,16 @@ unit: ## cargo tests (unit and integration)
 config-check: ## validate wrangler.toml's edge configuration (as before a deploy)
 	$(CARGO) run -q -p edge-worker --bin edge-config -- check wrangler.toml
 
+deploy-check: worker assets ## wrangler deploy --dry-run: the bundle and bindings a deploy would upload
+	CI=1 node_modules/.bin/wrangler deploy --dry-run --outdir target/wrangler-dry-run
+
 symfony-check: assets ## Symfony (Debian's packages) consumes the build: manifest, pages, URLs
 	php tests/symfony/check.php www
 
 e2e: worker assets ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins
 	node --test --test-concurrency=1 tests/e2e/
 
-test: setup lint unit config-check symfony-check e2e ## every test
+test: setup lint unit config-check deploy-check symfony-check e2e ## every test
 	@echo "make test: all suites passed"
 
 bench: setup $(BUILDER) ## asset-builder vs the reference pipeline (minutes)
