@@ -1,6 +1,6 @@
 //! CSS: `url(…)`, `@import "…"` and `/*# sourceMappingURL=… */`, skipping comments and strings.
 
-use super::{find, source_map_url, RawRef, RefKind};
+use super::{find, quoted, source_map_url, RawRef, RefKind};
 
 /// Finds the references in a stylesheet.
 pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
@@ -58,26 +58,9 @@ pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
     refs
 }
 
-/// Scans a string body from `i` (after the opening quote). Returns the content span when it is
-/// rewritable (terminated, no escapes) and the index after the string.
-fn string(b: &[u8], mut i: usize, quote: u8) -> (Option<std::ops::Range<usize>>, usize) {
-    let start = i;
-    let mut escaped = false;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => {
-                escaped = true;
-                i += 2;
-                continue;
-            }
-            b'\n' | b'\r' | b'\x0c' => return (None, i),
-            c if c == quote => {
-                return ((!escaped).then_some(start..i), i + 1);
-            }
-            _ => i += 1,
-        }
-    }
-    (None, b.len())
+/// Scans a CSS string body from `i` (after the opening quote): see [`quoted`].
+fn string(b: &[u8], i: usize, quote: u8) -> (Option<std::ops::Range<usize>>, usize) {
+    quoted(b, i, quote, b"\n\r\x0c")
 }
 
 /// Scans the inside of `url(` from `i`. Returns the URL span and the index after `)`.

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{find, source_map_url, RawRef, RefKind};
+use super::{find, quoted, source_map_url, RawRef, RefKind};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -223,27 +223,9 @@ impl Lexer<'_> {
     }
 
     fn string(&mut self, quote: u8) -> Tok {
-        let b = self.b;
-        let start = self.i + 1;
-        let mut i = start;
-        let mut escaped = false;
-        while i < b.len() {
-            match b[i] {
-                b'\\' => {
-                    escaped = true;
-                    i += 2;
-                    continue;
-                }
-                b'\n' => break,
-                c if c == quote => {
-                    self.i = i + 1;
-                    return Tok::Str((!escaped).then_some(start..i));
-                }
-                _ => i += 1,
-            }
-        }
-        self.i = i.min(b.len());
-        Tok::Str(None)
+        let (span, next) = quoted(self.b, self.i + 1, quote, b"\n\r");
+        self.i = next;
+        Tok::Str(span)
     }
 
     /// Skips template text from `self.i` up to the closing backtick or a `${`.

@@ -55,6 +55,31 @@ pub fn apply(bytes: &[u8], edits: &[(Range<usize>, String)]) -> Vec<u8> {
     out
 }
 
+/// Scans a quoted string's body from `i` (just after the opening `quote`). Returns the content
+/// span when it can be rewritten (terminated, no backslash escapes) and the index to go on from:
+/// after the closing quote, or at the line end (`line_ends`) or end of input that cut it short.
+pub(crate) fn quoted(
+    b: &[u8],
+    mut i: usize,
+    quote: u8,
+    line_ends: &[u8],
+) -> (Option<Range<usize>>, usize) {
+    let start = i;
+    let mut escaped = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            c if c == quote => return ((!escaped).then_some(start..i), i + 1),
+            c if line_ends.contains(&c) => return (None, i),
+            _ => i += 1,
+        }
+    }
+    (None, b.len())
+}
+
 /// The first index at or after `from` where `needle` starts.
 pub(crate) fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     b.get(from..)?
