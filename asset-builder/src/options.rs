@@ -89,14 +89,7 @@ impl Options {
                 ));
             }
         }
-        for g in &self.no_fingerprint {
-            globset::Glob::new(g).map_err(|e| {
-                bad(
-                    "--no-fingerprint",
-                    format!("`{g}` is not a valid glob: {e}"),
-                )
-            })?;
-        }
+        self.no_fingerprint_matcher()?;
         let (src, out) = (absolute(&self.src), absolute(&self.out));
         if out.starts_with(&src) || src.starts_with(&out) {
             return Err(bad(
@@ -109,6 +102,26 @@ impl Options {
             ));
         }
         Ok(())
+    }
+
+    /// The `--no-fingerprint` globs compiled into one matcher (`None` when there are none).
+    pub fn no_fingerprint_matcher(&self) -> Result<Option<globset::GlobSet>, BuildError> {
+        if self.no_fingerprint.is_empty() {
+            return Ok(None);
+        }
+        let mut b = globset::GlobSetBuilder::new();
+        for g in &self.no_fingerprint {
+            let glob = globset::Glob::new(g).map_err(|e| {
+                bad(
+                    "--no-fingerprint",
+                    format!("`{g}` is not a valid glob: {e}"),
+                )
+            })?;
+            b.add(glob);
+        }
+        b.build()
+            .map(Some)
+            .map_err(|e| bad("--no-fingerprint", e.to_string()))
     }
 
     /// The base URL without a trailing `/` (empty when unset).

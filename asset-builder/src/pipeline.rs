@@ -49,7 +49,7 @@ pub fn build(opts: &Options, progress: &dyn Progress) -> Result<Report, BuildErr
     let (files, mut warnings) = scan::scan(&opts.src)?;
     let staging = Staging::create(&opts.out)?;
     let cache = Cache::open(opts.cache_dir.as_deref())?;
-    let plain = plain_matcher(&opts.no_fingerprint)?;
+    let plain = opts.no_fingerprint_matcher()?;
     let n = files.len();
 
     // Read and hash every source.
@@ -428,21 +428,4 @@ fn apply_edits(
 
 fn file_name(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
-}
-
-fn plain_matcher(globs: &[String]) -> Result<Option<globset::GlobSet>, BuildError> {
-    if globs.is_empty() {
-        return Ok(None);
-    }
-    let mut b = globset::GlobSetBuilder::new();
-    for g in globs {
-        b.add(globset::Glob::new(g).map_err(|e| BuildError::BadOption {
-            option: "--no-fingerprint",
-            reason: format!("`{g}` is not a valid glob: {e}"),
-        })?);
-    }
-    b.build().map(Some).map_err(|e| BuildError::BadOption {
-        option: "--no-fingerprint",
-        reason: e.to_string(),
-    })
 }

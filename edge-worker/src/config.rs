@@ -408,10 +408,7 @@ impl Config {
     /// Parses the `EDGE` object from its JSON form (what wrangler passes a TOML table as).
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let de = &mut serde_json::Deserializer::from_str(json);
-        let raw: Raw = serde_path_to_error::deserialize(de).map_err(|e| ConfigError {
-            key: key_of(&e.path().to_string()),
-            reason: e.inner().to_string(),
-        })?;
+        let raw: Raw = serde_path_to_error::deserialize(de).map_err(path_error)?;
         Self::validate(raw)
     }
 
@@ -432,10 +429,7 @@ impl Config {
 
     /// Parses the `EDGE` object from an already-parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
-        let raw: Raw = serde_path_to_error::deserialize(value).map_err(|e| ConfigError {
-            key: key_of(&e.path().to_string()),
-            reason: e.inner().to_string(),
-        })?;
+        let raw: Raw = serde_path_to_error::deserialize(value).map_err(path_error)?;
         Self::validate(raw)
     }
 
@@ -793,6 +787,14 @@ fn health_check(pool: &str, h: &RawHealth) -> Result<HealthCheck, ConfigError> {
         unhealthy_threshold: h.unhealthy_threshold,
         ttl_s: h.ttl_s,
     })
+}
+
+/// A deserialisation error as a [`ConfigError`] naming the key where it happened.
+fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ConfigError {
+    ConfigError {
+        key: key_of(&e.path().to_string()),
+        reason: e.inner().to_string(),
+    }
 }
 
 fn key_of(path: &str) -> String {

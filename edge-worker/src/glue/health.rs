@@ -4,22 +4,17 @@
 
 use futures_util::future::join_all;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestInit};
+use web_sys::Headers;
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
 
-use super::{fetch_bounded, load, FetchFailure, State};
+use super::{fetch_origin, load, now_ms, FetchFailure, State};
 use crate::balancer::affinity;
 use crate::balancer::health::{judge, HealthCheck, PoolVerdicts, Verdict};
 use crate::config::Pool;
-use crate::origin_auth;
 
 /// KV key of a pool's verdicts.
 fn kv_key(pool: &str) -> String {
     format!("health/{pool}")
-}
-
-fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
 }
 
 #[event(scheduled)]
@@ -91,7 +86,6 @@ pub(super) async fn run_checks(state: &State) {
 
 /// One probe: the configured request, signed like real traffic, judged against the check.
 async fn probe(state: &State, origin: &str, check: &HealthCheck) -> Result<(), String> {
-    let target = format!("{origin}{}", check.path);
     let js = |e: wasm_bindgen::JsValue| format!("{e:?}");
     let headers = Headers::new().map_err(js)?;
     for (k, v) in &check.headers {
@@ -100,16 +94,17 @@ async fn probe(state: &State, origin: &str, check: &HealthCheck) -> Result<(), S
     headers
         .set("user-agent", "edge-worker health check")
         .map_err(js)?;
-    if let Some(key) = &state.origin_key {
-        let value =
-            origin_auth::sign_for_origin(key, now_ms() / 1000, &check.method, origin, &check.path);
-        headers.set(origin_auth::HEADER, &value).map_err(js)?;
-    }
-    let init = RequestInit::new();
-    init.set_method(&check.method);
-    init.set_headers(&headers);
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    let resp = match fetch_bounded(&init, &target, check.timeout_ms).await {
+    let resp = match fetch_origin(
+        state,
+        origin,
+        &check.method,
+        &check.path,
+        &headers,
+        None,
+        check.timeout_ms,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(FetchFailure::Timeout) => {
             return Err(format!("no answer within {} ms", check.timeout_ms))

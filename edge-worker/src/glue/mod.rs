@@ -70,7 +70,7 @@ async fn claim(what: Option<usize>, done: impl Fn() -> bool) -> bool {
         if done() {
             return false;
         }
-        let now = js_sys::Date::now() as u64;
+        let now = now_ms();
         let mine = LOADING.with(|l| {
             let mut l = l.borrow_mut();
             match l.get(&what) {
@@ -307,18 +307,39 @@ enum FetchFailure {
     Connect,
 }
 
-/// `fetch` bounded by `AbortSignal.timeout`: the runtime owns the timer, so nothing of ours fires
-/// after the request that started it has ended (a Rust-side timer would wake a finished request's
-/// task, which workerd cancels — stalling the isolate's shared future queue).
-async fn fetch_bounded(
-    init: &web_sys::RequestInit,
-    url: &str,
+/// Sends `method origin+path_and_query` with `headers` and `body` to an origin: signed with
+/// the `EDGE_ORIGIN_KEY` secret when set (as every request to an origin is), redirects passed
+/// back rather than followed, bounded by `AbortSignal.timeout`. The runtime owns that timer, so
+/// nothing of ours fires after the request that started it has ended (a Rust-side timer would
+/// wake a finished request's task, which workerd cancels — stalling the isolate's future queue).
+async fn fetch_origin(
+    state: &State,
+    origin: &str,
+    method: &str,
+    path_and_query: &str,
+    headers: &Headers,
+    body: Option<&JsValue>,
     timeout_ms: u64,
 ) -> Result<Response, FetchFailure> {
+    if let Some(key) = &state.origin_key {
+        let now = now_ms() / 1000;
+        let value = crate::origin_auth::sign_for_origin(key, now, method, origin, path_and_query);
+        headers
+            .set(crate::origin_auth::HEADER, &value)
+            .map_err(|_| FetchFailure::Connect)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(b) = body {
+        init.set_body(b);
+    }
     init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(
         timeout_ms.min(u64::from(u32::MAX)) as u32,
     )));
-    let request = Request::new_with_str_and_init(url, init).map_err(|_| FetchFailure::Connect)?;
+    let url = format!("{origin}{path_and_query}");
+    let request = Request::new_with_str_and_init(&url, &init).map_err(|_| FetchFailure::Connect)?;
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     match wasm_bindgen_futures::JsFuture::from(global.fetch_with_request(&request)).await {
         Ok(r) => Ok(r.unchecked_into()),
@@ -332,6 +353,11 @@ async fn fetch_bounded(
             })
         }
     }
+}
+
+/// Wall-clock milliseconds since the epoch (advances with I/O in Workers).
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 fn respond_text(status: u16, text: &str) -> worker::Result<Response> {

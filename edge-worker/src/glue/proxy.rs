@@ -5,10 +5,10 @@ use js_sys::Uint8Array;
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestInit, Response, ResponseInit};
+use web_sys::{Headers, Request, Response, ResponseInit};
 use worker::{console_error, console_log};
 
-use super::{fetch_bounded, respond_text, FetchFailure, State};
+use super::{fetch_origin, now_ms, respond_text, FetchFailure, State};
 use crate::balancer::affinity::{self, Purpose};
 use crate::balancer::retry::{self, Outcome};
 use crate::config::{HashOn, Pool, Steering};
@@ -23,10 +23,6 @@ pub(super) const HEALTH_PATH: &str = "/__edge/health";
 /// Largest request body buffered so that an idempotent request (PUT, DELETE) can be retried;
 /// larger bodies are streamed once.
 const MAX_BUFFERED_BODY: u32 = 1 << 20;
-
-fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
 
 fn random() -> u64 {
     (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
@@ -124,7 +120,8 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
         .and_then(|v| affinity::verify(cookie_key, Purpose::Affinity, v, now_s));
 
     let mut attempts = 0u32;
-    let mut last: Option<(String, String, Outcome, Option<Response>)> = None;
+    // The last pool and origin tried, for the log line of a request every origin failed.
+    let mut last: Option<(String, String)> = None;
     // Second pass ("panic mode", after Envoy): when no origin anywhere in the chain was
     // available, health and ejection are ignored rather than answering 503 on stale evidence.
     for panic in [false, true] {
@@ -256,13 +253,13 @@ pub(super) async fn proxy(req: Request, url: &str, state: &State) -> worker::Res
                         }
                     };
                 }
-                last = Some((pool_name.clone(), origin.clone(), outcome.0, None));
+                last = Some((pool_name.clone(), origin.clone()));
             }
         }
     }
     let (pool, origin) = last
         .as_ref()
-        .map_or(("-", "-"), |(p, o, _, _)| (p.as_str(), o.as_str()));
+        .map_or(("-", "-"), |(p, o)| (p.as_str(), o.as_str()));
     trace.emit(pool, origin, attempts, 503);
     let init = ResponseInit::new();
     init.set_status(503);
@@ -307,33 +304,30 @@ async fn attempt(
     buffered: Option<&Uint8Array>,
     stream: Option<web_sys::ReadableStream>,
 ) -> (Outcome, Option<Response>) {
-    let target = format!("{origin}{path_and_query}");
-    let result: Result<(Outcome, Option<Response>), JsValue> = async {
-        let headers = Headers::new_with_headers(base)?;
-        if let Some(key) = &state.origin_key {
-            let value =
-                origin_auth::sign_for_origin(key, now_ms() / 1000, method, origin, path_and_query);
-            headers.set(origin_auth::HEADER, &value)?;
-        }
-        let init = RequestInit::new();
-        init.set_method(method);
-        init.set_headers(&headers);
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        if let Some(b) = buffered {
-            init.set_body(b);
-        } else if let Some(s) = &stream {
-            init.set_body(s);
-        }
-        Ok(
-            match fetch_bounded(&init, &target, state.config.attempt_timeout_ms).await {
-                Ok(resp) => (Outcome::Status(resp.status()), Some(resp)),
-                Err(FetchFailure::Timeout) => (Outcome::Timeout, None),
-                Err(FetchFailure::Connect) => (Outcome::ConnectError, None),
-            },
-        )
+    let Ok(headers) = Headers::new_with_headers(base) else {
+        return (Outcome::ConnectError, None);
+    };
+    let body: Option<&JsValue> = match (buffered, &stream) {
+        (Some(b), _) => Some(b.as_ref()),
+        (None, Some(s)) => Some(s.as_ref()),
+        (None, None) => None,
+    };
+    let timeout = state.config.attempt_timeout_ms;
+    match fetch_origin(
+        state,
+        origin,
+        method,
+        path_and_query,
+        &headers,
+        body,
+        timeout,
+    )
+    .await
+    {
+        Ok(resp) => (Outcome::Status(resp.status()), Some(resp)),
+        Err(FetchFailure::Timeout) => (Outcome::Timeout, None),
+        Err(FetchFailure::Connect) => (Outcome::ConnectError, None),
     }
-    .await;
-    result.unwrap_or((Outcome::ConnectError, None))
 }
 
 fn route_label(route: &crate::config::Route) -> String {
