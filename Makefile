@@ -25,7 +25,7 @@ $(BUILDER): $(shell find asset-builder/src cdn-manifest/src -name '*.rs') asset-
 assets: $(BUILDER) ## build www/assets into www/build with asset-builder
 	$(BUILDER) build www/assets --out www/build --strict --quiet --no-fingerprint 'errors/**'
 
-$(WORKER): $(shell find edge-worker/src cdn-manifest/src -name '*.rs') edge-worker/Cargo.toml Cargo.lock Cargo.toml
+$(WORKER): $(shell find edge-worker/src edge-core/src cdn-manifest/src -name "*.rs") edge-worker/Cargo.toml edge-core/Cargo.toml Cargo.lock Cargo.toml
 	cd edge-worker && WASM_BINDGEN_BIN=$(WASM_BINDGEN) WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
 	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
 
@@ -43,7 +43,7 @@ unit: ## cargo tests (unit and integration)
 	$(CARGO) test --workspace
 
 config-check: ## validate wrangler.toml's edge configuration (as before a deploy)
-	$(CARGO) run -q -p edge-worker --bin edge-config -- check wrangler.toml
+	$(CARGO) run -q -p edge-core --bin edge-config -- check wrangler.toml
 
 deploy-check: worker assets ## wrangler deploy --dry-run: the bundle and bindings a deploy would upload
 	CI=1 node_modules/.bin/wrangler deploy --dry-run --outdir target/wrangler-dry-run

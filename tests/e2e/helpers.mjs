@@ -173,3 +173,67 @@ export function poolsConfig(pools, { routes, steering = {}, extra = {} } = {}) {
     ...extra,
   };
 }
+
+/**
+ * A transparent tap in front of `target` (a URL): forwards every request as it came (method,
+ * path, headers, Host included, body) and records what it saw, so a test can look at exactly
+ * what the edge sent an origin (e.g. to replay its signature). Returns { url, seen, close }.
+ */
+export async function startTap(target) {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method, path: req.url, headers: { ...req.headers }, body });
+      const up = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+        (ur) => {
+          res.writeHead(ur.statusCode, ur.headers);
+          ur.pipe(res);
+        },
+      );
+      up.on("error", () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = new URL(`http://127.0.0.1:${server.address().port}`);
+  return { url, seen, close: () => new Promise((r) => server.close(r)) };
+}
+
+/**
+ * A scripted origin speaking raw HTTP/1.1: `respond(request line, headers text)` returns the
+ * exact bytes to send back (interim responses, odd statuses…), or null to hang without an answer.
+ * Returns { url, close, count }.
+ */
+export async function startRawOrigin(respond) {
+  let count = 0;
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    let buf = "";
+    socket.on("data", (d) => {
+      buf += d.toString("latin1");
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      count++;
+      const [line, ...rest] = buf.slice(0, end).split("\r\n");
+      buf = "";
+      const out = respond(line, rest.join("\r\n"));
+      if (out !== null) socket.end(Buffer.from(out, "latin1"));
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const close = () => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(r));
+  };
+  return { url: new URL(`http://127.0.0.1:${server.address().port}`), close, count: () => count };
+}
