@@ -28,6 +28,18 @@ impl Answer {
         }
     }
 
+    /// A JSON document (operations endpoints), never stored by caches.
+    pub fn json(status: u16, body: String) -> Self {
+        Answer {
+            status,
+            headers: vec![
+                ("content-type", "application/json".into()),
+                ("cache-control", "no-store".into()),
+            ],
+            body,
+        }
+    }
+
     /// 308 to `location` (HTTPS redirect: method and body are kept).
     pub fn redirect(location: String) -> Self {
         Answer {
@@ -40,6 +52,16 @@ impl Answer {
     /// 404 for a denied path or one no route takes.
     pub fn not_found() -> Self {
         Answer::text(404, "404 Not Found\n")
+    }
+
+    /// 401 for an operations endpoint without its token.
+    pub fn unauthorized() -> Self {
+        let mut a = Answer::text(
+            401,
+            "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n",
+        );
+        a.headers.push(("www-authenticate", "Bearer".into()));
+        a
     }
 
     /// 400 for a malformed asset path.

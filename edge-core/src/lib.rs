@@ -15,6 +15,7 @@ pub mod balancer;
 pub mod config;
 pub mod cookies;
 pub mod forward;
+pub mod loading;
 pub mod memory_cache;
 pub mod ops;
 pub mod origin_auth;

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use edge_core::balancer::affinity;
-use edge_core::balancer::health::{judge, HealthCheck, PoolVerdicts, Verdict};
+use edge_core::balancer::health::{judge, HealthCheck, PoolVerdicts};
 use edge_core::balancer::retry::Outcome;
 use futures_util::future::join_all;
 use wasm_bindgen_futures::JsFuture;
@@ -42,20 +41,9 @@ async fn run_checks(state: &State) {
         };
         let results = join_all(pool.origins.iter().map(|o| probe(state, &o.url, check))).await;
         let now = now_ms();
-        for (o, result) in pool.origins.iter().zip(results) {
-            let v = verdicts
-                .origins
-                .entry(affinity::origin_id(&o.url))
-                .or_insert_with(|| Verdict::new(now));
-            if v.observe(result, now, check) {
-                console_log!(
-                    "{}",
-                    serde_json::json!({"event": "health", "pool": name, "origin": o.url, "healthy": v.healthy, "reason": v.reason})
-                );
-            }
+        for flip in verdicts.record_round(&pool.origins, results, now, check) {
+            console_log!("{}", flip.line(name));
         }
-        // Only this pool's current origins are kept; KV drops the key if probes stop.
-        verdicts.retain_origins(pool.origins.iter().map(|o| o.url.as_str()));
         let stored = match kv.put(
             &kv_key(name),
             serde_json::to_string(&verdicts).unwrap_or_default(),
@@ -70,10 +58,7 @@ async fn run_checks(state: &State) {
         if let Err(e) = stored {
             console_error!("edge-worker: storing health verdicts of {name}: {e}");
         }
-        state
-            .verdicts
-            .borrow_mut()
-            .insert(name.clone(), (verdicts, now));
+        state.verdicts.borrow_mut().store(name, verdicts, now);
     }
 }
 
@@ -132,18 +117,17 @@ pub(crate) async fn verdicts_for(
             continue;
         }
         let now = now_ms();
-        let cached = state.verdicts.borrow().get(name).and_then(|(v, at)| {
-            (now.saturating_sub(*at) < state.config.health_cache_ms).then(|| v.clone())
-        });
+        let cached = state
+            .verdicts
+            .borrow()
+            .fresh(name, now, state.config.health_cache_ms)
+            .cloned();
         let verdicts = match cached {
             Some(v) => v,
             None => match kv.get(&kv_key(name)).json::<PoolVerdicts>().await {
                 Ok(v) => {
                     let v = v.unwrap_or_default();
-                    state
-                        .verdicts
-                        .borrow_mut()
-                        .insert(name.clone(), (v.clone(), now));
+                    state.verdicts.borrow_mut().store(name, v.clone(), now);
                     v
                 }
                 Err(e) => {

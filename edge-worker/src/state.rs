@@ -2,21 +2,23 @@
 //! manifest index (root, then shards on first use), the memory cache, pool state, secrets.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+
 use std::rc::Rc;
 
 use cdn_manifest::{shard_path, Index, Root};
 use edge_core::answer::Answer;
-use edge_core::balancer::health::PoolVerdicts;
+use edge_core::balancer::health::VerdictCache;
 use edge_core::balancer::{pool_states, PoolStates};
 use edge_core::config::{self, Config, Environment};
+use edge_core::loading::LoadGate;
 use edge_core::memory_cache::MemoryCache;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Headers, Response, ResponseInit};
+use web_sys::Response;
 use worker::Env;
 
-use crate::assets::{fetch_file, read_bytes};
+use crate::assets::fetch_file;
+use crate::js;
 
 /// Everything loaded once per isolate.
 pub(crate) struct State {
@@ -36,52 +38,30 @@ pub(crate) struct State {
     pub(crate) cookie_key: Vec<u8>,
     /// Where the cron trigger's health verdicts are shared (`EDGE_HEALTH` KV namespace).
     pub(crate) health_kv: Option<worker::KvStore>,
-    /// Verdicts read from KV, by pool, with when they were read (reused for health_cache_ms).
-    pub(crate) verdicts: RefCell<BTreeMap<String, (PoolVerdicts, u64)>>,
+    /// Verdicts read from KV (reused for health_cache_ms).
+    pub(crate) verdicts: RefCell<VerdictCache>,
 }
 
 thread_local! {
     static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
-    /// Loads in progress (`None` = the state, `Some(i)` = shard i), with when they started.
-    /// Requests that arrive meanwhile wait for them, so each is fetched at most once per isolate.
-    static LOADING: RefCell<HashMap<Option<usize>, u64>> = RefCell::new(HashMap::new());
+    /// Loads in progress: `None` = the state, `Some(i)` = shard i.
+    static LOADING: RefCell<LoadGate<Option<usize>>> = RefCell::new(LoadGate::new());
 }
 
-/// A load older than this is presumed abandoned (its request was cancelled) and is redone.
-const ABANDONED_LOAD_MS: u64 = 10_000;
-
-/// Claims the load `what`, or waits while another request holds it. Returns true when this
-/// request must do the load (and then call [`release`]), false when the other request finished.
-///
-/// The wait is on this request's own short timer, never on the other request's I/O: workerd
-/// cancels a request whose continuation would run from another request's context (it reports the
-/// request as hung), so sharing one future between requests is not an option.
+/// Claims the load `what`, or waits (on this request's own timer) while another request holds
+/// it. True when this request must do the load (then [`release`] it); false when `done()`.
 async fn claim(what: Option<usize>, done: impl Fn() -> bool) -> bool {
-    loop {
-        if done() {
-            return false;
-        }
-        let now = now_ms();
-        let mine = LOADING.with(|l| {
-            let mut l = l.borrow_mut();
-            match l.get(&what) {
-                Some(&started) if now.saturating_sub(started) < ABANDONED_LOAD_MS => false,
-                _ => {
-                    l.insert(what, now);
-                    true
-                }
-            }
-        });
-        if mine {
+    while !done() {
+        if LOADING.with(|l| l.borrow_mut().claim(what, now_ms())) {
             return true;
         }
         worker::Delay::from(std::time::Duration::from_millis(2)).await;
     }
+    false
 }
 
-/// Ends a load claimed with [`claim`].
 fn release(what: Option<usize>) {
-    LOADING.with(|l| l.borrow_mut().remove(&what));
+    LOADING.with(|l| l.borrow_mut().release(&what));
 }
 
 /// The isolate's state, loaded on its first request (once, whatever the concurrency).
@@ -104,56 +84,49 @@ pub(crate) async fn load(env: &Env) -> Result<Rc<State>, String> {
 
 async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let env_js: &JsValue = env.as_ref();
-    let config =
-        match Reflect::get(env_js, &JsValue::from_str("EDGE")) {
-            Ok(v) if v.is_undefined() => Config::from_json("{}"),
-            Ok(v) if v.is_object() => {
-                let text = js_sys::JSON::stringify(&v)
-                    .map_err(|_| "`EDGE` cannot be read as JSON".to_string())?;
-                Config::from_json(&String::from(text))
-            }
-            _ => return Err(
-                "invalid configuration at `EDGE`: must be a table ([vars.EDGE] in wrangler.toml)"
-                    .into(),
-            ),
-        }
-        .map_err(|e| e.to_string())?;
-    let assets = Reflect::get(env_js, &JsValue::from_str("ASSETS"))
-        .ok()
+    let binding = |name: &str| {
+        Reflect::get(env_js, &JsValue::from_str(name))
+            .ok()
+            .filter(|v| !v.is_undefined())
+    };
+    let edge_json = match binding("EDGE") {
+        Some(v) => Some(String::from(js_sys::JSON::stringify(&v).map_err(js::text)?)),
+        None => None,
+    };
+    let config = Config::from_binding(edge_json.as_deref()).map_err(|e| e.to_string())?;
+    let assets = binding("ASSETS")
         .filter(|v| v.is_object())
         .ok_or("the ASSETS binding is missing ([assets] binding = \"ASSETS\" in wrangler.toml)")?
         .unchecked_into::<worker::worker_sys::Fetcher>();
     let manifest = &config.assets.manifest;
     let resp = fetch_file(&assets, manifest, None).await?;
     if resp.status() != 200 {
-        return Err(format!(
-            "the CDN manifest {manifest} is not in the assets directory (status {}); build it with asset-builder",
-            resp.status()
-        ));
+        return Err(format!("the CDN manifest {manifest} is not in the assets directory (status {}); build it with asset-builder", resp.status()));
     }
-    let bytes = read_bytes(&resp).await?.to_vec();
-    let root = Root::from_bytes(&bytes).map_err(|e| format!("{manifest}: {e}"))?;
+    let root = Root::from_bytes(&js::bytes(&resp).await?.to_vec())
+        .map_err(|e| format!("{manifest}: {e}"))?;
     let secret = |name: &str| {
-        Reflect::get(env_js, &JsValue::from_str(name))
-            .ok()
+        binding(name)
             .and_then(|v| v.as_string())
             .filter(|s| !s.is_empty())
     };
-    let present: Vec<String> = [config::ORIGIN_KEY, config::COOKIE_KEY, config::HEALTH_TOKEN]
-        .into_iter()
-        .filter(|n| secret(n).is_some())
-        .map(String::from)
-        .collect();
     let health_kv = worker::KvStore::from_this(env_js, config::HEALTH_KV).ok();
-    config
-        .check_environment(&Environment {
-            secrets: Some(present),
-            kv_namespaces: health_kv
+    let environment = Environment {
+        secrets: Some(
+            [config::ORIGIN_KEY, config::COOKIE_KEY, config::HEALTH_TOKEN]
                 .iter()
-                .map(|_| config::HEALTH_KV.to_string())
+                .filter(|n| secret(n).is_some())
+                .map(|n| n.to_string())
                 .collect(),
-            manifest_public_path: Some(root.public_path().to_string()),
-        })
+        ),
+        kv_namespaces: health_kv
+            .iter()
+            .map(|_| config::HEALTH_KV.to_string())
+            .collect(),
+        manifest_public_path: Some(root.public_path().to_string()),
+    };
+    config
+        .check_environment(&environment)
         .map_err(|e| e.to_string())?;
     let state = Rc::new(State {
         pools: RefCell::new(pool_states(&config.pools)),
@@ -165,7 +138,7 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
             .map(String::into_bytes)
             .unwrap_or_default(),
         health_kv: health_kv.filter(|_| config.has_health_checks()),
-        verdicts: RefCell::new(BTreeMap::new()),
+        verdicts: RefCell::new(VerdictCache::default()),
         shards: RefCell::new(vec![None; root.shard_count()]),
         root,
         cache: RefCell::new(MemoryCache::new(
@@ -176,17 +149,14 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         assets,
     });
     for (key, page) in state.config.required_assets() {
-        let index = shard_for(&state, page).await?;
-        if !matches!(index.get(page), Ok(Some(_))) {
+        if !matches!(shard_for(&state, page).await?.get(page), Ok(Some(_))) {
             return Err(format!(
                 "invalid configuration at `{key}`: `{page}` is not in the manifest"
             ));
         }
     }
-    worker::console_log!(
-        "{}",
-        serde_json::json!({"event": "manifest", "root": state.config.assets.manifest, "shards": state.root.shard_count()})
-    );
+    let line = serde_json::json!({"event": "manifest", "root": state.config.assets.manifest, "shards": state.root.shard_count()});
+    worker::console_log!("{line}");
     Ok(state)
 }
 
@@ -211,8 +181,7 @@ pub(crate) async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, St
                 resp.status()
             ));
         }
-        let bytes = read_bytes(&resp).await?.to_vec();
-        Index::from_bytes(bytes)
+        Index::from_bytes(js::bytes(&resp).await?.to_vec())
             .map(Rc::new)
             .map_err(|e| format!("{file}: {e}"))
     }
@@ -238,13 +207,7 @@ pub(crate) fn random() -> u64 {
 
 /// Sends one of the edge's own answers.
 pub(crate) fn send(answer: Answer) -> worker::Result<Response> {
-    let init = ResponseInit::new();
-    init.set_status(answer.status);
-    let h = Headers::new()?;
-    for (name, value) in &answer.headers {
-        h.append(name, value)?;
-    }
-    init.set_headers(&h);
-    let body = (!answer.body.is_empty()).then_some(answer.body.as_str());
-    Ok(Response::new_with_opt_str_and_init(body, &init)?)
+    let headers = answer.headers.iter().map(|(n, v)| (*n, v.as_str()));
+    let body = (!answer.body.is_empty()).then(|| JsValue::from_str(&answer.body));
+    js::response(answer.status, headers, body.as_ref(), false)
 }

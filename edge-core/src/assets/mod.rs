@@ -91,6 +91,39 @@ impl Plan {
     }
 }
 
+/// Request headers the asset planner reads; the glue passes these and no others into Wasm.
+pub const REQUEST_HEADERS: [HeaderName; 6] = [
+    header::ACCEPT_ENCODING,
+    header::IF_NONE_MATCH,
+    header::IF_MATCH,
+    header::RANGE,
+    header::IF_RANGE,
+    header::ORIGIN,
+];
+
+/// The request headers the planner reads, from a lookup by name. Cloudflare (and Miniflare)
+/// rewrite `Accept-Encoding` to `br, gzip` before the worker runs and keep the client's own value
+/// in `request.cf.clientAcceptEncoding`: when that is known (`client_accept_encoding`), it is what
+/// negotiation uses (an empty one meaning the client sent none).
+pub fn request_headers(
+    get: impl Fn(&str) -> Option<String>,
+    client_accept_encoding: Option<String>,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in REQUEST_HEADERS {
+        let value = match (&name, &client_accept_encoding) {
+            (n, Some(client)) if *n == header::ACCEPT_ENCODING => Some(client.clone()),
+            _ => get(name.as_str()),
+        };
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                headers.insert(name, v);
+            }
+        }
+    }
+    headers
+}
+
 /// Answers a request for the asset `entry`.
 pub fn serve(method: &Method, headers: &HeaderMap, entry: &EntryRef<'_>, cors: &Cors) -> Plan {
     serve_as(method, headers, entry, cors, StatusCode::OK)

@@ -239,3 +239,21 @@ fn not_found_uses_the_page_when_configured() {
         );
     }
 }
+
+#[test]
+fn request_headers_prefer_the_clients_own_accept_encoding() {
+    let get = |n: &str| match n {
+        "accept-encoding" => Some("br, gzip".to_string()),
+        "range" => Some("bytes=0-1".to_string()),
+        "cookie" => Some("secret".to_string()),
+        _ => None,
+    };
+    let h = request_headers(get, Some("gzip".into()));
+    assert_eq!(h.get("accept-encoding").unwrap(), "gzip");
+    assert_eq!(h.get("range").unwrap(), "bytes=0-1");
+    assert!(h.get("cookie").is_none(), "only the planner's headers");
+    let h = request_headers(get, Some(String::new()));
+    assert!(h.get("accept-encoding").is_none(), "the client sent none");
+    let h = request_headers(get, None);
+    assert_eq!(h.get("accept-encoding").unwrap(), "br, gzip");
+}

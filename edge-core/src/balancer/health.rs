@@ -115,12 +115,75 @@ impl PoolVerdicts {
     }
 }
 
+/// An origin whose verdict changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flip {
+    /// The origin's URL.
+    pub origin: String,
+    /// The new verdict.
+    pub healthy: bool,
+    /// What the probe that flipped it saw.
+    pub reason: String,
+}
+
+impl Flip {
+    /// The log line for this flip in `pool`.
+    pub fn line(&self, pool: &str) -> String {
+        serde_json::json!({"event": "health", "pool": pool, "origin": self.origin, "healthy": self.healthy, "reason": self.reason}).to_string()
+    }
+}
+
 impl PoolVerdicts {
-    /// Keeps only the verdicts of these origin URLs (origins removed from the configuration are
-    /// forgotten).
-    pub fn retain_origins<'a>(&mut self, urls: impl Iterator<Item = &'a str>) {
-        let ids: Vec<String> = urls.map(crate::balancer::affinity::origin_id).collect();
+    /// Applies one round of probes at `now_ms`: `results[i]` is what probing `origins[i]` gave.
+    /// Origins no longer configured are forgotten. Returns the verdicts that flipped.
+    pub fn record_round(
+        &mut self,
+        origins: &[super::Origin],
+        results: Vec<Result<(), String>>,
+        now_ms: u64,
+        check: &HealthCheck,
+    ) -> Vec<Flip> {
+        let mut flips = Vec::new();
+        for (o, result) in origins.iter().zip(results) {
+            let v = self
+                .origins
+                .entry(super::affinity::origin_id(&o.url))
+                .or_insert_with(|| Verdict::new(now_ms));
+            if v.observe(result, now_ms, check) {
+                flips.push(Flip {
+                    origin: o.url.clone(),
+                    healthy: v.healthy,
+                    reason: v.reason.clone(),
+                });
+            }
+        }
+        let ids: Vec<String> = origins
+            .iter()
+            .map(|o| super::affinity::origin_id(&o.url))
+            .collect();
         self.origins.retain(|id, _| ids.contains(id));
+        flips
+    }
+}
+
+/// An isolate's copy of the pools' verdicts, each reused for a while after it was read.
+#[derive(Debug, Clone, Default)]
+pub struct VerdictCache {
+    entries: BTreeMap<String, (PoolVerdicts, u64)>,
+}
+
+impl VerdictCache {
+    /// The verdicts of `pool` if read less than `max_age_ms` before `now_ms`.
+    pub fn fresh(&self, pool: &str, now_ms: u64, max_age_ms: u64) -> Option<&PoolVerdicts> {
+        self.entries
+            .get(pool)
+            .filter(|(_, at)| now_ms.saturating_sub(*at) < max_age_ms)
+            .map(|(v, _)| v)
+    }
+
+    /// Stores the verdicts of `pool` as read at `now_ms`.
+    pub fn store(&mut self, pool: &str, verdicts: PoolVerdicts, now_ms: u64) {
+        self.entries.insert(pool.to_string(), (verdicts, now_ms));
     }
 }
 
@@ -195,6 +258,46 @@ mod tests {
         assert!(!pv.is_up("a", 10_000, &c));
         assert!(pv.is_up("a", 2 + 60_001, &c), "stale after ttl");
         assert!(pv.is_up("unknown", 0, &c));
+    }
+
+    #[test]
+    fn rounds_record_flips_and_forget_removed_origins() {
+        let c = check();
+        let origins = [
+            super::super::Origin {
+                url: "http://a".into(),
+                weight: 1,
+                enabled: true,
+            },
+            super::super::Origin {
+                url: "http://b".into(),
+                weight: 1,
+                enabled: true,
+            },
+        ];
+        let mut pv = PoolVerdicts::default();
+        pv.origins.insert("gone".into(), Verdict::new(0));
+        for t in 0..2 {
+            assert!(pv
+                .record_round(&origins, vec![Ok(()), Err("timeout".into())], t, &c)
+                .is_empty());
+        }
+        let flips = pv.record_round(&origins, vec![Ok(()), Err("timeout".into())], 2, &c);
+        assert_eq!(
+            flips,
+            [Flip {
+                origin: "http://b".into(),
+                healthy: false,
+                reason: "timeout".into()
+            }]
+        );
+        assert!(flips[0].line("p").contains("\"healthy\":false"));
+        assert_eq!(pv.origins.len(), 2, "the removed origin is forgotten");
+        let mut cache = VerdictCache::default();
+        cache.store("p", pv.clone(), 1000);
+        assert_eq!(cache.fresh("p", 5999, 5000), Some(&pv));
+        assert_eq!(cache.fresh("p", 6000, 5000), None);
+        assert_eq!(cache.fresh("q", 1000, 5000), None);
     }
 
     #[test]

@@ -112,6 +112,16 @@ impl Config {
         raw.validate(&KeyPath::root())
     }
 
+    /// Parses the `EDGE` binding as the worker receives it: `None` when it is not set (the
+    /// defaults), else its JSON text (`Some("null")` or a non-object is refused).
+    pub fn from_binding(json: Option<&str>) -> Result<Self, ConfigError> {
+        match json {
+            None => Self::from_json("{}"),
+            Some(text) if text.trim_start().starts_with('{') => Self::from_json(text),
+            Some(_) => Err(KeyPath::root().error("must be a table ([vars.EDGE] in wrangler.toml)")),
+        }
+    }
+
     /// Parses the `EDGE` object from an already-parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
         let raw: RawEdge = serde_path_to_error::deserialize(value).map_err(key_path::from_serde)?;

@@ -364,3 +364,23 @@ fn environment_checks_name_what_is_missing() {
     assert_eq!(w[0].key, "EDGE.pools.a.origins[0].url");
     assert!(w[0].message.contains("IP address"));
 }
+
+#[test]
+fn the_binding_as_the_worker_sees_it() {
+    assert_eq!(
+        Config::from_binding(None).unwrap().assets.public_path,
+        "/assets/"
+    );
+    assert_eq!(
+        Config::from_binding(Some(r#"{"public_path":"/s/"}"#))
+            .unwrap()
+            .assets
+            .public_path,
+        "/s/"
+    );
+    for bad in ["\"x\"", "null", "[1]", "7"] {
+        let e = Config::from_binding(Some(bad)).unwrap_err();
+        assert_eq!(e.key, "EDGE", "{bad}");
+        assert!(e.reason.contains("must be a table"), "{bad}");
+    }
+}

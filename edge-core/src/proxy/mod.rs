@@ -2,5 +2,6 @@
 //! what a response from an origin may carry to the client, and the request log line.
 
 pub mod failure;
+pub mod inbound;
 pub mod log;
 pub mod plan;

@@ -39,6 +39,8 @@ pub struct RequestFacts {
     pub hash_headers: Vec<(String, String)>,
     /// The client's address, as the platform reports it.
     pub client_ip: IpAddr,
+    /// The request path (for the log line).
+    pub path: String,
     /// When the request arrived, ms since the epoch.
     pub started_ms: u64,
 }
@@ -113,6 +115,16 @@ pub enum GiveUp {
 }
 
 impl GiveUp {
+    /// Why, in a few words (for the log line).
+    pub fn reason(self) -> &'static str {
+        match self {
+            GiveUp::LastAnswer => "every attempt failed; the last origin answer is passed on",
+            GiveUp::Unavailable { .. } => "no origin could answer",
+            GiveUp::GatewayTimeout => "the origin did not answer in time",
+            GiveUp::BadGateway => "the origin's answer was lost or invalid",
+        }
+    }
+
     /// The status the edge answers with (none for [`GiveUp::LastAnswer`]).
     pub fn status(self) -> Option<u16> {
         match self {
@@ -157,6 +169,8 @@ pub struct Plan<'c> {
     last_failure: Option<Outcome>,
     /// The last failure could not be resent (method or body), whatever time was left.
     stuck: bool,
+    /// Pool and origin of the last attempt (for the log line).
+    last: Option<(String, String)>,
     events: Vec<Event>,
 }
 
@@ -202,6 +216,7 @@ impl<'c> Plan<'c> {
             answered: false,
             last_failure: None,
             stuck: false,
+            last: None,
             events: Vec::new(),
         }
     }
@@ -219,6 +234,27 @@ impl<'c> Plan<'c> {
     /// Attempts made so far.
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// The request's log line, once the client's status is known (`error`: why the edge
+    /// answered itself, if it did).
+    pub fn log_line(&self, method: &str, status: u16, error: Option<&str>, now_ms: u64) -> String {
+        let (pool, origin) = self
+            .last
+            .as_ref()
+            .map_or(("-", "-"), |(p, o)| (p.as_str(), o.as_str()));
+        super::log::RequestLog {
+            method,
+            path: &self.facts.path,
+            route: &self.route.label(),
+            pool,
+            origin,
+            attempts: self.attempts,
+            status,
+            latency_ms: now_ms.saturating_sub(self.facts.started_ms),
+            error,
+        }
+        .line()
     }
 
     /// Events since the last call (for logging).
@@ -297,6 +333,7 @@ impl<'c> Plan<'c> {
             };
             self.attempts += 1;
             self.tried.push((self.position, i));
+            self.last = Some((name.clone(), origin.url.clone()));
             return Step::Attempt(Attempt {
                 pool: name.clone(),
                 origin: i,

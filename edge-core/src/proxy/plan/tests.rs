@@ -27,6 +27,7 @@ fn facts(method: &str, body: BodyKind, cookies: &str) -> RequestFacts {
         cookies: cookies.into(),
         hash_headers: vec![],
         client_ip: "203.0.113.7".parse().unwrap(),
+        path: "/p".into(),
         started_ms: T0,
     }
 }
@@ -625,4 +626,38 @@ fn hash_pools_keep_a_session_on_one_origin() {
             first
         );
     }
+}
+
+#[test]
+fn the_log_line_names_the_last_attempt() {
+    let cfg = config("");
+    let Action::Proxy(up) = &cfg.routes[0].action else {
+        unreachable!()
+    };
+    let mut states = pool_states(&cfg.pools);
+    let mut plan = Plan::new(
+        &cfg,
+        &cfg.routes[0],
+        up,
+        facts("GET", BodyKind::None, ""),
+        KEY,
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(&plan.log_line("GET", 503, Some("x"), T0 + 3)).unwrap();
+    assert_eq!(
+        (line["pool"].as_str(), line["attempts"].as_u64()),
+        (Some("-"), Some(0))
+    );
+    let Step::Attempt(a) = plan.next(&mut states, &BTreeMap::new(), T0, 0) else {
+        panic!()
+    };
+    plan.outcome(&a, Outcome::Answered(200), &mut states, T0 + 5);
+    let line: serde_json::Value =
+        serde_json::from_str(&plan.log_line("GET", 200, None, T0 + 9)).unwrap();
+    assert_eq!(line["pool"], "dc1");
+    assert_eq!(line["origin"], "http://a1");
+    assert_eq!(line["path"], "/p");
+    assert_eq!(line["route"], "*/");
+    assert_eq!(line["latency_ms"], 9);
+    assert_eq!(line["attempts"], 1);
 }
