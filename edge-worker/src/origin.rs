@@ -56,10 +56,15 @@ pub(crate) async fn fetch(state: &State, r: &OriginRequest<'_>) -> Result<Respon
     init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout)));
     let url = format!("{}{}", r.origin, r.path_and_query);
     let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
-    js::fetch(None, &request)
+    let resp = js::fetch(None, &request)
         .await
         .map_err(|e| match js::string_field(&e, "name").as_deref() {
             Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
             _ => failure::classify(&js::string_field(&e, "message").unwrap_or_default()),
-        })
+        })?;
+    match resp.status() {
+        // An interim head handed over as the response: the final one is fetched again.
+        100 | 102 | 103 => crate::interim::final_response(state, r, resp).await,
+        _ => Ok(resp),
+    }
 }
