@@ -42,7 +42,7 @@ lint: ## rustfmt and clippy (native and wasm32), warnings are errors
 unit: ## cargo tests (unit and integration)
 	$(CARGO) test --workspace
 
-config-check: ## validate wrangler.toml's edge configuration (as before a deploy)
+config-check: assets ## validate wrangler.toml's edge configuration (as before a deploy)
 	$(CARGO) run -q -p edge-core --bin edge-config -- check wrangler.toml
 
 deploy-check: worker assets ## wrangler deploy --dry-run: the bundle and bindings a deploy would upload

@@ -102,3 +102,143 @@ fn environments_are_checked_on_their_own() {
         "{out}"
     );
 }
+
+/// Runs `edge-config check` on `toml` written into `dir`, with extra arguments.
+fn check_in(dir: &std::path::Path, toml: &str, extra: &[&str]) -> (bool, String) {
+    let path = dir.join("wrangler.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-config"))
+        .arg("check")
+        .arg(&path)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A build directory holding an index with one page at `/assets/errors/404.html`.
+fn build_with(dir: &std::path::Path, public_path: &str) {
+    use cdn_manifest::{Entry, Manifest};
+    let mut m = Manifest::new(public_path);
+    m.entries.insert(
+        format!("{public_path}errors/404.html"),
+        Entry {
+            logical_path: "errors/404.html".into(),
+            content_type: "text/html; charset=utf-8".into(),
+            size: 3,
+            etag: "\"e\"".into(),
+            integrity: "sha384-x".into(),
+            immutable: false,
+            encodings: Default::default(),
+        },
+    );
+    let (root, shards) = cdn_manifest::index::encode_sharded(&m);
+    let build = dir.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(build.join("cdn-manifest.bin"), root).unwrap();
+    for (i, s) in shards.iter().enumerate() {
+        std::fs::write(build.join(format!("cdn-manifest-{i}.bin")), s).unwrap();
+    }
+}
+
+const BUILD_ASSETS: &str =
+    "[assets]\ndirectory = \"build\"\nbinding = \"ASSETS\"\nrun_worker_first = true\n";
+const POOLS: &str = "[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{ url = \"https://app.internal\" }]\n";
+
+#[test]
+fn an_environment_without_its_own_edge_table_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("{BUILD_ASSETS}{POOLS}[env.staging]\nname = \"shop-staging\"\n");
+    let (ok, out) = check_in(dir.path(), &toml, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("env.staging.vars") && out.contains("does not inherit"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ip_literal_origins_are_a_warning_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("{BUILD_ASSETS}[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{{ url = \"http://127.0.0.1:8001\" }}]\n");
+    let (ok, out) = check_in(dir.path(), &toml, &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning at `EDGE.pools.dc1.origins[0].url`") && out.contains("IP address"),
+        "{out}"
+    );
+    assert!(out.contains("needs the secrets EDGE_ORIGIN_KEY"), "{out}");
+}
+
+#[test]
+fn the_build_is_checked_when_it_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = "[vars.EDGE]\nnot_found_page = \"/assets/errors/404.html\"\n";
+    let (ok, out) = check_in(dir.path(), &format!("{BUILD_ASSETS}{page}"), &[]);
+    assert!(ok, "no build yet: {out}");
+    assert!(out.contains("not checked"), "{out}");
+    build_with(dir.path(), "/assets/");
+    let (ok, out) = check_in(dir.path(), &format!("{BUILD_ASSETS}{page}"), &[]);
+    assert!(ok, "{out}");
+    let missing = "[vars.EDGE]\nnot_found_page = \"/assets/errors/500.html\"\n";
+    let (ok, out) = check_in(dir.path(), &format!("{BUILD_ASSETS}{missing}"), &[]);
+    assert!(
+        !ok && out.contains("vars.EDGE.not_found_page") && out.contains("not in the build"),
+        "{out}"
+    );
+    build_with(dir.path(), "/static/");
+    let (ok, out) = check_in(dir.path(), &format!("{BUILD_ASSETS}[vars.EDGE]\n"), &[]);
+    assert!(
+        !ok && out.contains("vars.EDGE.public_path") && out.contains("/static/"),
+        "{out}"
+    );
+}
+
+#[test]
+fn secrets_and_bindings_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = dir.path().join(".dev.vars");
+    std::fs::write(
+        &vars,
+        "EDGE_HEALTH_TOKEN=\"t\"\n# EDGE_ORIGIN_KEY=\"commented\"\n",
+    )
+    .unwrap();
+    let secrets = vars.to_str().unwrap();
+    let (ok, out) = check_in(
+        dir.path(),
+        &format!("{BUILD_ASSETS}{POOLS}"),
+        &["--secrets", secrets],
+    );
+    assert!(
+        !ok && out.contains("EDGE_ORIGIN_KEY") && out.contains("vars.EDGE.origin_auth"),
+        "{out}"
+    );
+    std::fs::write(&vars, "EDGE_ORIGIN_KEY=\"k\"\n").unwrap();
+    let (ok, out) = check_in(
+        dir.path(),
+        &format!("{BUILD_ASSETS}{POOLS}"),
+        &["--secrets", secrets],
+    );
+    assert!(ok, "{out}");
+    let health = format!("{BUILD_ASSETS}{POOLS}[vars.EDGE.pools.dc1.health]\npath = \"/health\"\n");
+    let (ok, out) = check_in(dir.path(), &health, &[]);
+    assert!(
+        !ok && out.contains("EDGE_HEALTH") && out.contains("kv_namespaces"),
+        "{out}"
+    );
+    let (ok, out) = check_in(
+        dir.path(),
+        &format!("{health}[[kv_namespaces]]\nbinding = \"EDGE_HEALTH\"\nid = \"x\"\n"),
+        &[],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = check_in(dir.path(), "", &["--bogus"]);
+    assert!(!ok && out.contains("unknown option"), "{out}");
+}
