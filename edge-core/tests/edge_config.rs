@@ -171,7 +171,8 @@ fn ip_literal_origins_are_a_warning_not_an_error() {
     let (ok, out) = check_in(dir.path(), &toml, &[]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("warning at `EDGE.pools.dc1.origins[0].url`") && out.contains("IP address"),
+        out.contains("warning at `vars.EDGE.pools.dc1.origins[0].url`")
+            && out.contains("IP address"),
         "{out}"
     );
     assert!(out.contains("needs the secrets EDGE_ORIGIN_KEY"), "{out}");

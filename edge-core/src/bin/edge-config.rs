@@ -180,7 +180,9 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
                 }
             }
             for w in cfg.warnings() {
-                report.warnings.push(format!("{scope}.{w}"));
+                report
+                    .warnings
+                    .push(format!("warning at `{scope}.{}`: {}", w.key, w.message));
             }
             for (name, _) in cfg.required_secrets() {
                 if !needed.contains(&name) {
