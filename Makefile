@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench bench-edge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -30,6 +30,14 @@ $(WORKER): $(shell find edge-worker/src edge-core/src cdn-manifest/src -name "*.
 	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
 
 worker: $(WORKER) ## build the Wasm worker with worker-build (edge-worker/build)
+
+FORWARDER := bench/forwarder/build/worker/shim.mjs
+$(FORWARDER): bench/forwarder/src/lib.rs bench/forwarder/Cargo.toml Cargo.lock
+	cd bench/forwarder && WASM_BINDGEN_BIN=$(WASM_BINDGEN) WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
+
+bench-edge: setup worker assets $(FORWARDER) ## edge worker vs a minimal Rust forwarder and the origin; failover figures (minutes)
+	node bench/edge-pools.mjs
 
 dev: setup worker assets ## run the demo locally (origin + worker in wrangler dev) and print its URL
 	@scripts/dev.sh
@@ -61,4 +69,4 @@ bench: setup $(BUILDER) ## asset-builder vs the reference pipeline (minutes)
 	python3 bench/asset-builder.py
 
 clean: ## remove build outputs (keeps installed tools)
-	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build
+	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build bench/forwarder/build

@@ -18,13 +18,13 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
  * ASSETS binding serves. Returns { url, log, request, dispose }.
  */
-export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces } = {}) {
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs" } = {}) {
   // Every line workerd prints (the worker's console output included), so tests can assert
   // what the worker logged.
   const log = [];
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(ROOT, "edge-worker/build/worker/shim.mjs"),
+    scriptPath: path.join(ROOT, script),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },
