@@ -69,10 +69,10 @@ const open = await startOrigin({ name: "open", key: null }); // no origin auth: 
 const signed = await startOrigin({ name: "signed" }); // verifies the edge's signature (and nonce)
 const targets = {
   direct: { label: "(a) origin directly", url: open.url },
-  edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } }) },
-  open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false } }) }) },
-  quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false, log_requests: false } }) }) },
-  rust: { label: "(c) Rust forwarder + assets", w: await startWorker({ script: FORWARDER, edge: undefined, bindings: { ORIGIN: open.url.origin } }) },
+  edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
+  open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false } }), keepLog: false }) },
+  quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false, log_requests: false } }), keepLog: false }) },
+  rust: { label: "(c) Rust forwarder + assets", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
   js: { label: "(d) JS forwarder, no assets", w: await jsPassThrough(open.url.origin) },
 };
 for (const t of Object.values(targets)) {

@@ -18,7 +18,7 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
  * ASSETS binding serves. Returns { url, log, request, dispose }.
  */
-export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs" } = {}) {
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true } = {}) {
   // Every line workerd prints (the worker's console output included), so tests can assert
   // what the worker logged.
   const log = [];
@@ -42,7 +42,11 @@ export async function startWorker({ edge = { public_path: "/assets/" }, assets =
     port: 0,
     log: new Log(LogLevel.WARN),
     handleRuntimeStdio(stdout, stderr) {
-      for (const stream of [stdout, stderr]) readline.createInterface({ input: stream }).on("line", (l) => log.push(l));
+      // keepLog = false (benchmarks): drain what workerd prints without keeping it.
+      for (const stream of [stdout, stderr]) {
+        if (keepLog) readline.createInterface({ input: stream }).on("line", (l) => log.push(l));
+        else stream.resume();
+      }
     },
   });
   const url = await mf.ready;

@@ -26,18 +26,48 @@ pub struct RequestLog<'a> {
 }
 
 impl RequestLog<'_> {
-    /// The line: one JSON object.
+    /// The line: one JSON object, written directly (no intermediate map: this runs for every
+    /// proxied request).
     pub fn line(&self) -> String {
-        let mut v = json!({
-            "event": "proxy", "method": self.method, "path": self.path, "route": self.route,
-            "pool": self.pool, "origin": self.origin, "attempts": self.attempts,
-            "status": self.status, "latency_ms": self.latency_ms,
-        });
-        if let (Some(e), Some(map)) = (self.error, v.as_object_mut()) {
-            map.insert("error".into(), e.into());
+        let mut out = String::with_capacity(200);
+        out.push_str("{\"event\":\"proxy\",\"method\":");
+        json_str(&mut out, self.method);
+        for (key, value) in [
+            ("path", self.path),
+            ("route", self.route),
+            ("pool", self.pool),
+            ("origin", self.origin),
+        ] {
+            out.push_str(",\"");
+            out.push_str(key);
+            out.push_str("\":");
+            json_str(&mut out, value);
         }
-        v.to_string()
+        out.push_str(&format!(
+            ",\"attempts\":{},\"status\":{},\"latency_ms\":{}",
+            self.attempts, self.status, self.latency_ms
+        ));
+        if let Some(e) = self.error {
+            out.push_str(",\"error\":");
+            json_str(&mut out, e);
+        }
+        out.push('}');
+        out
     }
+}
+
+/// Appends `s` as a JSON string (RFC 8259 escaping).
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// The line for an origin ejected by passive health.
@@ -64,6 +94,12 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::from_str(&l.line()).unwrap();
         assert_eq!(v["path"], "/a\"b");
+        let odd = RequestLog {
+            path: "/\\x\u{1}\n\u{e9}",
+            ..l.clone()
+        };
+        let v: serde_json::Value = serde_json::from_str(&odd.line()).unwrap();
+        assert_eq!(v["path"], "/\\x\u{1}\n\u{e9}", "escaped and read back exactly");
         assert_eq!(v["attempts"], 2);
         assert!(v.get("error").is_none());
         let e = RequestLog {
