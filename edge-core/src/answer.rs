@@ -1,8 +1,11 @@
 //! The edge's own answers (redirects, refusals, errors when no origin can answer): status,
 //! headers and a short text body, built here and sent by the glue.
 
+use std::collections::BTreeMap;
+
 use crate::path::PathError;
 use crate::proxy::plan::GiveUp;
+use crate::proxy::response::wants_html;
 
 /// A response the edge makes itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +16,38 @@ pub struct Answer {
     pub headers: Vec<(&'static str, String)>,
     /// Body text (empty for HEAD and redirects).
     pub body: String,
+    /// A page of the build to send as the body instead of the text (with the same status and
+    /// the headers above, less `content-type`): the glue falls back to the text if it is gone.
+    pub page: Option<String>,
+}
+
+/// The edge's error pages by status (`error_pages` in the configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorPages(BTreeMap<u16, String>);
+
+impl ErrorPages {
+    /// Pages by status.
+    pub fn new(pages: BTreeMap<u16, String>) -> Self {
+        ErrorPages(pages)
+    }
+
+    /// The page for `status`: its own, else for any other 5xx the 500 page.
+    pub fn for_status(&self, status: u16) -> Option<&str> {
+        self.0
+            .get(&status)
+            .or_else(|| {
+                (500..600)
+                    .contains(&status)
+                    .then(|| self.0.get(&500))
+                    .flatten()
+            })
+            .map(String::as_str)
+    }
+
+    /// Every (status, page).
+    pub fn iter(&self) -> impl Iterator<Item = (u16, &str)> {
+        self.0.iter().map(|(s, p)| (*s, p.as_str()))
+    }
 }
 
 impl Answer {
@@ -25,6 +60,7 @@ impl Answer {
                 ("cache-control", "no-store".into()),
             ],
             body: body.into(),
+            page: None,
         }
     }
 
@@ -37,6 +73,7 @@ impl Answer {
                 ("cache-control", "no-store".into()),
             ],
             body,
+            page: None,
         }
     }
 
@@ -46,6 +83,7 @@ impl Answer {
             status: 308,
             headers: vec![("location", location), ("cache-control", "no-store".into())],
             body: String::new(),
+            page: None,
         }
     }
 
@@ -105,6 +143,28 @@ impl Answer {
         })
     }
 
+    /// The edge's answer in place of an origin's own 5xx (`intercept_origin_errors`).
+    pub fn origin_error(status: u16) -> Self {
+        let reason = match status {
+            500 => "Internal Server Error",
+            501 => "Not Implemented",
+            502 => "Bad Gateway",
+            503 => "Service Unavailable",
+            504 => "Gateway Timeout",
+            _ => "Server Error",
+        };
+        Answer::text(status, format!("{status} {reason}\n"))
+    }
+
+    /// This answer with the configured page for its status, for a client whose `Accept` header
+    /// is `accept` and only when it asks for HTML (a browser); others keep the one-line text.
+    pub fn with_page(mut self, pages: &ErrorPages, accept: Option<&str>) -> Self {
+        if wants_html(accept) {
+            self.page = pages.for_status(self.status).map(String::from);
+        }
+        self
+    }
+
     /// The same answer for a HEAD request: headers only.
     pub fn for_head(mut self, head: bool) -> Self {
         if head {
@@ -129,5 +189,41 @@ mod tests {
         assert_eq!(Answer::give_up(GiveUp::LastAnswer), None);
         assert!(Answer::not_found().for_head(true).body.is_empty());
         assert_eq!(Answer::redirect("https://x/".into()).status, 308);
+    }
+
+    #[test]
+    fn pages_for_browsers_text_for_the_rest() {
+        let pages = ErrorPages::new(BTreeMap::from([
+            (503, "/assets/errors/503.html".to_string()),
+            (500, "/assets/errors/500.html".to_string()),
+        ]));
+        let html = Some("text/html,*/*;q=0.8");
+        let a = Answer::give_up(GiveUp::Unavailable { retry_after_s: 10 }).unwrap();
+        assert_eq!(
+            a.clone().with_page(&pages, html).page.as_deref(),
+            Some("/assets/errors/503.html")
+        );
+        assert_eq!(
+            a.clone().with_page(&pages, Some("*/*")).page,
+            None,
+            "curl gets text"
+        );
+        assert_eq!(
+            Answer::origin_error(502)
+                .with_page(&pages, html)
+                .page
+                .as_deref(),
+            Some("/assets/errors/500.html"),
+            "other 5xx fall back to the 500 page"
+        );
+        assert_eq!(
+            Answer::not_found().with_page(&pages, html).page,
+            None,
+            "no 404 page configured"
+        );
+        assert_eq!(
+            Answer::origin_error(500).body,
+            "500 Internal Server Error\n"
+        );
     }
 }

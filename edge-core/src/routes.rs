@@ -113,6 +113,9 @@ pub struct Upstream {
     pub write_pool: Option<String>,
     /// Seconds after a write during which the writer reads from the write pool.
     pub read_your_writes_s: u64,
+    /// Replace the origins' own 5xx answers with the edge's error pages (a stack trace never
+    /// reaches the public).
+    pub intercept_origin_errors: bool,
 }
 
 /// A route: requests matching host and path prefix get its action.

@@ -16,10 +16,7 @@ use crate::js;
 use crate::state::{send, shard_for, State};
 
 pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Result<Response> {
-    let js = req.headers();
-    let cf = js_sys::Reflect::get(req, &"cf".into()).unwrap_or(JsValue::UNDEFINED);
-    let client_ae = js::string_field(&cf, "clientAcceptEncoding");
-    let headers = assets::request_headers(|n| js.get(n).ok().flatten(), client_ae);
+    let headers = request_headers(req);
     let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
     let cors = &state.config.assets.cors;
     let looked_up = match shard_for(state, key).await {
@@ -62,6 +59,57 @@ pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Re
                 502,
                 "502 Bad Gateway: asset storage unavailable\n",
             ))
+        }
+    }
+}
+
+/// The request headers the asset planner reads. Cloudflare (and Miniflare) rewrite
+/// `Accept-Encoding` before the worker runs; the client's own is `request.cf.clientAcceptEncoding`.
+fn request_headers(req: &Request) -> http::HeaderMap {
+    let js = req.headers();
+    let cf = js_sys::Reflect::get(req, &"cf".into()).unwrap_or(JsValue::UNDEFINED);
+    let client_ae = js::string_field(&cf, "clientAcceptEncoding");
+    assets::request_headers(|n| js.get(n).ok().flatten(), client_ae)
+}
+
+/// Sends one of the edge's own answers: with its page of the build as the body when it names
+/// one (same status, the answer's headers), else its text — also when the page is gone.
+pub(crate) async fn send_answer(
+    answer: Answer,
+    req: &Request,
+    state: &State,
+) -> worker::Result<Response> {
+    let Some(page) = answer.page.clone() else {
+        return send(answer);
+    };
+    let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::GET);
+    let headers = request_headers(req);
+    let status =
+        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+    let plan = match shard_for(state, &page).await.map(|i| {
+        i.get(&page)
+            .ok()
+            .flatten()
+            .map(|e| assets::page(&method, &headers, &e, status, &state.config.assets.cors))
+    }) {
+        Ok(Some(mut plan)) => {
+            for (name, value) in answer.headers.iter().filter(|(n, _)| *n != "content-type") {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    http::HeaderValue::from_str(value),
+                ) {
+                    plan.headers.insert(n, v);
+                }
+            }
+            plan
+        }
+        _ => return send(answer),
+    };
+    match respond(plan, state).await {
+        Ok(r) => Ok(r),
+        Err(why) => {
+            console_error!("edge-worker: error page {page} unavailable: {why}");
+            send(answer)
         }
     }
 }

@@ -48,7 +48,12 @@ mod handler {
             Decision::Asset(key) => super::assets::serve(&req, &key, &state).await,
             Decision::BadPath(e) => send(Answer::bad_path(e).for_head(head)),
             Decision::Ops(op) => super::ops::serve(op, &req, &state).await,
-            Decision::Deny | Decision::NoRoute => send(Answer::not_found().for_head(head)),
+            Decision::Deny | Decision::NoRoute => {
+                let accept = req.headers().get("accept").ok().flatten();
+                let answer =
+                    Answer::not_found().with_page(&state.config.error_pages, accept.as_deref());
+                super::assets::send_answer(answer.for_head(head), &req, &state).await
+            }
             Decision::Proxy(route, upstream) => {
                 super::proxy::proxy(req, &url, route, upstream, &state).await
             }

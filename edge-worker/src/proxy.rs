@@ -3,7 +3,6 @@
 
 use edge_core::answer::Answer;
 use edge_core::balancer::retry::{BodyKind, Outcome};
-use edge_core::forward;
 use edge_core::proxy::inbound::{self, Inbound};
 use edge_core::proxy::log;
 use edge_core::proxy::plan::{Attempt, Decision, Event, GiveUp, Plan, Step};
@@ -59,11 +58,11 @@ pub(crate) async fn proxy(
     );
     let verdicts = crate::health::verdicts_for(state, plan.chain()).await;
     let mut last_answer: Option<Response> = None;
-    let (response, error) = loop {
+    let (response, set_cookies, error) = 'attempts: loop {
         let attempt = match plan.next(&mut state.pools.borrow_mut(), &verdicts, now_ms(), random())
         {
             Step::Attempt(a) => InFlightGuard { state, attempt: a },
-            Step::GiveUp(g) => break give_up(g, last_answer.take())?,
+            Step::GiveUp(g) => break 'attempts give_up(g, last_answer.take()),
         };
         let a = &attempt.attempt;
         // A buffered body goes with every attempt, a streamed one with the first only.
@@ -88,13 +87,28 @@ pub(crate) async fn proxy(
             console_error!("{}", log::ejected(&pool, &origin));
         }
         if let (Ok(r), Outcome::Answered(_)) = (result, outcome) {
-            if let Decision::Respond { set_cookies } = &decision {
-                break (pass_on(r, set_cookies)?, None);
+            if let Decision::Respond { set_cookies } = decision {
+                break (Ok(r), set_cookies, None);
             }
             last_answer = Some(r);
         }
         if let Decision::GiveUp(g) = decision {
-            break give_up(g, last_answer.take())?;
+            break give_up(g, last_answer.take());
+        }
+    };
+    let response = match response {
+        // An origin's own 5xx, replaced by the edge's page where the route says so.
+        Ok(r) if upstream.intercept_origin_errors && r.status() >= 500 => {
+            Err(Answer::origin_error(r.status()))
+        }
+        other => other,
+    };
+    let response = match response {
+        Ok(r) => pass_on(r, &set_cookies, &inbound, state)?,
+        Err(answer) => {
+            let answer = answer.with_page(&state.config.error_pages, inbound.accept.as_deref());
+            crate::assets::send_answer(answer.for_head(inbound.method == "HEAD"), &req, state)
+                .await?
         }
     };
     if state.config.log_requests {
@@ -138,18 +152,30 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
-/// Passes an origin's response on: the same status, headers and streamed body, less headers
-/// that describe the origin's connection, plus the plan's cookies.
-fn pass_on(resp: Response, set_cookies: &[String]) -> worker::Result<Response> {
+/// Passes an origin's response on: the same status, headers and streamed body, less what would
+/// reveal the origin (its address, software, connection), with a redirect to the origin's own
+/// address pointed at the public host, plus the plan's cookies.
+fn pass_on(
+    resp: Response,
+    set_cookies: &[String],
+    inbound: &Inbound,
+    state: &State,
+) -> worker::Result<Response> {
     let out = Response::new_with_opt_readable_stream_and_init(
         resp.body().as_ref(),
         resp.unchecked_ref(),
     )?;
     let headers = out.headers();
-    if let Some(connection) = headers.get("connection")? {
-        for h in forward::hop_by_hop(Some(&connection)) {
-            headers.delete(&h)?;
-        }
+    let edits = state.config.response.edits(
+        |n| headers.get(n).ok().flatten(),
+        &state.origin_urls,
+        &inbound.public_origin,
+    );
+    for name in &edits.remove {
+        headers.delete(name)?;
+    }
+    for (name, value) in &edits.set {
+        headers.set(name, value)?;
     }
     for c in set_cookies {
         headers.append("set-cookie", c)?;
@@ -157,17 +183,15 @@ fn pass_on(resp: Response, set_cookies: &[String]) -> worker::Result<Response> {
     Ok(out)
 }
 
-/// What the client gets when the plan gave up: the last origin answer, or the edge's own (with
+/// What the client gets when the plan gave up: the last origin answer, or the edge's own (and
 /// why, for the log).
 fn give_up(
     g: GiveUp,
     last_answer: Option<Response>,
-) -> worker::Result<(Response, Option<&'static str>)> {
-    match (Answer::give_up(g), last_answer) {
-        (None, Some(r)) => Ok((pass_on(r, &[])?, Some(g.reason()))),
-        (answer, _) => {
-            let answer = answer.unwrap_or_else(|| Answer::text(502, "502 Bad Gateway\n"));
-            Ok((send(answer)?, Some(g.reason())))
-        }
-    }
+) -> (Result<Response, Answer>, Vec<String>, Option<&'static str>) {
+    let result = match (Answer::give_up(g), last_answer) {
+        (None, Some(r)) => Ok(r),
+        (answer, _) => Err(answer.unwrap_or_else(|| Answer::text(502, "502 Bad Gateway\n"))),
+    };
+    (result, Vec::new(), Some(g.reason()))
 }

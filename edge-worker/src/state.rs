@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub(crate) health_token: Option<String>,
     /// The `EDGE_COOKIE_KEY` secret that signs affinity and read-your-writes cookies.
     pub(crate) cookie_key: Vec<u8>,
+    /// Every configured origin URL (their own addresses are never shown to clients).
+    pub(crate) origin_urls: Vec<String>,
     /// Where the cron trigger's health verdicts are shared (`EDGE_HEALTH` KV namespace).
     pub(crate) health_kv: Option<worker::KvStore>,
     /// Verdicts read from KV (reused for health_cache_ms).
@@ -130,6 +132,7 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         .map_err(|e| e.to_string())?;
     let state = Rc::new(State {
         pools: RefCell::new(pool_states(&config.pools)),
+        origin_urls: config.origin_urls(),
         origin_key: secret(config::ORIGIN_KEY)
             .filter(|_| config.forwarding.origin_auth)
             .map(String::into_bytes),

@@ -57,6 +57,8 @@ final class Kernel extends BaseKernel
         $routes->add('home', '/')->controller([Controller\PageController::class, 'home']);
         $routes->add('about', '/about')->controller([Controller\PageController::class, 'about']);
         $routes->add('whoami', '/whoami')->controller([Controller\PageController::class, 'whoami']);
+        $routes->add('legacy', '/legacy')->controller([Controller\PageController::class, 'legacy']);
+        $routes->add('fail', '/fail')->controller([Controller\PageController::class, 'fail']);
         $routes->add('health', '/health')->controller([Controller\PageController::class, 'health']);
         $routes->add('order', '/order')->controller([Controller\OrderController::class, 'order'])->methods(['POST']);
         $routes->add('orders', '/orders')->controller([Controller\OrderController::class, 'count'])->methods(['GET']);

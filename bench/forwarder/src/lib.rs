@@ -14,7 +14,9 @@ mod worker_main {
     async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
         let origin = env.var("ORIGIN")?.to_string();
         let url = req.url();
-        let path = url.find("://").and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j));
+        let path = url
+            .find("://")
+            .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j));
         let init = RequestInit::new();
         init.set_method(&req.method());
         init.set_headers(&req.headers());
@@ -24,6 +26,8 @@ mod worker_main {
         let target = format!("{origin}{}", path.map_or("/", |p| &url[p..]));
         let request = Request::new_with_str_and_init(&target, &init)?;
         let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-        Ok(JsFuture::from(global.fetch_with_request(&request)).await?.unchecked_into())
+        Ok(JsFuture::from(global.fetch_with_request(&request))
+            .await?
+            .unchecked_into())
     }
 }

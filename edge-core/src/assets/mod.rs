@@ -148,6 +148,20 @@ pub fn not_found(
     }
 }
 
+/// Serves the page `entry` as the body of an answer with `status` (an error page): GET and HEAD
+/// only, no ranges or preconditions, never stored (`Cache-Control: no-store`).
+pub fn page(
+    method: &Method,
+    headers: &HeaderMap,
+    entry: &EntryRef<'_>,
+    status: StatusCode,
+    cors: &Cors,
+) -> Plan {
+    let mut plan = serve_as(method, headers, entry, cors, status);
+    plan.set(header::CACHE_CONTROL, "no-store");
+    plan
+}
+
 fn serve_as(
     method: &Method,
     headers: &HeaderMap,

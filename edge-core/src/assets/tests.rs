@@ -257,3 +257,30 @@ fn request_headers_prefer_the_clients_own_accept_encoding() {
     let h = request_headers(get, None);
     assert_eq!(h.get("accept-encoding").unwrap(), "br, gzip");
 }
+
+#[test]
+fn error_pages_keep_their_status_and_are_never_stored() {
+    let (m, h) = req(
+        "GET",
+        &[
+            ("accept-encoding", "br"),
+            ("if-none-match", "\"id\""),
+            ("range", "bytes=0-1"),
+        ],
+    );
+    let p = page(
+        &m,
+        &h,
+        &entry(false),
+        StatusCode::SERVICE_UNAVAILABLE,
+        &Cors::Any,
+    );
+    assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "no 304, no 206");
+    assert_eq!(hdr(&p, "cache-control"), Some("no-store"));
+    assert_eq!(hdr(&p, "content-encoding"), Some("br"), "still negotiated");
+    let (m, h) = req("POST", &[]);
+    assert_eq!(
+        page(&m, &h, &entry(false), StatusCode::BAD_GATEWAY, &Cors::Any).status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}

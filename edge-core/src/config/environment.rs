@@ -61,6 +61,12 @@ impl Config {
         if let Some(page) = &self.assets.not_found_page {
             out.push((KeyPath::root().key("not_found_page"), page.as_str()));
         }
+        for (status, page) in self.error_pages.iter() {
+            out.push((
+                KeyPath::root().key("error_pages").key(&status.to_string()),
+                page,
+            ));
+        }
         out
     }
 

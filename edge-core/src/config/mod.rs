@@ -21,6 +21,9 @@
 //! eject_max_ms = 300000                 # longest ejection
 //! health_cache_ms = 5000                # how long an isolate reuses active-health verdicts
 //! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
+//! hide_response_headers = ["X-Generator"] # more origin response headers the public never sees
+//! pass_server_header = false            # let the origins' `Server` header through
+//! error_pages = { 503 = "/assets/errors/503.html" }  # 404, 500, 502, 503, 504: pages for browsers
 //! affinity_cookie = "__edge_affinity"   # sticky-session cookie (signed with EDGE_COOKIE_KEY)
 //! affinity_ttl_s = 3600                 # its lifetime, renewed while in use
 //! ryw_cookie = "__edge_ryw"             # read-your-writes cookie
@@ -33,6 +36,7 @@
 //! fallback_pool = "maintenance"         # optional: last resort (e.g. a static "be right back")
 //! write_pool = "primary"                # optional: unsafe methods go here, and so do the
 //! read_your_writes_s = 5                #   writer's requests for this long afterwards
+//! intercept_origin_errors = false       # replace the origins' own 5xx with the error pages
 //!
 //! [vars.EDGE.pools.dc1]
 //! steering = "weighted_round_robin"     # | weighted_random | least_outstanding | hash
@@ -58,6 +62,7 @@
 
 mod assets;
 mod environment;
+mod errors;
 mod health;
 mod key_path;
 mod pools;
@@ -67,10 +72,12 @@ mod routes;
 
 use std::collections::BTreeMap;
 
+use crate::answer::ErrorPages;
 use crate::balancer::affinity::CookieSettings;
 use crate::balancer::ejection::OutlierPolicy;
 use crate::balancer::retry::RetryPolicy;
 use crate::balancer::Pool;
+use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
 pub use environment::{Environment, Warning, COOKIE_KEY, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY};
@@ -98,6 +105,10 @@ pub struct Config {
     pub deny_internal: bool,
     /// Log one JSON line per proxied request.
     pub log_requests: bool,
+    /// Pages the edge answers with (404, 5xx) instead of a line of text, for browsers.
+    pub error_pages: ErrorPages,
+    /// What the client never sees of an origin's response.
+    pub response: ResponsePolicy,
     /// Where non-asset requests go, first match wins.
     pub routes: Vec<Route>,
     /// Origin pools by name.
@@ -142,6 +153,14 @@ impl Config {
             })
     }
 
+    /// Every configured origin URL (normalised), for recognising the origins' own addresses.
+    pub fn origin_urls(&self) -> Vec<String> {
+        self.pools
+            .values()
+            .flat_map(|p| p.origins.iter().map(|o| o.url.clone()))
+            .collect()
+    }
+
     /// The names of request headers consistent hashing reads (the glue passes their values).
     pub fn hash_headers(&self) -> Vec<&str> {
         self.pools
@@ -165,6 +184,7 @@ impl Validate for RawEdge {
         let health_cache_ms =
             at.key("health_cache_ms")
                 .in_range(self.health_cache_ms, 0, 600_000)?;
+        let (error_pages, response) = errors::validate(self, &assets.public_path, at)?;
         let pools = pools::validate(&self.pools, &at.key("pools"))?;
         let routes = routes::validate(&self.routes, &pools, &at.key("routes"))?;
         Ok(Config {
@@ -176,6 +196,8 @@ impl Validate for RawEdge {
             health_cache_ms,
             deny_internal: self.deny_internal,
             log_requests: self.log_requests,
+            error_pages,
+            response,
             routes,
             pools,
         })

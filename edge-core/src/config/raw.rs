@@ -34,6 +34,9 @@ pub(crate) struct RawEdge {
     pub ryw_cookie: String,
     pub health_cache_ms: u64,
     pub deny_internal: bool,
+    pub hide_response_headers: Vec<String>,
+    pub pass_server_header: bool,
+    pub error_pages: BTreeMap<String, String>,
     pub routes: Vec<RawRoute>,
     pub pools: BTreeMap<String, RawPool>,
 }
@@ -63,6 +66,9 @@ impl Default for RawEdge {
             ryw_cookie: "__edge_ryw".into(),
             health_cache_ms: 5_000,
             deny_internal: true,
+            hide_response_headers: Vec::new(),
+            pass_server_header: false,
+            error_pages: BTreeMap::new(),
             routes: Vec::new(),
             pools: BTreeMap::new(),
         }
@@ -80,6 +86,7 @@ pub(crate) struct RawRoute {
     pub fallback_pool: Option<String>,
     pub write_pool: Option<String>,
     pub read_your_writes_s: Option<u64>,
+    pub intercept_origin_errors: bool,
 }
 
 impl Default for RawRoute {
@@ -92,6 +99,7 @@ impl Default for RawRoute {
             fallback_pool: None,
             write_pool: None,
             read_your_writes_s: None,
+            intercept_origin_errors: false,
         }
     }
 }

@@ -53,6 +53,7 @@ impl Validate for (&RawRoute, &BTreeMap<String, Pool>) {
                     ("fallback_pool", r.fallback_pool.is_some()),
                     ("write_pool", r.write_pool.is_some()),
                     ("read_your_writes_s", r.read_your_writes_s.is_some()),
+                    ("intercept_origin_errors", r.intercept_origin_errors),
                 ] {
                     if set {
                         return Err(at
@@ -102,6 +103,7 @@ impl Validate for (&RawRoute, &BTreeMap<String, Pool>) {
                     pools: chain,
                     write_pool,
                     read_your_writes_s,
+                    intercept_origin_errors: r.intercept_origin_errors,
                 })
             }
             other => {

@@ -301,6 +301,26 @@ fn errors_name_the_key() {
             "header:NAME",
         ),
         (
+            r#"{"error_pages":{"418":"/assets/teapot.html"}}"#,
+            "EDGE.error_pages.418",
+            "one of 404, 500",
+        ),
+        (
+            r#"{"error_pages":{"503":"/elsewhere/503.html"}}"#,
+            "EDGE.error_pages.503",
+            "public_path",
+        ),
+        (
+            r#"{"hide_response_headers":["X-Ok","bad header"]}"#,
+            "EDGE.hide_response_headers[1]",
+            "header name",
+        ),
+        (
+            r#"{"routes":[{"action":"deny","intercept_origin_errors":true}]}"#,
+            "EDGE.routes[0].intercept_origin_errors",
+            "deny",
+        ),
+        (
             r#"{"health_cache_ms":9999999}"#,
             "EDGE.health_cache_ms",
             "out of range",

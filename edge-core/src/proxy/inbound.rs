@@ -29,6 +29,10 @@ pub struct Inbound {
     pub drop: Vec<String>,
     /// Request headers to set (the forwarding headers only the edge sets).
     pub set: Vec<(&'static str, String)>,
+    /// `scheme://host[:port]` as the client used it (redirects from origins are rewritten onto it).
+    pub public_origin: String,
+    /// The client's `Accept` header (which error page format it gets).
+    pub accept: Option<String>,
 }
 
 impl Inbound {
@@ -67,6 +71,11 @@ pub fn read(
     let wire = origin_auth::wire_method(method);
     let method =
         Method::from_bytes(wire.as_bytes()).map_err(|_| Answer::bad_request("invalid method"))?;
+    let default_port = if parsed.scheme == "https" { 443 } else { 80 };
+    let public_origin = match parsed.port {
+        p if p == default_port => format!("{}://{}", parsed.scheme, parsed.host),
+        p => format!("{}://{}:{p}", parsed.scheme, parsed.host),
+    };
     let client = Client {
         ip,
         proto: parsed.scheme.to_string(),
@@ -97,6 +106,8 @@ pub fn read(
         path_and_query: router::path_and_query_of(url).to_string(),
         drop: forward::request_headers_to_drop(get("connection").as_deref()),
         set,
+        public_origin,
+        accept: get("accept"),
     })
 }
 
@@ -170,6 +181,17 @@ mod tests {
             .set
             .contains(&("x-forwarded-host", "shop.test".to_string())));
         assert_eq!(i.signed_values()[3], Some("443"));
+        assert_eq!(i.public_origin, "https://shop.test");
+        let i = read(
+            "http://shop.test:8787/",
+            "GET",
+            headers(&[("cf-connecting-ip", "::1")]),
+            BodyKind::None,
+            &cfg,
+            0,
+        )
+        .unwrap();
+        assert_eq!(i.public_origin, "http://shop.test:8787");
         let no_ip = read(
             "https://shop.test/",
             "GET",

@@ -99,7 +99,10 @@ mod tests {
             ..l.clone()
         };
         let v: serde_json::Value = serde_json::from_str(&odd.line()).unwrap();
-        assert_eq!(v["path"], "/\\x\u{1}\n\u{e9}", "escaped and read back exactly");
+        assert_eq!(
+            v["path"], "/\\x\u{1}\n\u{e9}",
+            "escaped and read back exactly"
+        );
         assert_eq!(v["attempts"], 2);
         assert!(v.get("error").is_none());
         let e = RequestLog {

@@ -5,3 +5,4 @@ pub mod failure;
 pub mod inbound;
 pub mod log;
 pub mod plan;
+pub mod response;

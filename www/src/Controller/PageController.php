@@ -3,6 +3,7 @@
 namespace App\Controller;
 
 use Symfony\Component\HttpFoundation\JsonResponse;
+use Symfony\Component\HttpFoundation\RedirectResponse;
 use Symfony\Component\HttpFoundation\Request;
 use Symfony\Component\HttpFoundation\Response;
 use Twig\Environment;
@@ -54,6 +55,28 @@ final class PageController
             'uri' => $request->getRequestUri(),
             'headers' => $headers,
         ], 200, ['X-Origin' => self::originName(), 'Cache-Control' => 'no-store']);
+    }
+
+    /**
+     * A redirect built from the origin's own address (as an app behind a proxy without
+     * trusted_proxies would build it): the edge must rewrite it to the public host.
+     */
+    public function legacy(Request $request): RedirectResponse
+    {
+        $own = 'http://' . $request->server->get('HTTP_HOST');
+
+        return new RedirectResponse($own . '/about', 301, ['X-Origin' => self::originName()]);
+    }
+
+    /** An application error with internals in the body, as a debug page would show. */
+    public function fail(): Response
+    {
+        return new Response("Fatal error: secret stack trace in /srv/app/src/Kernel.php:42\n", 500, [
+            'Content-Type' => 'text/plain; charset=utf-8',
+            'X-Origin' => self::originName(),
+            'X-Debug-Token' => 'abc123',
+            'X-Debug-Token-Link' => 'http://' . $_SERVER['HTTP_HOST'] . '/_profiler/abc123',
+        ]);
     }
 
     /**

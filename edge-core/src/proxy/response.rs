@@ -1,0 +1,213 @@
+//! What the client may see of an origin's response: nothing that reveals the origin. Headers
+//! that name it or its software are removed (`Host` is never a response header; PHP's built-in
+//! server sends one), and a redirect built from the origin's own address is rewritten to the
+//! public host the client used. Set-Cookie, caching and CORS headers pass untouched.
+
+use crate::origin_url::OriginUrl;
+
+/// Response headers removed by default: they reveal the origin's address or software, or
+/// (Symfony's profiler tokens) its debugging tools.
+pub const HIDDEN_BY_DEFAULT: [&str; 4] = [
+    "host",
+    "x-powered-by",
+    "x-debug-token",
+    "x-debug-token-link",
+];
+
+/// Which response headers the client does not see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponsePolicy {
+    /// Lower-case names removed from every origin response.
+    pub hidden: Vec<String>,
+}
+
+impl ResponsePolicy {
+    /// The default set, `Server` unless `pass_server`, plus `extra` (any case).
+    pub fn new(pass_server: bool, extra: &[String]) -> Self {
+        let mut hidden: Vec<String> = HIDDEN_BY_DEFAULT.iter().map(|s| s.to_string()).collect();
+        if !pass_server {
+            hidden.push("server".into());
+        }
+        for h in extra {
+            let h = h.to_ascii_lowercase();
+            if !hidden.contains(&h) {
+                hidden.push(h);
+            }
+        }
+        ResponsePolicy { hidden }
+    }
+
+    /// Every header name to remove from a response whose `Connection` header is `connection`:
+    /// the hidden ones and the hop-by-hop ones.
+    pub fn to_remove(&self, connection: Option<&str>) -> Vec<String> {
+        let mut names = crate::forward::hop_by_hop(connection);
+        for h in &self.hidden {
+            if !names.contains(h) {
+                names.push(h.clone());
+            }
+        }
+        names
+    }
+}
+
+/// The changes to make to an origin's response headers before the client sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderEdits {
+    /// Names to remove.
+    pub remove: Vec<String>,
+    /// Headers to set (replacing), e.g. a rewritten `Location`.
+    pub set: Vec<(&'static str, String)>,
+}
+
+impl ResponsePolicy {
+    /// The edits for a response whose headers `get` reads (by lower-case name); `origins` are
+    /// the configured origin URLs and `public` the `scheme://host[:port]` the client used.
+    pub fn edits(
+        &self,
+        get: impl Fn(&str) -> Option<String>,
+        origins: &[String],
+        public: &str,
+    ) -> HeaderEdits {
+        let mut set = Vec::new();
+        for name in ["location", "content-location"] {
+            if let Some(v) = get(name).and_then(|v| rewrite_location(&v, origins, public)) {
+                set.push((name, v));
+            }
+        }
+        HeaderEdits {
+            remove: self.to_remove(get("connection").as_deref()),
+            set,
+        }
+    }
+}
+
+/// A `Location` or `Content-Location` value that points at one of `origins` (same scheme, host
+/// and port), rewritten onto `public` (`scheme://host[:port]` as the client used it); `None`
+/// when it is relative or points elsewhere (then it is left alone).
+pub fn rewrite_location(value: &str, origins: &[String], public: &str) -> Option<String> {
+    let v = value.trim();
+    let (scheme, rest) = v.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let target = OriginUrl::parse(&format!("{scheme}://{}", &rest[..end]))?;
+    let target = target.to_string();
+    origins
+        .contains(&target)
+        .then(|| format!("{public}{}", &rest[end..]))
+}
+
+/// Whether a request's `Accept` header asks for HTML (a browser navigation); curl's `*/*` and
+/// API clients get text.
+pub fn wants_html(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|item| {
+            let mut parts = item.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (media == "text/html" || media == "application/xhtml+xml") && !refused
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_headers() {
+        let p = ResponsePolicy::new(false, &["X-Generator".into(), "host".into()]);
+        let r = p.to_remove(Some("x-hop"));
+        for h in [
+            "host",
+            "x-powered-by",
+            "x-debug-token",
+            "x-debug-token-link",
+            "server",
+            "x-generator",
+            "x-hop",
+            "connection",
+        ] {
+            assert!(r.iter().any(|x| x == h), "{h}");
+        }
+        for h in [
+            "set-cookie",
+            "cache-control",
+            "access-control-allow-origin",
+            "vary",
+            "location",
+        ] {
+            assert!(!r.iter().any(|x| x == h), "{h} passes");
+        }
+        assert_eq!(r.iter().filter(|x| *x == "host").count(), 1);
+        assert!(!ResponsePolicy::new(true, &[])
+            .hidden
+            .contains(&"server".to_string()));
+    }
+
+    #[test]
+    fn locations_pointing_at_an_origin_get_the_public_host() {
+        let origins = [
+            "http://127.0.0.1:8001".to_string(),
+            "https://app.internal".to_string(),
+        ];
+        let public = "https://shop.example.com";
+        let cases = [
+            (
+                "http://127.0.0.1:8001/cart?x=1#f",
+                Some("https://shop.example.com/cart?x=1#f"),
+            ),
+            ("http://127.0.0.1:8001", Some("https://shop.example.com")),
+            (
+                "HTTP://127.0.0.1:8001/a",
+                Some("https://shop.example.com/a"),
+            ),
+            (
+                "https://app.internal:443/login",
+                Some("https://shop.example.com/login"),
+            ),
+            ("https://APP.internal/", Some("https://shop.example.com/")),
+            ("http://127.0.0.1:8002/x", None),
+            ("https://127.0.0.1:8001/x", None),
+            ("https://example.org/x", None),
+            ("/relative/path", None),
+            ("relative", None),
+            ("//127.0.0.1:8001/x", None),
+            ("http://user@127.0.0.1:8001/", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                rewrite_location(value, &origins, public).as_deref(),
+                want,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn edits_of_a_redirect_from_an_origin() {
+        let p = ResponsePolicy::new(false, &[]);
+        let get = |n: &str| match n {
+            "location" => Some("http://127.0.0.1:8001/login".to_string()),
+            "content-location" => Some("/elsewhere".to_string()),
+            _ => None,
+        };
+        let e = p.edits(get, &["http://127.0.0.1:8001".into()], "https://shop.test");
+        assert_eq!(e.set, [("location", "https://shop.test/login".to_string())]);
+        assert!(e.remove.contains(&"x-powered-by".to_string()));
+    }
+
+    #[test]
+    fn browsers_want_html() {
+        let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
+        assert!(wants_html(Some(chrome)));
+        assert!(wants_html(Some("application/xhtml+xml")));
+        assert!(!wants_html(Some("*/*")), "curl");
+        assert!(!wants_html(Some("application/json")));
+        assert!(!wants_html(Some("text/html;q=0")));
+        assert!(!wants_html(None));
+    }
+}

@@ -1,0 +1,127 @@
+// Hiding the origins: no response through the edge reveals an origin's address, software or
+// debugging tools; redirects built from an origin's own address reach the client with the
+// public host; when the edge answers itself, browsers get the build's error pages and
+// everything else one line of text. Real Symfony origins (php -S) and a scripted raw origin.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ORIGIN_KEY, poolsConfig, startOrigin, startRawOrigin, startWorker } from "./helpers.mjs";
+
+const SECRETS = { EDGE_ORIGIN_KEY: ORIGIN_KEY };
+const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+const PAGES = { error_pages: { 404: "/assets/errors/404.html", 503: "/assets/errors/503.html", 500: "/assets/errors/5xx.html" } };
+const REVEALING = ["host", "x-powered-by", "x-debug-token", "x-debug-token-link", "server"];
+
+function assertHidden(headers, what) {
+  for (const h of REVEALING) assert.equal(headers.get ? headers.get(h) : headers[h], headers.get ? null : undefined, `${what}: ${h}`);
+}
+
+describe("response hygiene with real Symfony origins", () => {
+  let o1, w;
+  before(async () => {
+    o1 = await startOrigin({ name: "hy-1" });
+    const edge = poolsConfig({ main: [o1] }, {
+      routes: [
+        { host: "intercept.test", pools: ["main"], intercept_origin_errors: true },
+        { path_prefix: "/", pools: ["main"] },
+      ],
+      extra: PAGES,
+    });
+    w = await startWorker({ edge, bindings: SECRETS });
+  });
+  after(async () => {
+    await w?.dispose();
+    await o1?.stop();
+  });
+
+  const fetchAs = (url, init = {}) => w.mf.dispatchFetch(url, { redirect: "manual", ...init, headers: { "cf-connecting-ip": "192.0.2.1", ...(init.headers ?? {}) } });
+
+  test("pages, redirects, 404s and POSTs carry no Host, X-Powered-By, Server or debug tokens", async () => {
+    for (const [method, path, status] of [["GET", "/", 200], ["GET", "/legacy", 301], ["GET", "/no-such-page", 404], ["POST", "/order", 201]]) {
+      const r = await fetchAs(`https://shop.example.com${path}`, { method, body: method === "POST" ? "x=1" : undefined, headers: method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {} });
+      await r.arrayBuffer();
+      assert.equal(r.status, status, path);
+      assert.equal(r.headers.get("x-origin"), "hy-1", `${path} came from the origin`);
+      assertHidden(r.headers, `${method} ${path}`);
+    }
+  });
+
+  test("a redirect built from the origin's own address reaches the client with the public host", async () => {
+    const r = await fetchAs("https://shop.example.com/legacy");
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.get("location"), "https://shop.example.com/about");
+  });
+
+  test("an intercepted origin 500 shows the edge's page; a route that does not intercept passes it", async () => {
+    const page = await fetchAs("https://intercept.test/fail", { headers: { accept: BROWSER } });
+    const body = await page.text();
+    assert.equal(page.status, 500);
+    assert.match(page.headers.get("content-type"), /text\/html/);
+    assert.match(body, /Something went wrong on our side/);
+    assert.doesNotMatch(body, /stack trace/);
+    assertHidden(page.headers, "intercepted");
+    const text = await fetchAs("https://intercept.test/fail", { headers: { accept: "*/*" } });
+    assert.equal(await text.text(), "500 Internal Server Error\n", "curl gets one line");
+    const raw = await fetchAs("https://shop.example.com/fail", { headers: { accept: BROWSER } });
+    assert.equal(raw.status, 500);
+    assert.match(await raw.text(), /stack trace/, "not intercepted: the origin's own body");
+    assertHidden(raw.headers, "passed through");
+  });
+
+  test("a denied path gets the 404 page in a browser and text elsewhere", async () => {
+    const page = await fetchAs("https://shop.example.com/.env", { headers: { accept: BROWSER } });
+    assert.equal(page.status, 404);
+    assert.match(await page.text(), /not found/i);
+    assert.match(page.headers.get("content-type"), /text\/html/);
+    const text = await fetchAs("https://shop.example.com/.env");
+    assert.equal(await text.text(), "404 Not Found\n");
+  });
+});
+
+describe("every origin down", () => {
+  let w;
+  before(async () => {
+    w = await startWorker({ edge: poolsConfig({ dc1: [{ url: "http://127.0.0.1:9" }] }, { extra: PAGES }), bindings: SECRETS });
+  });
+  after(async () => w?.dispose());
+
+  test("a browser gets the 503 page, curl a line of text, both with Retry-After and no-store", async () => {
+    const page = await w.request("/", { headers: { accept: BROWSER } });
+    assert.equal(page.status, 503);
+    assert.match(page.headers["content-type"], /text\/html/);
+    assert.match(page.body.toString(), /back in a minute/);
+    assert.equal(page.headers["retry-after"], "10");
+    assert.equal(page.headers["cache-control"], "no-store");
+    const text = await w.request("/", { headers: { accept: "*/*" } });
+    assert.equal(text.status, 503);
+    assert.match(text.headers["content-type"], /text\/plain/);
+    assert.equal(text.headers["retry-after"], "10");
+    assert.equal(text.headers["cache-control"], "no-store");
+    const head = await w.request("/", { method: "HEAD", headers: { accept: BROWSER } });
+    assert.equal(head.status, 503);
+    assert.equal(head.body.length, 0);
+  });
+});
+
+describe("configurable hiding", () => {
+  let raw, w;
+  before(async () => {
+    raw = await startRawOrigin(() => "HTTP/1.1 200 OK\r\nServer: nginx/1.25.3\r\nX-Generator: Drupal 10\r\nX-Powered-By: PHP/8.2\r\nSet-Cookie: a=1; Path=/\r\nCache-Control: max-age=60\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 2\r\n\r\nok");
+  });
+  after(async () => {
+    await w?.dispose();
+    await raw?.close();
+  });
+
+  test("extra names are hidden; Set-Cookie, caching and CORS headers pass; Server can be let through", async () => {
+    w = await startWorker({ edge: poolsConfig({ p: [{ url: raw.url.origin }] }, { extra: { origin_auth: false, hide_response_headers: ["X-Generator"] } }) });
+    const r = await w.request("/");
+    assert.equal(r.status, 200);
+    for (const h of ["server", "x-generator", "x-powered-by"]) assert.equal(r.headers[h], undefined, h);
+    assert.deepEqual(r.headers["set-cookie"], ["a=1; Path=/"]);
+    assert.equal(r.headers["cache-control"], "max-age=60");
+    assert.equal(r.headers["access-control-allow-origin"], "*");
+    await w.dispose();
+    w = await startWorker({ edge: poolsConfig({ p: [{ url: raw.url.origin }] }, { extra: { origin_auth: false, pass_server_header: true } }) });
+    assert.equal((await w.request("/")).headers.server, "nginx/1.25.3");
+  });
+});
