@@ -3,8 +3,11 @@
 //! lines.
 #![no_main]
 use cdn_manifest::{Encoding, EntryRef};
-use edge_worker::assets::{self, conditional, negotiate, range::{self, RangeRequest}};
-use edge_worker::config::Config;
+use edge::assets::{
+    self, conditional, negotiate,
+    range::{self, RangeRequest},
+};
+use edge::config::Config;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
 
@@ -23,12 +26,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     ];
     let mut h = HeaderMap::new();
     for line in data[9..].split(|&c| c == b'\n') {
-        let Some((&n, value)) = line.split_first() else { continue };
+        let Some((&n, value)) = line.split_first() else {
+            continue;
+        };
         if let Ok(v) = HeaderValue::from_bytes(value) {
             h.append(names[n as usize % names.len()].clone(), v);
         }
     }
-    for available in [&[][..], &[Encoding::Brotli], &[Encoding::Gzip], &Encoding::ALL] {
+    for available in [
+        &[][..],
+        &[Encoding::Brotli],
+        &[Encoding::Gzip],
+        &Encoding::ALL,
+    ] {
         if let Some(e) = negotiate::choose(&h, available) {
             assert!(available.contains(&e), "{e:?} not available");
         }

@@ -5,7 +5,9 @@ use cdn_manifest::{EntryRef, Index, Root};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = Root::from_bytes(data).map(|r| r.shard_of("/assets/a.css"));
-    let Ok(idx) = Index::from_bytes(data.to_vec()) else { return };
+    let Ok(idx) = Index::from_bytes(data.to_vec()) else {
+        return;
+    };
     let _ = idx.public_path();
     let listed: Vec<EntryRef<'_>> = idx.iter().flatten().collect();
     let mut probes: Vec<&str> = listed.iter().map(|e| e.path).collect();

@@ -4,7 +4,9 @@
 use cdn_manifest::{index, Encoding, Index, Manifest, Root};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(m) = Manifest::from_json(data) else { return };
+    let Ok(m) = Manifest::from_json(data) else {
+        return;
+    };
     let back = Manifest::from_json(&m.to_json()).expect("a written manifest reads back");
     assert_eq!(back, m);
     let (root, shards) = index::encode_sharded(&m);

@@ -13,7 +13,11 @@ pub const FROM: &str = "dir/sub/file";
 pub fn check_scan(bytes: &[u8], scan: &Scan) {
     let mut end = 0;
     for r in &scan.refs {
-        assert!(r.span.start >= end, "overlapping or unsorted: {:?}", scan.refs);
+        assert!(
+            r.span.start >= end,
+            "overlapping or unsorted: {:?}",
+            scan.refs
+        );
         assert!(r.span.start <= r.span.end && r.span.end <= bytes.len());
         end = r.span.end;
     }
@@ -54,7 +58,10 @@ pub fn check_rewrite(ext: &str, bytes: &[u8]) {
         }
     }
     let unchanged = apply(bytes, &same).expect("scanner spans are disjoint");
-    assert_eq!(unchanged, bytes, "rewriting to the same names changed the file");
+    assert_eq!(
+        unchanged, bytes,
+        "rewriting to the same names changed the file"
+    );
 
     let out = apply(bytes, &renamed).expect("scanner spans are disjoint");
     let again = find_refs(ext, &out);
