@@ -4,7 +4,8 @@
 #
 #   FUZZ_SECONDS=120 make fuzz          longer per target
 #   FUZZ_TARGETS="css js" make fuzz     some targets only
-#   RANDOM_SEED=42 make fuzz            replay the random builds of one seed
+#   RANDOM_SEED=42 make fuzz            replay the random builds from one seed
+#   FUZZ_MAX_LEN=65536 make fuzz        longer CSS/JS inputs (fewer executions)
 #
 # Installs the pinned cargo-fuzz into .tools/ and nightly with rustup when missing. Seeds each
 # target's corpus (fuzz/corpus/, git-ignored) from fuzz/seeds/ and, for the CSS and JS targets,
@@ -42,7 +43,7 @@ for t in $targets; do
   mkdir -p "corpus/$t" "artifacts/$t"
   cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
 done
-# Real CSS and JS from npm packages (the first 64 KiB of each is what the targets read).
+# Real CSS and JS from npm packages (the targets read the first FUZZ_MAX_LEN bytes, 8 KiB).
 seed_npm() { # ext target
   [ -d "corpus/$2" ] || return 0
   find "$npm_corpus" -type f -name "*.$1" -size -256k -print0 |
@@ -60,7 +61,7 @@ summary=()
 failed=0
 for t in $targets; do
   max_len=4096
-  case $t in css|js) max_len=65536 ;; manifest_json|index|edge_config) max_len=16384 ;; esac
+  case $t in css|js) max_len=${FUZZ_MAX_LEN:-8192} ;; manifest_json|index|edge_config) max_len=16384 ;; esac
   echo "== fuzz $t for ${seconds}s"
   if cargo +nightly fuzz run --sanitizer none "$t" "corpus/$t" -- \
       -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=1 \
