@@ -399,4 +399,34 @@ fn jobs_use_a_pool_of_the_build_and_give_the_same_output() {
     o.jobs = Some(0);
     let err = t.build(&o).unwrap_err();
     assert!(err.to_string().contains("--jobs"), "{err}");
+
+    // The work runs on the build's own threads, as many as asked for.
+    for jobs in [1, 2] {
+        let seen = Threads::default();
+        let mut o = t.opts();
+        o.jobs = Some(jobs);
+        o.cache_dir = None;
+        build(&o, &seen).unwrap();
+        let names = seen.0.into_inner().unwrap();
+        assert!(!names.is_empty());
+        let allowed: Vec<String> = (0..jobs).map(|i| format!("asset-builder-{i}")).collect();
+        assert!(
+            names.iter().all(|n| allowed.contains(n)),
+            "{jobs} jobs ran on {names:?}"
+        );
+    }
+}
+
+/// Progress that records the names of the threads reporting it.
+#[derive(Default)]
+struct Threads(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
+impl asset_builder::Progress for Threads {
+    fn advance(&self, _n: u64) {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        self.0.lock().unwrap().insert(name);
+    }
 }
