@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench fuzz clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench bench-edge fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -25,11 +25,19 @@ $(BUILDER): $(shell find asset-builder/src cdn-manifest/src -name '*.rs') asset-
 assets: $(BUILDER) ## build www/assets into www/build with asset-builder
 	$(BUILDER) build www/assets --out www/build --strict --quiet --no-fingerprint 'errors/**'
 
-$(WORKER): $(shell find edge-worker/src cdn-manifest/src -name '*.rs') edge-worker/Cargo.toml Cargo.lock Cargo.toml
+$(WORKER): $(shell find edge-worker/src edge-core/src cdn-manifest/src -name "*.rs") edge-worker/Cargo.toml edge-core/Cargo.toml Cargo.lock Cargo.toml
 	cd edge-worker && WASM_BINDGEN_BIN=$(WASM_BINDGEN) WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
 	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
 
 worker: $(WORKER) ## build the Wasm worker with worker-build (edge-worker/build)
+
+FORWARDER := bench/forwarder/build/worker/shim.mjs
+$(FORWARDER): bench/forwarder/src/lib.rs bench/forwarder/Cargo.toml Cargo.lock
+	cd bench/forwarder && WASM_BINDGEN_BIN=$(WASM_BINDGEN) WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
+
+bench-edge: setup worker assets $(FORWARDER) ## edge worker vs a minimal Rust forwarder and the origin; failover figures (minutes)
+	node bench/edge-pools.mjs
 
 dev: setup worker assets ## run the demo locally (origin + worker in wrangler dev) and print its URL
 	@scripts/dev.sh
@@ -42,8 +50,8 @@ lint: ## rustfmt and clippy (native and wasm32), warnings are errors
 unit: ## cargo tests (unit and integration)
 	$(CARGO) test --workspace
 
-config-check: ## validate wrangler.toml's edge configuration (as before a deploy)
-	$(CARGO) run -q -p edge-worker --bin edge-config -- check wrangler.toml
+config-check: assets ## validate wrangler.toml's edge configuration (as before a deploy)
+	$(CARGO) run -q -p edge-core --bin edge-config -- check wrangler.toml
 
 deploy-check: worker assets ## wrangler deploy --dry-run: the bundle and bindings a deploy would upload
 	CI=1 node_modules/.bin/wrangler deploy --dry-run --outdir target/wrangler-dry-run
@@ -64,4 +72,4 @@ fuzz: ## fuzz every parser FUZZ_SECONDS (60) each, then RANDOM_BUILDS (200) rand
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) RANDOM_BUILDS=$(or $(RANDOM_BUILDS),200) fuzz/run.sh
 
 clean: ## remove build outputs (keeps installed tools)
-	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build fuzz/target
+	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build bench/forwarder/build fuzz/target

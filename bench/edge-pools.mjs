@@ -1,17 +1,26 @@
 #!/usr/bin/env node
-// Benchmark: a dynamic Symfony page (a) fetched directly from one origin and (b) through the
-// worker in Miniflare, in one run (wrk); then failover figures under continuous load: failed
-// requests and the time until all traffic avoids a killed origin, for one origin and for a whole
-// pool.
+// Benchmark: a dynamic Symfony page through the edge worker against two floors, in one run:
+//   - a minimal Rust forwarder (bench/forwarder: web_sys types, built with the same pinned tools
+//     and profile) with the same [assets] setup (run_worker_first) as our worker: the difference
+//     is our own code;
+//   - a three-line JavaScript forwarder without assets (the platform's floor in Miniflare);
+//   - the origin directly.
+// Targets alternate round by round (wrk each time); medians over the rounds, and the median of
+// the per-round ratios to the Rust floor (paired, so slow drifts of this shared machine cancel).
+// Then failover figures under continuous load: failed requests and the time until all traffic
+// avoids a killed origin, and a killed pool.
 //
-// usage: node bench/edge-pools.mjs [--duration 10] [--connections 8]
-// needs: make worker assets, wrk, php (Debian's Symfony packages)
+// usage: node bench/edge-pools.mjs [--rounds 7] [--duration 5] [--connections 8]
+// needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import fs from "node:fs";
 import os from "node:os";
-import { parseArgs } from "node:util";
+import path from "node:path";
+import { parseArgs, promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { ORIGIN_KEY, poolsConfig, request, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+import { ORIGIN_KEY, ROOT, poolsConfig, request, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+
+const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
 
 /** The platform's floor: a three-line JavaScript worker that only forwards to the origin. */
 async function jsPassThrough(origin) {
@@ -27,8 +36,17 @@ async function jsPassThrough(origin) {
   return { mf, url: await mf.ready, dispose: () => mf.dispose() };
 }
 
-const { values: args } = parseArgs({ options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "8" } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" } } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const quartiles = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))];
+  return [q(0.25), q(0.75)];
+};
 
 // Async, so this process keeps draining workerd's stdout (the worker logs every proxied request;
 // a blocked reader fills the pipe and stalls the worker).
@@ -45,43 +63,57 @@ async function wrk(url) {
   return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50: num(/50%\s+([\d.]+)(us|ms|s)/), p99: num(/99%\s+([\d.]+)(us|ms|s)/), non2xx, errors };
 }
 
-// --- (a) direct vs (b) through the worker --------------------------------------------------------
-const direct = await startOrigin({ name: "direct", key: null });
-const behind = await startOrigin({ name: "behind" });
-const w = await startWorker({ edge: poolsConfig({ main: [behind] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } });
-const floor = await jsPassThrough(direct.url.origin);
-const quiet = await startWorker({ edge: poolsConfig({ main: [behind] }, { extra: { log_requests: false } }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } });
-let rows;
+// --- throughput and latency against the floors -------------------------------------------------
+if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
+const open = await startOrigin({ name: "open", key: null }); // no origin auth: the floors, edge without auth
+const signed = await startOrigin({ name: "signed" }); // verifies the edge's signature (and nonce)
+const targets = {
+  direct: { label: "(a) origin directly", url: open.url },
+  edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
+  open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false } }), keepLog: false }) },
+  quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false, log_requests: false } }), keepLog: false }) },
+  rust: { label: "(c) Rust forwarder + assets", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
+  js: { label: "(d) JS forwarder, no assets", w: await jsPassThrough(open.url.origin) },
+};
+for (const t of Object.values(targets)) {
+  t.url ??= t.w.url;
+  t.runs = [];
+}
+const rounds = Number(args.rounds);
 try {
-  for (const u of [new URL("/", direct.url), new URL("/", w.url), new URL("/", quiet.url), new URL("/", floor.url)]) {
-    const r = await request(u, u.pathname);
-    if (r.status !== 200) throw new Error(`${u}: status ${r.status}`);
+  for (const [k, t] of Object.entries(targets)) {
+    const r = await request(t.url, "/");
+    if (r.status !== 200) throw new Error(`${k}: status ${r.status}: ${r.body.toString().slice(0, 200)}`);
+    await wrk(new URL("/", t.url).href); // warm-up, not counted
   }
-  const runs = { direct: [], edge: [], quiet: [], floor: [] };
-  for (let i = 0; i < 2; i++) {
-    runs.direct.push(await wrk(new URL("/", direct.url).href));
-    runs.edge.push(await wrk(new URL("/", w.url).href));
-    runs.quiet.push(await wrk(new URL("/", quiet.url).href));
-    runs.floor.push(await wrk(new URL("/", floor.url).href));
+  for (let i = 0; i < rounds; i++) {
+    for (const t of Object.values(targets)) t.runs.push(await wrk(new URL("/", t.url).href));
+    process.stderr.write(`round ${i + 1}/${rounds} done\n`);
   }
-  const best = (rs) => rs.reduce((x, y) => (y.rps > x.rps ? y : x));
-  rows = { direct: best(runs.direct), edge: best(runs.edge), quiet: best(runs.quiet), floor: best(runs.floor) };
 } finally {
-  await w.dispose();
-  await quiet.dispose();
-  await floor.dispose();
-  await direct.stop();
-  await behind.stop();
+  for (const t of Object.values(targets)) await t.w?.dispose();
+  await open.stop();
+  await signed.stop();
 }
-console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, best of 2 alternating runs; ${os.cpus().length} cores`);
-console.log(`${"".padEnd(26)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}  errors`);
-for (const [k, label] of [["direct", "(a) origin directly"], ["edge", "(b) through the worker"], ["quiet", "(b') worker, no request log"], ["floor", "(c) 3-line JS forwarder"]]) {
-  const x = rows[k];
-  console.log(`${label.padEnd(26)}${x.rps.toFixed(0).padStart(9)}${x.p50.toFixed(2).padStart(9)}${x.p99.toFixed(2).padStart(9)}  non-2xx ${x.non2xx}, socket ${x.errors}`);
+console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds, medians; ${os.cpus().length} cores`);
+console.log(`${"".padEnd(30)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}   vs (c): req/s [IQR]        p50 [IQR]`);
+const rust = targets.rust.runs;
+for (const t of Object.values(targets)) {
+  const rps = median(t.runs.map((x) => x.rps));
+  const p50 = median(t.runs.map((x) => x.p50));
+  const p99 = median(t.runs.map((x) => x.p99));
+  const rr = t.runs.map((x, i) => x.rps / rust[i].rps);
+  const pr = t.runs.map((x, i) => x.p50 / rust[i].p50);
+  const [rl, rh] = quartiles(rr);
+  const [pl, ph] = quartiles(pr);
+  const bad = t.runs.reduce((n, x) => n + x.non2xx, 0);
+  console.log(
+    `${t.label.padEnd(30)}${rps.toFixed(0).padStart(9)}${p50.toFixed(2).padStart(9)}${p99.toFixed(2).padStart(9)}   ` +
+      `${median(rr).toFixed(3)} [${rl.toFixed(2)}–${rh.toFixed(2)}]   ${median(pr).toFixed(3)} [${pl.toFixed(2)}–${ph.toFixed(2)}]` +
+      (bad ? `   non-2xx ${bad}` : ""),
+  );
 }
-console.log(`${"ratio (c)/(a)".padEnd(26)}${(rows.floor.rps / rows.direct.rps).toFixed(3).padStart(9)}${(rows.floor.p50 / rows.direct.p50).toFixed(3).padStart(9)}${(rows.floor.p99 / rows.direct.p99).toFixed(3).padStart(9)}   (the platform's floor in Miniflare)`);
-console.log(`${"ratio (b')/(a)".padEnd(26)}${(rows.quiet.rps / rows.direct.rps).toFixed(3).padStart(9)}${(rows.quiet.p50 / rows.direct.p50).toFixed(3).padStart(9)}${(rows.quiet.p99 / rows.direct.p99).toFixed(3).padStart(9)}`);
-console.log(`${"ratio (b)/(a)".padEnd(26)}${(rows.edge.rps / rows.direct.rps).toFixed(3).padStart(9)}${(rows.edge.p50 / rows.direct.p50).toFixed(3).padStart(9)}${(rows.edge.p99 / rows.direct.p99).toFixed(3).padStart(9)}   (goal: p50 ratio ≤ 1.2)`);
+console.log("goals: (b) p50 ≤ 1.05× (c) and req/s ≥ 0.95× (c), with request logs on");
 
 // --- failover under load ------------------------------------------------------------------------
 async function scenario(label, kill) {

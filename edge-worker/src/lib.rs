@@ -1,19 +1,62 @@
-//! edge-worker: a Cloudflare Worker that serves asset-builder's output at the edge and passes
-//! everything else to the Symfony origin.
+//! edge-worker: the Cloudflare Worker's glue. It converts the request, asks `edge-core` what to
+//! do, does the I/O that names (the ASSETS binding, origins, KV) and sends the answer; every
+//! decision is in the core, unit-tested natively.
 //!
-//! The logic is a sans-IO core ([`assets`], [`path`], [`config`], [`router`]): plain functions
-//! from request parts and state to a plan, unit-tested natively. Only `glue` (compiled for
-//! wasm32) talks to workers-rs and does I/O.
-
-pub mod assets;
-pub mod balancer;
-pub mod config;
-pub mod forward;
-pub mod memory_cache;
-pub mod origin_auth;
-pub mod origin_url;
-pub mod path;
-pub mod router;
+//! The handler takes the raw `web_sys::Request` rather than an `http::Request`, so that only the
+//! headers the core reads cross from JavaScript into Wasm, and bodies (assets, the origins'
+//! responses) pass through as JavaScript streams or `Uint8Array`s, never copied into Wasm.
 
 #[cfg(target_arch = "wasm32")]
-mod glue;
+mod assets;
+#[cfg(target_arch = "wasm32")]
+mod health;
+#[cfg(target_arch = "wasm32")]
+mod interim;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod ops;
+#[cfg(target_arch = "wasm32")]
+mod origin;
+#[cfg(target_arch = "wasm32")]
+mod proxy;
+#[cfg(target_arch = "wasm32")]
+mod state;
+
+#[cfg(target_arch = "wasm32")]
+mod handler {
+    use edge_core::answer::Answer;
+    use edge_core::router::{self, Decision};
+    use web_sys::{Request, Response};
+    use worker::{console_error, event, Context, Env};
+
+    use super::state::{self, send};
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+        let state = match state::load(&env).await {
+            Ok(s) => s,
+            Err(why) => {
+                console_error!("edge-worker: cannot serve: {why}");
+                return send(Answer::misconfigured());
+            }
+        };
+        let url = req.url();
+        let head = req.method() == "HEAD";
+        let response = match router::decide(&url, &state.config) {
+            Decision::Redirect(location) => send(Answer::redirect(location)),
+            Decision::Asset(key) => super::assets::serve(&req, &key, &state).await,
+            Decision::BadPath(e) => send(Answer::bad_path(e).for_head(head)),
+            Decision::Ops(op) => super::ops::serve(op, &req, &state).await,
+            Decision::Deny | Decision::NoRoute => send(Answer::not_found().for_head(head)),
+            Decision::Proxy(route, upstream) => {
+                super::proxy::proxy(req, &url, route, upstream, &state).await
+            }
+        }?;
+        if let (Some(hsts), true) = (&state.config.forwarding.hsts, url.starts_with("https://")) {
+            // Responses built here have mutable headers; ignore the rare immutable one.
+            let _ = response.headers().set("strict-transport-security", hsts);
+        }
+        Ok(response)
+    }
+}

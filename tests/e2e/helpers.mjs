@@ -18,13 +18,13 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
  * ASSETS binding serves. Returns { url, log, request, dispose }.
  */
-export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces } = {}) {
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true } = {}) {
   // Every line workerd prints (the worker's console output included), so tests can assert
   // what the worker logged.
   const log = [];
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(ROOT, "edge-worker/build/worker/shim.mjs"),
+    scriptPath: path.join(ROOT, script),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },
@@ -42,7 +42,11 @@ export async function startWorker({ edge = { public_path: "/assets/" }, assets =
     port: 0,
     log: new Log(LogLevel.WARN),
     handleRuntimeStdio(stdout, stderr) {
-      for (const stream of [stdout, stderr]) readline.createInterface({ input: stream }).on("line", (l) => log.push(l));
+      // keepLog = false (benchmarks): drain what workerd prints without keeping it.
+      for (const stream of [stdout, stderr]) {
+        if (keepLog) readline.createInterface({ input: stream }).on("line", (l) => log.push(l));
+        else stream.resume();
+      }
     },
   });
   const url = await mf.ready;
@@ -172,4 +176,68 @@ export function poolsConfig(pools, { routes, steering = {}, extra = {} } = {}) {
     routes: routes ?? [{ path_prefix: "/", pools: Object.keys(pools) }],
     ...extra,
   };
+}
+
+/**
+ * A transparent tap in front of `target` (a URL): forwards every request as it came (method,
+ * path, headers, Host included, body) and records what it saw, so a test can look at exactly
+ * what the edge sent an origin (e.g. to replay its signature). Returns { url, seen, close }.
+ */
+export async function startTap(target) {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method, path: req.url, headers: { ...req.headers }, body });
+      const up = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+        (ur) => {
+          res.writeHead(ur.statusCode, ur.headers);
+          ur.pipe(res);
+        },
+      );
+      up.on("error", () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = new URL(`http://127.0.0.1:${server.address().port}`);
+  return { url, seen, close: () => new Promise((r) => server.close(r)) };
+}
+
+/**
+ * A scripted origin speaking raw HTTP/1.1: `respond(request line, headers text)` returns the
+ * exact bytes to send back (interim responses, odd statuses…), or null to hang without an answer.
+ * Returns { url, close, count }.
+ */
+export async function startRawOrigin(respond) {
+  let count = 0;
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    let buf = "";
+    socket.on("data", (d) => {
+      buf += d.toString("latin1");
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      count++;
+      const [line, ...rest] = buf.slice(0, end).split("\r\n");
+      buf = "";
+      const out = respond(line, rest.join("\r\n"));
+      if (out !== null) socket.end(Buffer.from(out, "latin1"));
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const close = () => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(r));
+  };
+  return { url: new URL(`http://127.0.0.1:${server.address().port}`), close, count: () => count };
 }

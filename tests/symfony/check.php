@@ -96,5 +96,13 @@ try {
     proc_close($server);
 }
 
+// 3. The origin's verifier (www/src/EdgeAuth.php) agrees with the edge's signer: the test
+//    vector pinned in edge-core/src/origin_auth.rs, read from there so the two cannot drift.
+require_once "$www/src/EdgeAuth.php";
+preg_match('/const VECTOR: &str = "([^"]+)";/', file_get_contents(dirname($www) . '/edge-core/src/origin_auth.rs'), $v);
+$auth = new App\EdgeAuth('k');
+check(isset($v[1]) && $auth->sign(1, 'n', 'GET', 'h', '/', ['192.0.2.1', 'https', 'shop.test', '443', null]) === $v[1],
+    'EdgeAuth signs the shared test vector exactly as the edge does');
+
 echo "$passed passed, $failed failed\n";
 exit($failed === 0 ? 0 : 1);

@@ -24,7 +24,8 @@ require dirname(__DIR__) . '/src/autoload.php';
 $request = Request::createFromGlobals();
 // Behind the edge (EDGE_ORIGIN_KEY set): refuse anything that did not come through it, and trust
 // the edge's X-Forwarded-* headers, and only the edge's.
-$edge = App\EdgeAuth::fromEnvironment();
+$varDir = getenv('APP_VAR_DIR');
+$edge = App\EdgeAuth::fromEnvironment(\is_string($varDir) && $varDir !== '' ? $varDir : dirname(__DIR__) . '/var');
 if ($edge !== null) {
     if (!$edge->verify($request, time())) {
         http_response_code(403);
@@ -38,5 +39,10 @@ if ($edge !== null) {
 
 $kernel = new Kernel($_SERVER['APP_ENV'] ?? 'prod', (bool) ($_SERVER['APP_DEBUG'] ?? false));
 $response = $kernel->handle($request);
+// Every answer says which origin gave it (error pages too), so the demo and the tests can see
+// the edge's routing.
+if (!$response->headers->has('X-Origin')) {
+    $response->headers->set('X-Origin', App\Controller\PageController::originName());
+}
 $response->send();
 $kernel->terminate($request, $response);

@@ -7,7 +7,7 @@ use Symfony\Component\HttpFoundation\Request;
 
 /**
  * A write the edge must never replay: POST /order counts orders per origin (in the origin's var
- * directory), GET /orders reads the count. `?delay_ms=N` makes the order slow, so a test can kill
+ * directory), GET /orders reads the count. `?delay_ms=N` makes either slow, so a test can kill
  * the origin while the request is in flight.
  */
 final class OrderController
@@ -30,8 +30,9 @@ final class OrderController
         return new JsonResponse(['origin' => PageController::originName(), 'orders' => $count], 201, ['X-Origin' => PageController::originName()]);
     }
 
-    public function count(): JsonResponse
+    public function count(Request $request): JsonResponse
     {
+        usleep(min(10000, max(0, (int) $request->query->get('delay_ms', 0))) * 1000);
         $file = self::counterFile();
         $count = is_file($file) ? (int) file_get_contents($file) : 0;
 

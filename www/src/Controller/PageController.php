@@ -35,12 +35,17 @@ final class PageController
     {
         $headers = [];
         foreach ($request->headers->all() as $name => $values) {
-            $headers[$name] = implode(', ', $values);
+            // Never echo the edge's signature: a page that shows it hands out a valid header.
+            if ($name !== 'x-edge-auth') {
+                $headers[$name] = implode(', ', $values);
+            }
         }
 
         return new JsonResponse([
             'origin' => self::originName(),
             'method' => $request->getMethod(),
+            'raw_method' => $request->server->get('REQUEST_METHOD'),
+            'signed' => $request->headers->has('x-edge-auth'),
             'secure' => $request->isSecure(),
             'scheme' => $request->getScheme(),
             'host' => $request->getHost(),

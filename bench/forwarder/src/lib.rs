@@ -1,0 +1,29 @@
+//! The floor `bench/edge-pools.mjs` compares the edge worker with: a Rust worker that forwards
+//! every request to the origin in its `ORIGIN` variable and returns the response as it is — no
+//! routing, headers, signing, retries or logging. Built with the same tools and profile as
+//! edge-worker, and run with the same `[assets]` setup, so the difference is our own code.
+
+#[cfg(target_arch = "wasm32")]
+mod worker_main {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Request, RequestInit, Response, WorkerGlobalScope};
+    use worker::{event, Context, Env};
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+        let origin = env.var("ORIGIN")?.to_string();
+        let url = req.url();
+        let path = url.find("://").and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j));
+        let init = RequestInit::new();
+        init.set_method(&req.method());
+        init.set_headers(&req.headers());
+        if let Some(body) = req.body() {
+            init.set_body(&body);
+        }
+        let target = format!("{origin}{}", path.map_or("/", |p| &url[p..]));
+        let request = Request::new_with_str_and_init(&target, &init)?;
+        let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+        Ok(JsFuture::from(global.fetch_with_request(&request)).await?.unchecked_into())
+    }
+}

@@ -1,0 +1,259 @@
+//! Unit tests of the asset planner, one per rule.
+
+use super::*;
+use http::header::HeaderName;
+
+fn entry(immutable: bool) -> EntryRef<'static> {
+    EntryRef {
+        path: "/assets/app-0123456789abcdef.css",
+        content_type: "text/css; charset=utf-8",
+        size: 1000,
+        etag: "\"id\"",
+        immutable,
+        br: Some((200, "\"br\"")),
+        gzip: Some((300, "\"gz\"")),
+    }
+}
+
+fn req(method: &str, pairs: &[(&str, &str)]) -> (Method, HeaderMap) {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    (method.parse().unwrap(), h)
+}
+
+fn plan(method: &str, pairs: &[(&str, &str)]) -> Plan {
+    let (m, h) = req(method, pairs);
+    serve(&m, &h, &entry(true), &Cors::Any)
+}
+
+fn hdr<'a>(p: &'a Plan, name: &str) -> Option<&'a str> {
+    p.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
+#[test]
+fn get_negotiates_brotli_with_its_own_length_and_validator() {
+    let p = plan("GET", &[("accept-encoding", "gzip, br")]);
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(hdr(&p, "content-encoding"), Some("br"));
+    assert_eq!(hdr(&p, "content-length"), Some("200"));
+    assert_eq!(hdr(&p, "etag"), Some("\"br\""));
+    assert_eq!(hdr(&p, "vary"), Some("Accept-Encoding"));
+    assert_eq!(hdr(&p, "content-type"), Some("text/css; charset=utf-8"));
+    assert!(p.precompressed);
+    assert_eq!(
+        p.body,
+        Body::File {
+            path: "/assets/app-0123456789abcdef.css.br".into(),
+            range: None,
+            len: 200
+        }
+    );
+}
+
+#[test]
+fn identity_when_nothing_is_accepted() {
+    let p = plan("GET", &[]);
+    assert_eq!(hdr(&p, "content-encoding"), None);
+    assert_eq!(hdr(&p, "content-length"), Some("1000"));
+    assert_eq!(hdr(&p, "etag"), Some("\"id\""));
+    assert!(!p.precompressed);
+    let p = plan("GET", &[("accept-encoding", "gzip")]);
+    assert_eq!(hdr(&p, "etag"), Some("\"gz\""));
+}
+
+#[test]
+fn head_has_the_headers_of_get_and_no_body() {
+    let get = plan("GET", &[("accept-encoding", "br")]);
+    let head = plan("HEAD", &[("accept-encoding", "br")]);
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.headers, get.headers);
+    assert_eq!(head.body, Body::Empty);
+}
+
+#[test]
+fn other_methods_get_405_with_allow() {
+    for m in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"] {
+        let p = plan(m, &[]);
+        assert_eq!(p.status, StatusCode::METHOD_NOT_ALLOWED, "{m}");
+        assert_eq!(hdr(&p, "allow"), Some("GET, HEAD"));
+    }
+}
+
+#[test]
+fn caching_follows_the_manifest() {
+    assert_eq!(hdr(&plan("GET", &[]), "cache-control"), Some(IMMUTABLE));
+    let (m, h) = req("GET", &[]);
+    let p = serve(&m, &h, &entry(false), &Cors::Any);
+    assert_eq!(hdr(&p, "cache-control"), Some(REVALIDATE));
+    assert_eq!(hdr(&p, "x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn if_none_match_gives_304_with_the_required_headers() {
+    let p = plan(
+        "GET",
+        &[
+            ("accept-encoding", "br"),
+            ("if-none-match", "\"x\", W/\"br\""),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(p.body, Body::Empty);
+    assert_eq!(hdr(&p, "etag"), Some("\"br\""));
+    assert_eq!(hdr(&p, "cache-control"), Some(IMMUTABLE));
+    assert_eq!(hdr(&p, "vary"), Some("Accept-Encoding"));
+    assert_eq!(hdr(&p, "content-length"), None);
+    // The identity validator does not match the brotli representation.
+    let p = plan(
+        "GET",
+        &[("accept-encoding", "br"), ("if-none-match", "\"id\"")],
+    );
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(
+        plan("HEAD", &[("if-none-match", "*")]).status,
+        StatusCode::NOT_MODIFIED
+    );
+}
+
+#[test]
+fn if_match_failure_is_412() {
+    let p = plan("GET", &[("if-match", "\"other\"")]);
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED);
+}
+
+#[test]
+fn ranges_are_served_from_the_identity_bytes() {
+    let p = plan(
+        "GET",
+        &[("accept-encoding", "br"), ("range", "bytes=10-19")],
+    );
+    assert_eq!(p.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(hdr(&p, "content-range"), Some("bytes 10-19/1000"));
+    assert_eq!(hdr(&p, "content-length"), Some("10"));
+    assert_eq!(hdr(&p, "content-encoding"), None);
+    assert_eq!(hdr(&p, "etag"), Some("\"id\""));
+    assert_eq!(
+        p.body,
+        Body::File {
+            path: "/assets/app-0123456789abcdef.css".into(),
+            range: Some(10..20),
+            len: 1000
+        }
+    );
+    let p = plan("GET", &[("range", "bytes=-100")]);
+    assert_eq!(hdr(&p, "content-range"), Some("bytes 900-999/1000"));
+}
+
+#[test]
+fn unsatisfiable_range_is_416_with_the_length() {
+    let p = plan("GET", &[("range", "bytes=1000-")]);
+    assert_eq!(p.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(hdr(&p, "content-range"), Some("bytes */1000"));
+}
+
+#[test]
+fn if_range_mismatch_and_malformed_or_multiple_ranges_send_everything() {
+    for pairs in [
+        vec![("range", "bytes=0-9"), ("if-range", "\"old\"")],
+        vec![("range", "bytes=9-0")],
+        vec![("range", "bytes=0-1,5-6")],
+        vec![("range", "pages=1")],
+    ] {
+        let p = plan("GET", &pairs);
+        assert_eq!(p.status, StatusCode::OK, "{pairs:?}");
+        assert_eq!(hdr(&p, "content-length"), Some("1000"));
+    }
+    let p = plan("GET", &[("range", "bytes=0-9"), ("if-range", "\"id\"")]);
+    assert_eq!(p.status, StatusCode::PARTIAL_CONTENT);
+    let p = plan("HEAD", &[("range", "bytes=0-9")]);
+    assert_eq!(p.status, StatusCode::OK, "Range is defined for GET only");
+}
+
+#[test]
+fn cors_any_and_listed_origins() {
+    assert_eq!(
+        hdr(&plan("GET", &[]), "access-control-allow-origin"),
+        Some("*")
+    );
+    let cfg = Cors::Origins(vec!["https://shop.test".into()]);
+    let (m, h) = req("GET", &[("origin", "https://shop.test")]);
+    let p = serve(&m, &h, &entry(true), &cfg);
+    assert_eq!(
+        hdr(&p, "access-control-allow-origin"),
+        Some("https://shop.test")
+    );
+    assert_eq!(hdr(&p, "vary"), Some("Accept-Encoding, Origin"));
+    let (m, h) = req("GET", &[("origin", "https://evil.test")]);
+    assert_eq!(
+        serve(&m, &h, &entry(true), &cfg)
+            .headers
+            .get("access-control-allow-origin"),
+        None
+    );
+    let off = Cors::Off;
+    let (m, h) = req("GET", &[]);
+    assert_eq!(
+        serve(&m, &h, &entry(true), &off)
+            .headers
+            .get("access-control-allow-origin"),
+        None
+    );
+}
+
+#[test]
+fn not_found_uses_the_page_when_configured() {
+    let (m, h) = req("GET", &[]);
+    let p = not_found(&m, &h, None, &Cors::Any);
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(p.body, Body::Text("404 Not Found\n".into()));
+    let page = entry(false);
+    let p = not_found(&m, &h, Some(&page), &Cors::Any);
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(hdr(&p, "content-type"), Some("text/css; charset=utf-8"));
+    assert!(matches!(p.body, Body::File { .. }));
+    let (m, h) = req("GET", &[("if-none-match", "\"id\"")]);
+    assert_eq!(
+        not_found(&m, &h, Some(&page), &Cors::Any).status,
+        StatusCode::NOT_FOUND,
+        "never 304 for a 404"
+    );
+    for (name, value) in [
+        ("if-match", "\"other\""),
+        ("if-match", "\"id\""),
+        ("if-none-match", "*"),
+    ] {
+        let (m, h) = req("GET", &[(name, value)]);
+        assert_eq!(
+            not_found(&m, &h, Some(&page), &Cors::Any).status,
+            StatusCode::NOT_FOUND,
+            "{name}: {value}: preconditions are not evaluated on a 404 (RFC 9110 §13.2.1)"
+        );
+        assert_eq!(
+            not_found(&m, &h, None, &Cors::Any).status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+#[test]
+fn request_headers_prefer_the_clients_own_accept_encoding() {
+    let get = |n: &str| match n {
+        "accept-encoding" => Some("br, gzip".to_string()),
+        "range" => Some("bytes=0-1".to_string()),
+        "cookie" => Some("secret".to_string()),
+        _ => None,
+    };
+    let h = request_headers(get, Some("gzip".into()));
+    assert_eq!(h.get("accept-encoding").unwrap(), "gzip");
+    assert_eq!(h.get("range").unwrap(), "bytes=0-1");
+    assert!(h.get("cookie").is_none(), "only the planner's headers");
+    let h = request_headers(get, Some(String::new()));
+    assert!(h.get("accept-encoding").is_none(), "the client sent none");
+    let h = request_headers(get, None);
+    assert_eq!(h.get("accept-encoding").unwrap(), "br, gzip");
+}

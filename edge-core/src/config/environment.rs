@@ -1,0 +1,126 @@
+//! What a configuration needs from the deployment around it — secrets, bindings, the build —
+//! checked in one place, so the worker (at load) and `edge-config check` (before a deploy)
+//! report the same thing. Also the warnings that are not errors.
+
+use super::key_path::{ConfigError, KeyPath};
+use super::Config;
+use crate::origin_url::OriginUrl;
+
+/// The secret that signs requests to origins.
+pub const ORIGIN_KEY: &str = "EDGE_ORIGIN_KEY";
+/// The secret that signs the edge's cookies.
+pub const COOKIE_KEY: &str = "EDGE_COOKIE_KEY";
+/// The secret that opens the operations endpoints.
+pub const HEALTH_TOKEN: &str = "EDGE_HEALTH_TOKEN";
+/// The KV namespace active health checks share their verdicts through.
+pub const HEALTH_KV: &str = "EDGE_HEALTH";
+
+/// What the deployment provides beside the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// Names of the secrets that are set (non-empty). `None` when unknown (a config check
+    /// without the secrets at hand): then they are not checked.
+    pub secrets: Option<Vec<String>>,
+    /// Binding names of the KV namespaces.
+    pub kv_namespaces: Vec<String>,
+    /// The build's public path (from its manifest), when the build is at hand.
+    pub manifest_public_path: Option<String>,
+}
+
+/// Something worth fixing that does not stop the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The key it is about.
+    pub key: String,
+    /// What and why.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "warning at `{}`: {}", self.key, self.message)
+    }
+}
+
+impl Config {
+    /// The secrets this configuration needs, with the key that needs each.
+    pub fn required_secrets(&self) -> Vec<(&'static str, KeyPath)> {
+        let mut out = Vec::new();
+        if self.forwarding.origin_auth && !self.pools.is_empty() {
+            out.push((ORIGIN_KEY, KeyPath::root().key("origin_auth")));
+        }
+        if self.needs_cookie_key() {
+            out.push((COOKIE_KEY, KeyPath::root().key("pools")));
+        }
+        out
+    }
+
+    /// Manifest paths that must exist in the build, with the key that names each.
+    pub fn required_assets(&self) -> Vec<(KeyPath, &str)> {
+        let mut out = Vec::new();
+        if let Some(page) = &self.assets.not_found_page {
+            out.push((KeyPath::root().key("not_found_page"), page.as_str()));
+        }
+        out
+    }
+
+    /// Checks what the configuration needs from its deployment.
+    pub fn check_environment(&self, env: &Environment) -> Result<(), ConfigError> {
+        if let Some(secrets) = &env.secrets {
+            for (name, key) in self.required_secrets() {
+                if !secrets.iter().any(|s| s == name) {
+                    let why = if name == ORIGIN_KEY {
+                        "; set origin_auth = false to send requests to origins unsigned"
+                    } else {
+                        " (sticky pools and write_pool routes sign cookies with it)"
+                    };
+                    return Err(key.error(format!(
+                        "the secret {name} is not set (`wrangler secret put {name}`, or .dev.vars locally){why}"
+                    )));
+                }
+            }
+        }
+        if self.has_health_checks() && !env.kv_namespaces.iter().any(|k| k == HEALTH_KV) {
+            return Err(KeyPath::root().key("pools").error(format!(
+                "pools with `health` checks share their verdicts through the KV namespace {HEALTH_KV}, which is not bound ([[kv_namespaces]] binding = \"{HEALTH_KV}\" in wrangler.toml)"
+            )));
+        }
+        if let Some(built) = &env.manifest_public_path {
+            if *built != self.assets.public_path {
+                return Err(KeyPath::root().key("public_path").error(format!(
+                    "`{}` differs from the manifest's public_path `{built}`",
+                    self.assets.public_path
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Warnings: configurations that work here but not in production.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        for (name, pool) in &self.pools {
+            for (i, o) in pool.origins.iter().enumerate() {
+                let ip_literal = OriginUrl::parse(&o.url).is_some_and(|u| {
+                    u.host.starts_with('[') || u.host.parse::<std::net::Ipv4Addr>().is_ok()
+                });
+                if ip_literal {
+                    out.push(Warning {
+                        key: KeyPath::root()
+                            .key("pools")
+                            .key(name)
+                            .key("origins")
+                            .index(i)
+                            .key("url")
+                            .to_string(),
+                        message: format!(
+                            "`{}` is an IP address: the Workers runtime refuses fetches to bare IPs in production (fine for local development); use a host name",
+                            o.url
+                        ),
+                    });
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,186 @@
+//! The worker's configuration: the `EDGE` object in wrangler.toml `[vars]`, validated.
+//!
+//! ```toml
+//! [vars.EDGE]
+//! public_path = "/assets/"              # where the assets live; must match the build
+//! manifest = "/cdn-manifest.bin"        # the builder's index, fetched from [assets] once
+//! cors_allow_origins = ["*"]            # "*", exact origins, or [] to send no CORS headers
+//! not_found_page = "/assets/404.html"   # optional: a manifest path served with status 404
+//! memory_cache_bytes = 8388608          # isolate cache for hot small assets (0 disables)
+//! memory_cache_max_file = 131072        # largest file kept in it
+//! forwarded_header = false              # also send RFC 7239 Forwarded
+//! log_requests = true                   # one JSON log line per proxied request
+//! https_redirect = false                # answer plain-HTTP requests with 308 to https://
+//! hsts = "max-age=63072000"             # optional Strict-Transport-Security for https responses
+//! origin_auth = true                    # sign requests to origins (secret EDGE_ORIGIN_KEY)
+//! attempt_timeout_ms = 5000             # one attempt at an origin (at most deadline_ms)
+//! max_attempts = 3                      # attempts per request (only resendable ones retry)
+//! deadline_ms = 10000                   # all attempts together
+//! eject_after_failures = 3              # passive health: consecutive failures that eject
+//! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
+//! eject_max_ms = 300000                 # longest ejection
+//! health_cache_ms = 5000                # how long an isolate reuses active-health verdicts
+//! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
+//! affinity_cookie = "__edge_affinity"   # sticky-session cookie (signed with EDGE_COOKIE_KEY)
+//! affinity_ttl_s = 3600                 # its lifetime, renewed while in use
+//! ryw_cookie = "__edge_ryw"             # read-your-writes cookie
+//!
+//! [[vars.EDGE.routes]]                  # first match wins; assets are routed before these
+//! host = "*"                            # exact host, "*.example.com", or "*" (any case)
+//! path_prefix = "/"                     # whole segments of the decoded path
+//! action = "proxy"                      # or "deny" (404)
+//! pools = ["dc1", "dc2"]                # primary, then failover pools in order
+//! fallback_pool = "maintenance"         # optional: last resort (e.g. a static "be right back")
+//! write_pool = "primary"                # optional: unsafe methods go here, and so do the
+//! read_your_writes_s = 5                #   writer's requests for this long afterwards
+//!
+//! [vars.EDGE.pools.dc1]
+//! steering = "weighted_round_robin"     # | weighted_random | least_outstanding | hash
+//! hash_on = "cookie:PHPSESSID"          # for hash: cookie:NAME, header:NAME or client_ip
+//! sticky = false                        # pin each client to its origin with a signed cookie
+//! origins = [{ url = "http://127.0.0.1:8001", weight = 1 }, { url = "http://127.0.0.1:8002" }]
+//!
+//! [vars.EDGE.pools.dc1.health]           # active checks from the cron trigger (KV EDGE_HEALTH)
+//! path = "/health"
+//! method = "GET"
+//! headers = { "X-Probe" = "edge" }
+//! timeout_ms = 2000
+//! expected_codes = [200]
+//! expected_body = "ok"
+//! healthy_threshold = 2                 # consecutive successes to come back
+//! unhealthy_threshold = 2               # consecutive failures to go down
+//! ttl_s = 180                           # a verdict older than this is ignored
+//! ```
+//!
+//! Every error names the key (`EDGE.cors_allow_origins[1]`) and says what is expected. An unknown
+//! key is an error, so a typo cannot silently fall back to a default. Defaults are defined once,
+//! in [`raw`]'s `Default` impls.
+
+mod assets;
+mod environment;
+mod health;
+mod key_path;
+mod pools;
+mod proxy;
+mod raw;
+mod routes;
+
+use std::collections::BTreeMap;
+
+use crate::balancer::affinity::CookieSettings;
+use crate::balancer::ejection::OutlierPolicy;
+use crate::balancer::retry::RetryPolicy;
+use crate::balancer::Pool;
+use crate::routes::Route;
+pub use assets::AssetSettings;
+pub use environment::{Environment, Warning, COOKIE_KEY, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY};
+use key_path::Validate;
+pub use key_path::{is_token, ConfigError, KeyPath};
+pub use proxy::ForwardSettings;
+use raw::RawEdge;
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the assets are and how they are served.
+    pub assets: AssetSettings,
+    /// What origins are told, and what clients are told about transport security.
+    pub forwarding: ForwardSettings,
+    /// Limits on attempts at origins.
+    pub retry: RetryPolicy,
+    /// Passive health: when failures eject an origin.
+    pub outlier: OutlierPolicy,
+    /// The edge's own cookies.
+    pub cookies: CookieSettings,
+    /// How long an isolate reuses health verdicts read from KV.
+    pub health_cache_ms: u64,
+    /// Deny Symfony's internal paths and dotfiles unless a route names them.
+    pub deny_internal: bool,
+    /// Log one JSON line per proxied request.
+    pub log_requests: bool,
+    /// Where non-asset requests go, first match wins.
+    pub routes: Vec<Route>,
+    /// Origin pools by name.
+    pub pools: BTreeMap<String, Pool>,
+}
+
+impl Config {
+    /// Parses the `EDGE` object from its JSON form (what wrangler passes a TOML table as).
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let raw: RawEdge = serde_path_to_error::deserialize(de).map_err(key_path::from_serde)?;
+        raw.validate(&KeyPath::root())
+    }
+
+    /// Parses the `EDGE` binding as the worker receives it: `None` when it is not set (the
+    /// defaults), else its JSON text (`Some("null")` or a non-object is refused).
+    pub fn from_binding(json: Option<&str>) -> Result<Self, ConfigError> {
+        match json {
+            None => Self::from_json("{}"),
+            Some(text) if text.trim_start().starts_with('{') => Self::from_json(text),
+            Some(_) => Err(KeyPath::root().error("must be a table ([vars.EDGE] in wrangler.toml)")),
+        }
+    }
+
+    /// Parses the `EDGE` object from an already-parsed JSON value.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
+        let raw: RawEdge = serde_path_to_error::deserialize(value).map_err(key_path::from_serde)?;
+        raw.validate(&KeyPath::root())
+    }
+
+    /// Whether any pool has active health checks (they need the `EDGE_HEALTH` KV namespace).
+    pub fn has_health_checks(&self) -> bool {
+        self.pools.values().any(|p| p.health.is_some())
+    }
+
+    /// Whether any pool or route signs cookies (they need the `EDGE_COOKIE_KEY` secret).
+    pub fn needs_cookie_key(&self) -> bool {
+        self.pools.values().any(|p| p.sticky)
+            || self.routes.iter().any(|r| match &r.action {
+                crate::routes::Action::Proxy(u) => u.write_pool.is_some(),
+                crate::routes::Action::Deny => false,
+            })
+    }
+
+    /// The names of request headers consistent hashing reads (the glue passes their values).
+    pub fn hash_headers(&self) -> Vec<&str> {
+        self.pools
+            .values()
+            .filter_map(|p| match &p.steering {
+                crate::balancer::Steering::Hash(crate::balancer::HashOn::Header(h)) => {
+                    Some(h.as_str())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Validate for RawEdge {
+    type Output = Config;
+
+    fn validate(&self, at: &KeyPath) -> Result<Config, ConfigError> {
+        let assets = assets::validate(self, at)?;
+        let (forwarding, retry, outlier, cookies) = proxy::validate(self, at)?;
+        let health_cache_ms =
+            at.key("health_cache_ms")
+                .in_range(self.health_cache_ms, 0, 600_000)?;
+        let pools = pools::validate(&self.pools, &at.key("pools"))?;
+        let routes = routes::validate(&self.routes, &pools, &at.key("routes"))?;
+        Ok(Config {
+            assets,
+            forwarding,
+            retry,
+            outlier,
+            cookies,
+            health_cache_ms,
+            deny_internal: self.deny_internal,
+            log_requests: self.log_requests,
+            routes,
+            pools,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,386 @@
+//! Table-driven tests of the configuration: defaults, a full example, and errors that name the key.
+
+use super::*;
+use crate::assets::Cors;
+use crate::balancer::{HashOn, Origin, Steering};
+use crate::routes::Action;
+
+fn chain(c: &Config, host: &str, path: &str) -> Vec<String> {
+    match &c
+        .routes
+        .iter()
+        .find(|r| r.matches(host, path.as_bytes()))
+        .unwrap()
+        .action
+    {
+        Action::Proxy(u) => u.pools.clone(),
+        Action::Deny => vec![],
+    }
+}
+
+#[test]
+fn defaults() {
+    let c = Config::from_json("{}").unwrap();
+    assert_eq!(c.assets.public_path, "/assets/");
+    assert_eq!(c.assets.manifest, "/cdn-manifest.bin");
+    assert_eq!(c.assets.cors, Cors::Any);
+    assert!(c.routes.is_empty() && c.pools.is_empty());
+    assert!(c.forwarding.origin_auth && c.deny_internal && c.log_requests);
+    assert_eq!(
+        (
+            c.retry.max_attempts,
+            c.retry.attempt_timeout_ms,
+            c.retry.deadline_ms
+        ),
+        (3, 5_000, 10_000)
+    );
+    assert_eq!(c.outlier.consecutive_failures, 3);
+    assert_eq!(c.cookies.affinity_cookie, "__edge_affinity");
+}
+
+#[test]
+fn full_config() {
+    let c = Config::from_json(r#"{"public_path":"/static/","cors_allow_origins":["https://shop.test","http://localhost:8000"],"not_found_page":"/static/404.html",
+        "routes":[{"host":"*.shop.test","path_prefix":"/api/","pools":["dc2"]},{"pools":["dc1","dc2"]}],
+        "pools":{"dc1":{"origins":[{"url":"http://127.0.0.1:8001/","weight":2},{"url":"http://127.0.0.1:8002","enabled":false}]},
+                 "dc2":{"steering":"hash","hash_on":"cookie:PHPSESSID","origins":[{"url":"https://dc2.example:8443"}]}}}"#).unwrap();
+    assert_eq!(
+        c.assets.cors,
+        Cors::Origins(vec![
+            "https://shop.test".into(),
+            "http://localhost:8000".into()
+        ])
+    );
+    let dc1 = &c.pools["dc1"];
+    assert_eq!(dc1.steering, Steering::WeightedRoundRobin);
+    assert_eq!(
+        dc1.origins[0],
+        Origin {
+            url: "http://127.0.0.1:8001".into(),
+            weight: 2,
+            enabled: true
+        }
+    );
+    assert!(!dc1.origins[1].enabled);
+    assert_eq!(
+        c.pools["dc2"].steering,
+        Steering::Hash(HashOn::Cookie("PHPSESSID".into()))
+    );
+    assert_eq!(chain(&c, "eu.shop.test", "/api/x"), ["dc2"]);
+    assert_eq!(
+        chain(&c, "EU.Shop.Test", "/api"),
+        ["dc2"],
+        "hosts match in any case"
+    );
+    assert_eq!(
+        chain(&c, "shop.test", "/api/x"),
+        ["dc1", "dc2"],
+        "*.shop.test needs a subdomain"
+    );
+    assert_eq!(
+        chain(&c, "eu.shop.test", "/apix"),
+        ["dc1", "dc2"],
+        "whole segments"
+    );
+    assert_eq!(chain(&c, "other", "/"), ["dc1", "dc2"]);
+    let f = Config::from_json(r#"{"routes":[{"pools":["a"],"fallback_pool":"b"}],"pools":{"a":{"origins":[{"url":"http://x"}]},"b":{"origins":[{"url":"http://y"}]}}}"#).unwrap();
+    assert_eq!(
+        chain(&f, "x", "/"),
+        ["a", "b"],
+        "the fallback pool comes last"
+    );
+    assert_eq!(
+        Config::from_json(r#"{"cors_allow_origins":[]}"#)
+            .unwrap()
+            .assets
+            .cors,
+        Cors::Off
+    );
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        (
+            r#"{"public_pth":"/a/"}"#,
+            "EDGE.public_pth",
+            "unknown field",
+        ),
+        (r#"{"public_path":"assets"}"#, "EDGE.public_path", "must be"),
+        (r#"{"public_path":7}"#, "EDGE.public_path", "invalid type"),
+        (
+            r#"{"cors_allow_origins":["https://a.test","https://b.test/path"]}"#,
+            "EDGE.cors_allow_origins[1]",
+            "origin",
+        ),
+        (
+            r#"{"cors_allow_origins":["*","https://a.test"]}"#,
+            "EDGE.cors_allow_origins[0]",
+            "alone",
+        ),
+        (
+            r#"{"not_found_page":"/elsewhere/404.html"}"#,
+            "EDGE.not_found_page",
+            "public_path",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"ftp://x"}]}}}"#,
+            "EDGE.pools.a.origins[0].url",
+            "http(s)",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x/app"}]}}}"#,
+            "EDGE.pools.a.origins[0].url",
+            "no path",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":0}]}}}"#,
+            "EDGE.pools.a.origins[0].weight",
+            "out of range",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x","weight":5000}]}}}"#,
+            "EDGE.pools.a.origins[0].weight",
+            "out of range",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x","wieght":5}]}}}"#,
+            "EDGE.pools.a.origins[0].wieght",
+            "unknown field",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[]}}}"#,
+            "EDGE.pools.a.origins",
+            "at least one",
+        ),
+        (
+            r#"{"pools":{"a":{"steering":"fastest","origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.pools.a.steering",
+            "not one of",
+        ),
+        (
+            r#"{"pools":{"a":{"steering":"hash","origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.pools.a.hash_on",
+            "needs hash_on",
+        ),
+        (
+            r#"{"pools":{"a":{"steering":"hash","hash_on":"body","origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.pools.a.hash_on",
+            "cookie:NAME",
+        ),
+        (
+            r#"{"routes":[{"pools":["nope"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].pools[0]",
+            "unknown pool `nope`",
+        ),
+        (
+            r#"{"routes":[{"path_prefix":"api","pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].path_prefix",
+            "start with",
+        ),
+        (
+            r#"{"routes":[{"pools":[]}]}"#,
+            "EDGE.routes[0].pools",
+            "at least one",
+        ),
+        (r#"{"max_attempts":0}"#, "EDGE.max_attempts", "out of range"),
+        (
+            r#"{"routes":[{"pools":["a"],"fallback_pool":"zz"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].fallback_pool",
+            "unknown pool `zz`",
+        ),
+        (
+            r#"{"routes":[{"pools":["a"],"fallback_pool":"a"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].fallback_pool",
+            "already",
+        ),
+        (r#"{"hsts":"forever"}"#, "EDGE.hsts", "max-age="),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"health"}}}}"#,
+            "EDGE.pools.a.health.path",
+            "start with",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","method":"POST"}}}}"#,
+            "EDGE.pools.a.health.method",
+            "GET or HEAD",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","expected_codes":[999]}}}}"#,
+            "EDGE.pools.a.health.expected_codes",
+            "HTTP statuses",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","unhealthy_threshold":0}}}}"#,
+            "EDGE.pools.a.health.unhealthy_threshold",
+            "out of range",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"pth":"/h"}}}}"#,
+            "EDGE.pools.a.health.pth",
+            "unknown field",
+        ),
+        (
+            r#"{"routes":[{"pools":["a"],"write_pool":"w"}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].write_pool",
+            "unknown pool `w`",
+        ),
+        (
+            r#"{"routes":[{"pools":["a"],"read_your_writes_s":5}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].read_your_writes_s",
+            "needs write_pool",
+        ),
+        (
+            r#"{"affinity_cookie":"bad name"}"#,
+            "EDGE.affinity_cookie",
+            "not a valid cookie name",
+        ),
+        (
+            r#"{"attempt_timeout_ms":5}"#,
+            "EDGE.attempt_timeout_ms",
+            "out of range",
+        ),
+        (
+            r#"{"eject_base_ms":20000,"eject_max_ms":10000}"#,
+            "EDGE.eject_max_ms",
+            "less than",
+        ),
+        (
+            r#"{"memory_cache_bytes":1000,"memory_cache_max_file":2000}"#,
+            "EDGE.memory_cache_max_file",
+            "larger",
+        ),
+        (
+            r#"{"attempt_timeout_ms":6000,"deadline_ms":5000}"#,
+            "EDGE.attempt_timeout_ms",
+            "more than deadline_ms",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"weight":2}]}}}"#,
+            "EDGE.pools.a.origins[0].url",
+            "missing",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"},{"url":"HTTP://X/"}]}}}"#,
+            "EDGE.pools.a.origins[1].url",
+            "twice",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"method":"GET"}}}}"#,
+            "EDGE.pools.a.health.path",
+            "missing",
+        ),
+        (
+            r#"{"pools":{"a":{"origins":[{"url":"http://x"}],"health":{"path":"/h","headers":{"bad name":"x"}}}}}"#,
+            "EDGE.pools.a.health.headers.bad name",
+            "header name",
+        ),
+        (
+            r#"{"routes":[{"action":"block"}]}"#,
+            "EDGE.routes[0].action",
+            "\"proxy\" or \"deny\"",
+        ),
+        (
+            r#"{"routes":[{"action":"deny","pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].pools",
+            "deny",
+        ),
+        (
+            r#"{"routes":[{"pools":["a","a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].pools[1]",
+            "twice",
+        ),
+        (
+            r#"{"routes":[{"host":"*.","pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.routes[0].host",
+            "host name",
+        ),
+        (
+            r#"{"pools":{"a":{"steering":"hash","hash_on":"header:bad name","origins":[{"url":"http://x"}]}}}"#,
+            "EDGE.pools.a.hash_on",
+            "header:NAME",
+        ),
+        (
+            r#"{"health_cache_ms":9999999}"#,
+            "EDGE.health_cache_ms",
+            "out of range",
+        ),
+        (
+            r#"{"memory_cache_bytes":-1}"#,
+            "EDGE.memory_cache_bytes",
+            "invalid",
+        ),
+    ];
+    for (json, key, reason) in cases {
+        let e = Config::from_json(json).unwrap_err();
+        assert_eq!(e.key, key, "{json}: {e}");
+        assert!(e.reason.contains(reason), "{json}: {e}");
+    }
+}
+
+#[test]
+fn route_kinds_and_defaults() {
+    let c = Config::from_json(r#"{"routes":[{"path_prefix":"/admin","action":"deny"},{"host":"*.Shop.Test","pools":["a"],"write_pool":"w"}],
+        "pools":{"a":{"origins":[{"url":"http://x"}]},"w":{"origins":[{"url":"http://y"}]}}}"#).unwrap();
+    assert_eq!(c.routes[0].action, Action::Deny);
+    match &c.routes[1].action {
+        Action::Proxy(u) => {
+            assert_eq!(u.write_pool.as_deref(), Some("w"));
+            assert_eq!(u.read_your_writes_s, 5);
+        }
+        Action::Deny => panic!("proxy expected"),
+    }
+    assert!(c.needs_cookie_key());
+    assert!(c.routes[1].matches("eu.shop.test", b"/x"));
+}
+
+#[test]
+fn environment_checks_name_what_is_missing() {
+    let c = Config::from_json(r#"{"routes":[{"pools":["a"]}],"pools":{"a":{"sticky":true,"origins":[{"url":"http://127.0.0.1:8001"},{"url":"https://app.internal"}],"health":{"path":"/h"}}}}"#).unwrap();
+    let mut env = Environment {
+        secrets: Some(vec![]),
+        kv_namespaces: vec![],
+        manifest_public_path: Some("/assets/".into()),
+    };
+    let e = c.check_environment(&env).unwrap_err();
+    assert_eq!(e.key, "EDGE.origin_auth");
+    assert!(e.reason.contains("EDGE_ORIGIN_KEY"), "{e}");
+    env.secrets = Some(vec!["EDGE_ORIGIN_KEY".into()]);
+    let e = c.check_environment(&env).unwrap_err();
+    assert!(e.reason.contains("EDGE_COOKIE_KEY"), "{e}");
+    env.secrets = None;
+    let e = c.check_environment(&env).unwrap_err();
+    assert!(
+        e.reason.contains("EDGE_HEALTH"),
+        "unknown secrets are not checked; {e}"
+    );
+    env.kv_namespaces = vec!["EDGE_HEALTH".into()];
+    assert_eq!(c.check_environment(&env), Ok(()));
+    env.manifest_public_path = Some("/static/".into());
+    let e = c.check_environment(&env).unwrap_err();
+    assert_eq!(e.key, "EDGE.public_path");
+    let w = c.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].key, "EDGE.pools.a.origins[0].url");
+    assert!(w[0].message.contains("IP address"));
+}
+
+#[test]
+fn the_binding_as_the_worker_sees_it() {
+    assert_eq!(
+        Config::from_binding(None).unwrap().assets.public_path,
+        "/assets/"
+    );
+    assert_eq!(
+        Config::from_binding(Some(r#"{"public_path":"/s/"}"#))
+            .unwrap()
+            .assets
+            .public_path,
+        "/s/"
+    );
+    for bad in ["\"x\"", "null", "[1]", "7"] {
+        let e = Config::from_binding(Some(bad)).unwrap_err();
+        assert_eq!(e.key, "EDGE", "{bad}");
+        assert!(e.reason.contains("must be a table"), "{bad}");
+    }
+}

@@ -1,0 +1,224 @@
+//! What the origin sees: hop-by-hop headers stay behind (RFC 9110 §7.6.1), the client's facts
+//! travel in `X-Forwarded-*` (and optionally RFC 7239 `Forwarded`) set by the edge alone, and an
+//! authentication header proves the request came through the edge.
+
+use std::net::IpAddr;
+
+/// Headers that describe one connection, never forwarded in either direction.
+pub const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authenticate",
+    "proxy-authorization",
+];
+
+/// Headers only the edge may set; whatever the client sent under these names is replaced.
+pub const EDGE_OWNED: [&str; 5] = [
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "forwarded",
+    "x-real-ip",
+];
+
+/// Every header name to drop from a message whose `Connection` header is `connection`: the
+/// fixed hop-by-hop set plus the names listed in `Connection` (lower-cased, deduplicated).
+pub fn hop_by_hop(connection: Option<&str>) -> Vec<String> {
+    let mut names: Vec<String> = HOP_BY_HOP.iter().map(|s| s.to_string()).collect();
+    for token in connection.unwrap_or("").split(',') {
+        let token = token.trim().to_ascii_lowercase();
+        let is_token = !token.is_empty()
+            && token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
+        if is_token && !names.contains(&token) {
+            names.push(token);
+        }
+    }
+    names
+}
+
+/// Every request header name the edge removes before forwarding: hop-by-hop ones, the edge's
+/// own (a client cannot forge them), and the origin signature.
+pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<String> {
+    let mut names = hop_by_hop(connection);
+    for h in EDGE_OWNED.iter().chain(&[crate::origin_auth::HEADER]) {
+        if !names.iter().any(|n| n == h) {
+            names.push((*h).to_string());
+        }
+    }
+    names
+}
+
+/// The values of the signed forwarded headers in `headers` (as [`forwarding_headers`] made
+/// them), in [`crate::origin_auth::SIGNED_HEADERS`] order.
+pub fn signed_values<'a>(headers: &'a [(&'static str, String)]) -> [Option<&'a str>; 5] {
+    crate::origin_auth::SIGNED_HEADERS.map(|name| {
+        headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    })
+}
+
+/// The client as the edge knows it (from the TLS connection it terminated), not as headers claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The client's address (`CF-Connecting-IP`).
+    pub ip: IpAddr,
+    /// `https` or `http`: the scheme of the URL the client used.
+    pub proto: String,
+    /// The host the client asked for (without port).
+    pub host: String,
+    /// The port the client connected to.
+    pub port: u16,
+}
+
+/// The forwarding headers to set on the request to the origin.
+///
+/// `X-Forwarded-For` appends the client's address to whatever list the client sent (the standard
+/// proxy behaviour): an origin that trusts only the edge takes the right-most entry, so a spoofed
+/// value to its left is never believed. The other headers are the edge's alone: any client value
+/// is replaced. `Forwarded` (RFC 7239) is added when `rfc7239` is set.
+pub fn forwarding_headers(
+    client: &Client,
+    client_xff: Option<&str>,
+    rfc7239: bool,
+) -> Vec<(&'static str, String)> {
+    let ip = client.ip.to_string();
+    let prior: Vec<&str> = client_xff
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|c| c.is_ascii_hexdigit() || b".:[]".contains(&c))
+        })
+        .collect();
+    let mut xff = prior.join(", ");
+    if !xff.is_empty() {
+        xff.push_str(", ");
+    }
+    xff.push_str(&ip);
+    let mut out = vec![
+        ("x-forwarded-for", xff),
+        ("x-forwarded-proto", client.proto.clone()),
+        ("x-forwarded-host", client.host.clone()),
+        ("x-forwarded-port", client.port.to_string()),
+    ];
+    if rfc7239 {
+        let node = match client.ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("\"[{v6}]\""),
+        };
+        out.push((
+            "forwarded",
+            format!("for={node};host=\"{}\";proto={}", client.host, client.proto),
+        ));
+    }
+    out
+}
+
+/// Parses the address the platform reports for the client; `None` when absent or malformed
+/// (then the request is refused rather than forwarded with a made-up address).
+pub fn client_ip(cf_connecting_ip: Option<&str>) -> Option<IpAddr> {
+    cf_connecting_ip?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            ip: "203.0.113.7".parse().unwrap(),
+            proto: "https".into(),
+            host: "shop.example.com".into(),
+            port: 443,
+        }
+    }
+
+    #[test]
+    fn connection_listed_headers_are_hop_by_hop() {
+        let names = hop_by_hop(Some("keep-alive, X-Hop ,, bad header"));
+        assert!(names.contains(&"x-hop".to_string()));
+        assert!(names.contains(&"transfer-encoding".to_string()));
+        assert!(
+            !names.iter().any(|n| n.contains(' ')),
+            "invalid tokens are ignored"
+        );
+        assert_eq!(names.iter().filter(|n| *n == "keep-alive").count(), 1);
+        assert_eq!(hop_by_hop(None).len(), HOP_BY_HOP.len());
+    }
+
+    #[test]
+    fn forwarding_headers_carry_the_edges_facts() {
+        let h = forwarding_headers(&client(), None, false);
+        assert_eq!(h[0], ("x-forwarded-for", "203.0.113.7".to_string()));
+        assert!(h.contains(&("x-forwarded-proto", "https".to_string())));
+        assert!(h.contains(&("x-forwarded-host", "shop.example.com".to_string())));
+        assert!(h.contains(&("x-forwarded-port", "443".to_string())));
+        assert!(!h.iter().any(|(n, _)| *n == "forwarded"));
+    }
+
+    #[test]
+    fn client_xff_is_kept_to_the_left_and_garbage_dropped() {
+        let h = forwarding_headers(&client(), Some("1.2.3.4, evil<script>, ::1"), false);
+        assert_eq!(
+            h[0].1, "1.2.3.4, ::1, 203.0.113.7",
+            "the edge's entry is always last"
+        );
+    }
+
+    #[test]
+    fn rfc7239_forwarded() {
+        let mut c = client();
+        c.ip = "2001:db8::1".parse().unwrap();
+        let h = forwarding_headers(&c, None, true);
+        let fwd = h.iter().find(|(n, _)| *n == "forwarded").unwrap();
+        assert_eq!(
+            fwd.1,
+            "for=\"[2001:db8::1]\";host=\"shop.example.com\";proto=https"
+        );
+    }
+
+    #[test]
+    fn dropped_and_signed_headers() {
+        let drop = request_headers_to_drop(Some("x-hop"));
+        for h in [
+            "x-hop",
+            "connection",
+            "x-forwarded-proto",
+            "forwarded",
+            "x-edge-auth",
+        ] {
+            assert!(drop.iter().any(|d| d == h), "{h}");
+        }
+        assert!(
+            !drop.iter().any(|d| d == "x-forwarded-for"),
+            "appended to, not dropped"
+        );
+        let h = forwarding_headers(&client(), Some("1.2.3.4"), false);
+        let v = signed_values(&h);
+        assert_eq!(v[0], Some("1.2.3.4, 203.0.113.7"));
+        assert_eq!(v[1], Some("https"));
+        assert_eq!(v[4], None);
+    }
+
+    #[test]
+    fn client_ip_parsing() {
+        assert_eq!(
+            client_ip(Some(" 192.0.2.1 ")),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(client_ip(Some("not-an-ip")), None);
+        assert_eq!(client_ip(None), None);
+    }
+}

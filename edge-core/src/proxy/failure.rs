@@ -1,0 +1,45 @@
+//! Reading a failed fetch: the runtime's error message says whether a connection was never
+//! made (nothing reached the origin: any request may go elsewhere) or was lost after the
+//! request may have been sent (only idempotent ones may).
+
+use crate::balancer::retry::Outcome;
+
+/// Phrases workerd (and the Node/undici stack behind Miniflare) use when no connection could be
+/// made. Matched case-insensitively; anything else counts as lost.
+const NEVER_CONNECTED: [&str; 6] = [
+    "connection refused",
+    "econnrefused",
+    "connect failed",
+    "dns lookup failed",
+    "no such host",
+    "network unreachable",
+];
+
+/// The outcome of a fetch that failed with `message` (timeouts are recognised by name before).
+pub fn classify(message: &str) -> Outcome {
+    let m = message.to_ascii_lowercase();
+    if NEVER_CONNECTED.iter().any(|p| m.contains(p)) {
+        Outcome::Refused
+    } else {
+        Outcome::Lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_and_losses() {
+        assert_eq!(classify("Network connection lost."), Outcome::Lost);
+        assert_eq!(
+            classify("connect ECONNREFUSED 127.0.0.1:9"),
+            Outcome::Refused
+        );
+        assert_eq!(
+            classify(""),
+            Outcome::Lost,
+            "unknown means it may have reached the origin"
+        );
+    }
+}

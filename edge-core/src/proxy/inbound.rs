@@ -1,0 +1,192 @@
+//! Reading a request the edge is about to proxy: the facts the plan needs, the client as the
+//! edge knows it, the headers the origins will see, and how the body can be sent.
+
+use http::Method;
+
+use crate::answer::Answer;
+use crate::balancer::retry::BodyKind;
+use crate::config::Config;
+use crate::forward::{self, Client};
+use crate::origin_auth;
+use crate::origin_url::split_request_url;
+use crate::proxy::plan::RequestFacts;
+use crate::router;
+
+/// Largest request body buffered so that the request can be sent again; larger bodies (and
+/// bodies of unknown length) are streamed once.
+pub const MAX_BUFFERED_BODY: u64 = 1 << 20;
+
+/// What the edge reads from a request it proxies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// What the plan needs.
+    pub facts: RequestFacts,
+    /// The method as it goes on the wire ([`origin_auth::wire_method`]).
+    pub method: String,
+    /// Path and query, as forwarded.
+    pub path_and_query: String,
+    /// Request header names to remove before forwarding.
+    pub drop: Vec<String>,
+    /// Request headers to set (the forwarding headers only the edge sets).
+    pub set: Vec<(&'static str, String)>,
+}
+
+impl Inbound {
+    /// Values of the signed forwarded headers, for the origin signature.
+    pub fn signed_values(&self) -> [Option<&str>; 5] {
+        forward::signed_values(&self.set)
+    }
+}
+
+/// How a request's body can be sent: none (GET, HEAD, or no body), buffered when small and of
+/// known length (so it can be sent again), else streamed once.
+pub fn body_kind(method: &str, has_body: bool, content_length: Option<&str>) -> BodyKind {
+    let bodiless = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
+    if bodiless || !has_body {
+        return BodyKind::None;
+    }
+    match content_length.and_then(|l| l.trim().parse::<u64>().ok()) {
+        Some(l) if l <= MAX_BUFFERED_BODY => BodyKind::Buffered,
+        _ => BodyKind::Streamed,
+    }
+}
+
+/// Reads a request for `url` with `method`; `get` looks request headers up by lower-case name.
+/// Refuses (with the answer to send) a request whose URL, client address or method is unusable.
+pub fn read(
+    url: &str,
+    method: &str,
+    get: impl Fn(&str) -> Option<String>,
+    body: BodyKind,
+    cfg: &Config,
+    now_ms: u64,
+) -> Result<Inbound, Answer> {
+    let parsed = split_request_url(url).ok_or_else(|| Answer::bad_request("unreadable URL"))?;
+    let ip = forward::client_ip(get("cf-connecting-ip").as_deref())
+        .ok_or_else(|| Answer::bad_request("client address unknown"))?;
+    let wire = origin_auth::wire_method(method);
+    let method =
+        Method::from_bytes(wire.as_bytes()).map_err(|_| Answer::bad_request("invalid method"))?;
+    let client = Client {
+        ip,
+        proto: parsed.scheme.to_string(),
+        host: parsed.host,
+        port: parsed.port,
+    };
+    let set = forward::forwarding_headers(
+        &client,
+        get("x-forwarded-for").as_deref(),
+        cfg.forwarding.forwarded_header,
+    );
+    let hash_headers = cfg
+        .hash_headers()
+        .into_iter()
+        .filter_map(|n| Some((n.to_string(), get(n)?)))
+        .collect();
+    Ok(Inbound {
+        facts: RequestFacts {
+            method,
+            body,
+            cookies: get("cookie").unwrap_or_default(),
+            hash_headers,
+            client_ip: ip,
+            path: router::path_of(url).to_string(),
+            started_ms: now_ms,
+        },
+        method: wire,
+        path_and_query: router::path_and_query_of(url).to_string(),
+        drop: forward::request_headers_to_drop(get("connection").as_deref()),
+        set,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |n| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn body_kinds() {
+        assert_eq!(body_kind("GET", true, Some("5")), BodyKind::None);
+        assert_eq!(body_kind("head", true, None), BodyKind::None);
+        assert_eq!(
+            body_kind("DELETE", false, None),
+            BodyKind::None,
+            "no body at all"
+        );
+        assert_eq!(body_kind("OPTIONS", false, None), BodyKind::None);
+        assert_eq!(body_kind("POST", true, Some("1048576")), BodyKind::Buffered);
+        assert_eq!(body_kind("POST", true, Some("1048577")), BodyKind::Streamed);
+        assert_eq!(
+            body_kind("PUT", true, None),
+            BodyKind::Streamed,
+            "chunked: unknown length"
+        );
+        assert_eq!(body_kind("PUT", true, Some("x")), BodyKind::Streamed);
+    }
+
+    #[test]
+    fn reads_facts_and_forwarding() {
+        let cfg = Config::from_json(r#"{"pools":{"p":{"steering":"hash","hash_on":"header:x-tenant","origins":[{"url":"http://a"}]}}}"#).unwrap();
+        let get = headers(&[
+            ("cf-connecting-ip", "203.0.113.7"),
+            ("cookie", "a=1"),
+            ("x-tenant", "t1"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("connection", "x-hop"),
+        ]);
+        let i = read(
+            "https://Shop.Test/a/b?q=1#f",
+            "post",
+            get,
+            BodyKind::Buffered,
+            &cfg,
+            7,
+        )
+        .unwrap();
+        assert_eq!(i.method, "POST");
+        assert_eq!(i.facts.method, Method::POST);
+        assert_eq!(i.path_and_query, "/a/b?q=1");
+        assert_eq!(i.facts.path, "/a/b");
+        assert_eq!(i.facts.cookies, "a=1");
+        assert_eq!(
+            i.facts.hash_headers,
+            [("x-tenant".to_string(), "t1".to_string())]
+        );
+        assert_eq!(i.facts.started_ms, 7);
+        assert!(i.drop.contains(&"x-hop".to_string()));
+        assert!(i
+            .set
+            .contains(&("x-forwarded-for", "6.6.6.6, 203.0.113.7".to_string())));
+        assert!(i
+            .set
+            .contains(&("x-forwarded-host", "shop.test".to_string())));
+        assert_eq!(i.signed_values()[3], Some("443"));
+        let no_ip = read(
+            "https://shop.test/",
+            "GET",
+            headers(&[]),
+            BodyKind::None,
+            &cfg,
+            0,
+        );
+        assert_eq!(no_ip.unwrap_err().status, 400);
+        let bad = read(
+            "https://shop.test/",
+            "GE T",
+            headers(&[("cf-connecting-ip", "::1")]),
+            BodyKind::None,
+            &cfg,
+            0,
+        );
+        assert_eq!(bad.unwrap_err().status, 400);
+    }
+}

@@ -1,0 +1,258 @@
+//! Where a request goes: the first decision, from its URL alone.
+//!
+//! Order: the HTTPS redirect (when configured), the edge's own operations endpoints
+//! (`/__edge/…`), the assets (under the public path), Symfony's internal paths (denied unless a
+//! route names them), then the routes, first match wins.
+
+use crate::config::Config;
+use crate::origin_url::split_request_url;
+use crate::path::{self, PathError};
+use crate::routes::{self, Action, Route, Upstream};
+
+/// Prefix of the edge's own endpoints; never forwarded to an origin.
+pub const OPS_PREFIX: &str = "/__edge/";
+
+/// An operations endpoint of the edge (token-protected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ops {
+    /// `GET /__edge/health`: pools and origins as JSON.
+    Health,
+    /// Any other path under `/__edge/`: 404.
+    Unknown,
+}
+
+/// The decision for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision<'a> {
+    /// Plain HTTP while `https_redirect` is on: 308 to this location.
+    Redirect(String),
+    /// Under the public path: look this decoded path up in the manifest.
+    Asset(String),
+    /// Under the public path but malformed: 400, naming the problem.
+    BadPath(PathError),
+    /// One of the edge's own endpoints.
+    Ops(Ops),
+    /// Denied (a deny route, or an internal path): 404, as if nothing were there.
+    Deny,
+    /// Proxied to the route's pools.
+    Proxy(&'a Route, &'a Upstream),
+    /// No route takes this host and path: 404.
+    NoRoute,
+}
+
+/// Decides where the request for the absolute `url` goes.
+pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
+    if cfg.forwarding.https_redirect {
+        if let Some(location) = https_location(url) {
+            return Decision::Redirect(location);
+        }
+    }
+    let raw_path = path_of(url);
+    if let Some(rest) = raw_path.strip_prefix(OPS_PREFIX) {
+        return Decision::Ops(match rest {
+            "health" => Ops::Health,
+            _ => Ops::Unknown,
+        });
+    }
+    let public = &cfg.assets.public_path;
+    match path::decode(raw_path) {
+        Ok(p) if p.starts_with(public.as_str()) => return Decision::Asset(p),
+        Err(e)
+            if raw_path
+                .to_ascii_lowercase()
+                .starts_with(&public.to_ascii_lowercase()) =>
+        {
+            return Decision::BadPath(e)
+        }
+        _ => {}
+    }
+    let host = split_request_url(url).map(|u| u.host).unwrap_or_default();
+    let decoded = path::decode_lossy(raw_path);
+    let Some(route) = cfg.routes.iter().find(|r| r.matches(&host, &decoded)) else {
+        return Decision::NoRoute;
+    };
+    if cfg.deny_internal && routes::is_internal(&decoded) && !route.names_internal_path() {
+        return Decision::Deny;
+    }
+    match &route.action {
+        Action::Deny => Decision::Deny,
+        Action::Proxy(upstream) => Decision::Proxy(route, upstream),
+    }
+}
+
+/// Where a plain-HTTP request is sent when `https_redirect` is on: the same host (without the
+/// HTTP port, whose HTTPS counterpart is unknown), path and query over `https`; `None` for a
+/// request that already is HTTPS.
+pub fn https_location(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => &authority[..v6.find(']').map_or(authority.len(), |i| i + 2)],
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    Some(format!("https://{host}{}", path_and_query_of(url)))
+}
+
+/// The path of an absolute URL (`http://host/a/b?q` → `/a/b`), without parsing the rest.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let path = &rest[start..];
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    if end == 0 {
+        "/"
+    } else {
+        &path[..end]
+    }
+}
+
+/// The path and query of an absolute URL (`http://host/a?q#f` → `/a?q`), for forwarding.
+pub fn path_and_query_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let tail = &rest[start..];
+    let end = tail.find('#').unwrap_or(tail.len());
+    match &tail[..end] {
+        "" => "/",
+        t if t.starts_with('?') => "/",
+        t => t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(json: &str) -> Config {
+        Config::from_json(json).unwrap()
+    }
+
+    const POOLS: &str =
+        r#""pools":{"a":{"origins":[{"url":"http://x"}]},"b":{"origins":[{"url":"http://y"}]}}"#;
+
+    fn proxied_by(d: &Decision<'_>) -> Option<String> {
+        match d {
+            Decision::Proxy(route, _) => Some(route.label()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn https_redirect_location() {
+        assert_eq!(
+            https_location("http://shop.test/cart?x=1#f").as_deref(),
+            Some("https://shop.test/cart?x=1")
+        );
+        assert_eq!(
+            https_location("http://shop.test:8080/").as_deref(),
+            Some("https://shop.test/")
+        );
+        assert_eq!(
+            https_location("http://[::1]:8080/a").as_deref(),
+            Some("https://[::1]/a")
+        );
+        assert_eq!(https_location("https://shop.test/"), None);
+        let c = cfg(r#"{"https_redirect":true}"#);
+        assert_eq!(
+            decide("http://shop.test/assets/a.css", &c),
+            Decision::Redirect("https://shop.test/assets/a.css".into())
+        );
+    }
+
+    #[test]
+    fn url_parts() {
+        assert_eq!(
+            path_of("https://shop.test/assets/a.css?v=1#x"),
+            "/assets/a.css"
+        );
+        assert_eq!(path_of("http://127.0.0.1:8787"), "/");
+        assert_eq!(path_of("http://h/?q"), "/");
+        assert_eq!(path_of("http://h?q=/x"), "/");
+        assert_eq!(
+            path_and_query_of("https://shop.test/cart?id=3#top"),
+            "/cart?id=3"
+        );
+        assert_eq!(path_and_query_of("https://shop.test"), "/");
+    }
+
+    #[test]
+    fn assets_bad_paths_and_the_manifests() {
+        let c = cfg("{}");
+        assert_eq!(
+            decide("http://h/assets/a-1.css", &c),
+            Decision::Asset("/assets/a-1.css".into())
+        );
+        assert_eq!(
+            decide("http://h/assets/%2e%2e/x", &c),
+            Decision::BadPath(PathError::DotSegment)
+        );
+        assert_eq!(
+            decide("http://h/ASSETS/%zz", &c),
+            Decision::BadPath(PathError::BadEscape)
+        );
+        assert_eq!(
+            decide("http://h/cdn-manifest.bin", &c),
+            Decision::NoRoute,
+            "the manifests are never served as assets"
+        );
+        assert_eq!(
+            decide("http://h/__edge/health", &c),
+            Decision::Ops(Ops::Health)
+        );
+        assert_eq!(decide("http://h/__edge/x", &c), Decision::Ops(Ops::Unknown));
+    }
+
+    #[test]
+    fn routes_match_decoded_whole_segments_first_match_wins() {
+        let c = cfg(&format!(
+            r#"{{"routes":[{{"path_prefix":"/admin","pools":["b"]}},{{"host":"*.Shop.Test","pools":["b"]}},{{"pools":["a"]}}],{POOLS}}}"#
+        ));
+        for (url, want) in [
+            ("http://h/%61dmin/users", "*/admin"),
+            ("http://h/admin", "*/admin"),
+            ("http://h/administrator", "*/"),
+            ("http://eu.shop.test/x", "*.shop.test/"),
+            ("http://EU.SHOP.TEST/x", "*.shop.test/"),
+            ("http://shop.test/x", "*/"),
+        ] {
+            assert_eq!(proxied_by(&decide(url, &c)).as_deref(), Some(want), "{url}");
+        }
+    }
+
+    #[test]
+    fn internal_paths_are_denied_unless_a_route_names_them() {
+        let c = cfg(&format!(r#"{{"routes":[{{"pools":["a"]}}],{POOLS}}}"#));
+        for url in [
+            "http://h/_profiler/abc",
+            "http://h/_wdt/123",
+            "http://h/_fragment?_path=x",
+            "http://h/%5Fprofiler",
+            "http://h/.env",
+            "http://h/.git/config",
+            "http://h/x/.svn/entries",
+        ] {
+            assert_eq!(decide(url, &c), Decision::Deny, "{url}");
+        }
+        assert!(proxied_by(&decide("http://h/.well-known/security.txt", &c)).is_some());
+        let allowed = cfg(&format!(
+            r#"{{"routes":[{{"path_prefix":"/_profiler","pools":["b"]}},{{"pools":["a"]}}],{POOLS}}}"#
+        ));
+        assert_eq!(
+            proxied_by(&decide("http://h/_profiler/abc", &allowed)).as_deref(),
+            Some("*/_profiler")
+        );
+        assert_eq!(decide("http://h/_wdt/1", &allowed), Decision::Deny);
+        let off = cfg(&format!(
+            r#"{{"deny_internal":false,"routes":[{{"pools":["a"]}}],{POOLS}}}"#
+        ));
+        assert!(proxied_by(&decide("http://h/.env", &off)).is_some());
+        let deny = cfg(&format!(
+            r#"{{"routes":[{{"path_prefix":"/private","action":"deny"}},{{"pools":["a"]}}],{POOLS}}}"#
+        ));
+        assert_eq!(decide("http://h/private/x", &deny), Decision::Deny);
+        assert_eq!(decide("http://h/x", &cfg("{}")), Decision::NoRoute);
+    }
+}

@@ -1,0 +1,67 @@
+//! Small helpers for the JavaScript side: building responses, reading fields, fetching.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, Response, ResponseInit};
+
+/// A JavaScript error as text for a log line.
+pub(crate) fn text(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| string_field(&e, "message"))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// `obj[name]` when it is a string.
+pub(crate) fn string_field(obj: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(obj, &JsValue::from_str(name))
+        .ok()?
+        .as_string()
+}
+
+/// `new Response(body, {status, headers})`. `body` is a string, a `Uint8Array` or a
+/// `ReadableStream` (the constructor takes any); `manual` passes an already content-coded body
+/// through untouched (`encodeBody: "manual"`, else workerd would compress it again).
+pub(crate) fn response<'a>(
+    status: u16,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: Option<&JsValue>,
+    manual: bool,
+) -> worker::Result<Response> {
+    let init = ResponseInit::new();
+    init.set_status(status);
+    let h = Headers::new()?;
+    for (name, value) in headers {
+        h.append(name, value)?;
+    }
+    init.set_headers(&h);
+    if manual {
+        Reflect::set(&init, &"encodeBody".into(), &"manual".into())?;
+    }
+    let body = body.map(|b| b.unchecked_ref::<web_sys::ReadableStream>());
+    Ok(Response::new_with_opt_readable_stream_and_init(
+        body, &init,
+    )?)
+}
+
+/// Fetches `req` through a service binding or the global `fetch`.
+pub(crate) async fn fetch(
+    via: Option<&worker::worker_sys::Fetcher>,
+    req: &Request,
+) -> Result<Response, JsValue> {
+    let promise = match via {
+        Some(f) => f.fetch(req)?,
+        None => js_sys::global()
+            .unchecked_into::<web_sys::WorkerGlobalScope>()
+            .fetch_with_request(req),
+    };
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+/// A response's whole body.
+pub(crate) async fn bytes(resp: &Response) -> Result<Uint8Array, String> {
+    let buf = JsFuture::from(resp.array_buffer().map_err(text)?)
+        .await
+        .map_err(text)?;
+    Ok(Uint8Array::new(&buf))
+}

@@ -1,0 +1,70 @@
+//! Talking to an origin: one signed, bounded fetch, and its outcome.
+
+use edge_core::balancer::retry::Outcome;
+use edge_core::origin_auth::{self, Signed};
+use edge_core::proxy::failure;
+use wasm_bindgen::JsValue;
+use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response};
+
+use crate::js;
+use crate::state::{now_ms, random, State};
+
+/// One request to an origin.
+pub(crate) struct OriginRequest<'a> {
+    /// `scheme://host[:port]`.
+    pub(crate) origin: &'a str,
+    /// The method as sent ([`origin_auth::wire_method`]).
+    pub(crate) method: &'a str,
+    pub(crate) path_and_query: &'a str,
+    /// Headers to send (the signature is set here, replacing any).
+    pub(crate) headers: &'a Headers,
+    /// Values of the signed forwarded headers set on `headers`, for the signature.
+    pub(crate) forwarded: [Option<&'a str>; 5],
+    pub(crate) body: Option<JsValue>,
+    pub(crate) timeout_ms: u64,
+}
+
+/// Sends the request: signed with the `EDGE_ORIGIN_KEY` secret when set, redirects passed back
+/// rather than followed, bounded by `AbortSignal.timeout` — the runtime owns that timer, so
+/// nothing of ours fires after the request has ended (a Rust-side timer would wake a finished
+/// request's task, which workerd cancels, stalling the isolate's future queue).
+pub(crate) async fn fetch(state: &State, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+    if let Some(key) = &state.origin_key {
+        let nonce = origin_auth::nonce(random(), random());
+        let host = origin_auth::authority_of(r.origin);
+        let signed = Signed {
+            time: now_ms() / 1000,
+            nonce: &nonce,
+            method: r.method,
+            host: &host,
+            path_and_query: r.path_and_query,
+            forwarded: r.forwarded,
+        };
+        let value = origin_auth::sign(key, &signed);
+        r.headers
+            .set(origin_auth::HEADER, &value)
+            .map_err(|_| Outcome::Refused)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(r.method);
+    init.set_headers(r.headers);
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(b) = &r.body {
+        init.set_body(b);
+    }
+    let timeout = r.timeout_ms.min(u64::from(u32::MAX)) as u32;
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout)));
+    let url = format!("{}{}", r.origin, r.path_and_query);
+    let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
+    let resp = js::fetch(None, &request)
+        .await
+        .map_err(|e| match js::string_field(&e, "name").as_deref() {
+            Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
+            _ => failure::classify(&js::string_field(&e, "message").unwrap_or_default()),
+        })?;
+    match resp.status() {
+        // An interim head handed over as the response: the final one is fetched again.
+        100 | 102 | 103 => crate::interim::final_response(state, r, resp).await,
+        _ => Ok(resp),
+    }
+}

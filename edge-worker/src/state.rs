@@ -1,0 +1,213 @@
+//! What an isolate keeps between requests, loaded once: the validated configuration, the
+//! manifest index (root, then shards on first use), the memory cache, pool state, secrets.
+
+use std::cell::RefCell;
+
+use std::rc::Rc;
+
+use cdn_manifest::{shard_path, Index, Root};
+use edge_core::answer::Answer;
+use edge_core::balancer::health::VerdictCache;
+use edge_core::balancer::{pool_states, PoolStates};
+use edge_core::config::{self, Config, Environment};
+use edge_core::loading::LoadGate;
+use edge_core::memory_cache::MemoryCache;
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::Response;
+use worker::Env;
+
+use crate::assets::fetch_file;
+use crate::js;
+
+/// Everything loaded once per isolate.
+pub(crate) struct State {
+    pub(crate) config: Config,
+    /// The index's root: which shard holds a path. Shards load on first use, each once.
+    root: Root,
+    shards: RefCell<Vec<Option<Rc<Index>>>>,
+    pub(crate) cache: RefCell<MemoryCache<Uint8Array>>,
+    pub(crate) assets: worker::worker_sys::Fetcher,
+    /// Per-pool steering and passive-health state, by pool name.
+    pub(crate) pools: RefCell<PoolStates>,
+    /// The `EDGE_ORIGIN_KEY` secret that signs requests to origins.
+    pub(crate) origin_key: Option<Vec<u8>>,
+    /// The `EDGE_HEALTH_TOKEN` secret that opens `/__edge/…`.
+    pub(crate) health_token: Option<String>,
+    /// The `EDGE_COOKIE_KEY` secret that signs affinity and read-your-writes cookies.
+    pub(crate) cookie_key: Vec<u8>,
+    /// Where the cron trigger's health verdicts are shared (`EDGE_HEALTH` KV namespace).
+    pub(crate) health_kv: Option<worker::KvStore>,
+    /// Verdicts read from KV (reused for health_cache_ms).
+    pub(crate) verdicts: RefCell<VerdictCache>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<Rc<State>>> = const { RefCell::new(None) };
+    /// Loads in progress: `None` = the state, `Some(i)` = shard i.
+    static LOADING: RefCell<LoadGate<Option<usize>>> = RefCell::new(LoadGate::new());
+}
+
+/// Claims the load `what`, or waits (on this request's own timer) while another request holds
+/// it. True when this request must do the load (then [`release`] it); false when `done()`.
+async fn claim(what: Option<usize>, done: impl Fn() -> bool) -> bool {
+    while !done() {
+        if LOADING.with(|l| l.borrow_mut().claim(what, now_ms())) {
+            return true;
+        }
+        worker::Delay::from(std::time::Duration::from_millis(2)).await;
+    }
+    false
+}
+
+fn release(what: Option<usize>) {
+    LOADING.with(|l| l.borrow_mut().release(&what));
+}
+
+/// The isolate's state, loaded on its first request (once, whatever the concurrency).
+pub(crate) async fn load(env: &Env) -> Result<Rc<State>, String> {
+    if let Some(s) = STATE.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    if !claim(None, || STATE.with(|s| s.borrow().is_some())).await {
+        if let Some(s) = STATE.with(|s| s.borrow().clone()) {
+            return Ok(s);
+        }
+    }
+    let result = load_now(env).await;
+    release(None);
+    if let Ok(state) = &result {
+        STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
+    }
+    result
+}
+
+async fn load_now(env: &Env) -> Result<Rc<State>, String> {
+    let env_js: &JsValue = env.as_ref();
+    let binding = |name: &str| {
+        Reflect::get(env_js, &JsValue::from_str(name))
+            .ok()
+            .filter(|v| !v.is_undefined())
+    };
+    let edge_json = match binding("EDGE") {
+        Some(v) => Some(String::from(js_sys::JSON::stringify(&v).map_err(js::text)?)),
+        None => None,
+    };
+    let config = Config::from_binding(edge_json.as_deref()).map_err(|e| e.to_string())?;
+    let assets = binding("ASSETS")
+        .filter(|v| v.is_object())
+        .ok_or("the ASSETS binding is missing ([assets] binding = \"ASSETS\" in wrangler.toml)")?
+        .unchecked_into::<worker::worker_sys::Fetcher>();
+    let manifest = &config.assets.manifest;
+    let resp = fetch_file(&assets, manifest, None).await?;
+    if resp.status() != 200 {
+        return Err(format!("the CDN manifest {manifest} is not in the assets directory (status {}); build it with asset-builder", resp.status()));
+    }
+    let root = Root::from_bytes(&js::bytes(&resp).await?.to_vec())
+        .map_err(|e| format!("{manifest}: {e}"))?;
+    let secret = |name: &str| {
+        binding(name)
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let health_kv = worker::KvStore::from_this(env_js, config::HEALTH_KV).ok();
+    let environment = Environment {
+        secrets: Some(
+            [config::ORIGIN_KEY, config::COOKIE_KEY, config::HEALTH_TOKEN]
+                .iter()
+                .filter(|n| secret(n).is_some())
+                .map(|n| n.to_string())
+                .collect(),
+        ),
+        kv_namespaces: health_kv
+            .iter()
+            .map(|_| config::HEALTH_KV.to_string())
+            .collect(),
+        manifest_public_path: Some(root.public_path().to_string()),
+    };
+    config
+        .check_environment(&environment)
+        .map_err(|e| e.to_string())?;
+    let state = Rc::new(State {
+        pools: RefCell::new(pool_states(&config.pools)),
+        origin_key: secret(config::ORIGIN_KEY)
+            .filter(|_| config.forwarding.origin_auth)
+            .map(String::into_bytes),
+        health_token: secret(config::HEALTH_TOKEN),
+        cookie_key: secret(config::COOKIE_KEY)
+            .map(String::into_bytes)
+            .unwrap_or_default(),
+        health_kv: health_kv.filter(|_| config.has_health_checks()),
+        verdicts: RefCell::new(VerdictCache::default()),
+        shards: RefCell::new(vec![None; root.shard_count()]),
+        root,
+        cache: RefCell::new(MemoryCache::new(
+            config.assets.memory_cache_bytes,
+            config.assets.memory_cache_max_file,
+        )),
+        config,
+        assets,
+    });
+    for (key, page) in state.config.required_assets() {
+        if !matches!(shard_for(&state, page).await?.get(page), Ok(Some(_))) {
+            return Err(format!(
+                "invalid configuration at `{key}`: `{page}` is not in the manifest"
+            ));
+        }
+    }
+    let line = serde_json::json!({"event": "manifest", "root": state.config.assets.manifest, "shards": state.root.shard_count()});
+    worker::console_log!("{line}");
+    Ok(state)
+}
+
+/// The index shard that holds `path`, fetched on first use (once per isolate).
+pub(crate) async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, String> {
+    let i = state.root.shard_of(path);
+    let loaded = |i: usize| state.shards.borrow().get(i).cloned().flatten();
+    if let Some(index) = loaded(i) {
+        return Ok(index);
+    }
+    if !claim(Some(i), || loaded(i).is_some()).await {
+        if let Some(index) = loaded(i) {
+            return Ok(index);
+        }
+    }
+    let file = shard_path(&state.config.assets.manifest, i);
+    let result = async {
+        let resp = fetch_file(&state.assets, &file, None).await?;
+        if resp.status() != 200 {
+            return Err(format!(
+                "manifest shard {file} is not in the assets directory (status {})",
+                resp.status()
+            ));
+        }
+        Index::from_bytes(js::bytes(&resp).await?.to_vec())
+            .map(Rc::new)
+            .map_err(|e| format!("{file}: {e}"))
+    }
+    .await;
+    release(Some(i));
+    if let Ok(index) = &result {
+        if let Some(slot) = state.shards.borrow_mut().get_mut(i) {
+            *slot = Some(index.clone());
+        }
+    }
+    result
+}
+
+/// Wall-clock milliseconds since the epoch (advances with I/O in Workers).
+pub(crate) fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A random number (not for secrets).
+pub(crate) fn random() -> u64 {
+    (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
+}
+
+/// Sends one of the edge's own answers.
+pub(crate) fn send(answer: Answer) -> worker::Result<Response> {
+    let headers = answer.headers.iter().map(|(n, v)| (*n, v.as_str()));
+    let body = (!answer.body.is_empty()).then(|| JsValue::from_str(&answer.body));
+    js::response(answer.status, headers, body.as_ref(), false)
+}

@@ -1,0 +1,199 @@
+// The request plan end to end: what the edge answers when origins fail in every way it knows,
+// which route takes a request, what is denied, and that in-flight accounting survives clients
+// that hang up. Real Symfony origins (php -S) and scripted raw-HTTP origins, the built worker
+// in Miniflare.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { ORIGIN_KEY, poolsConfig, startOrigin, startRawOrigin, startTap, startWorker } from "./helpers.mjs";
+
+const SECRETS = { EDGE_ORIGIN_KEY: ORIGIN_KEY, EDGE_HEALTH_TOKEN: "plan-token" };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const dead = (port) => ({ url: `http://127.0.0.1:${port}` });
+
+describe("answers when origins fail", () => {
+  let a, b, w;
+  before(async () => {
+    a = await startOrigin({ name: "plan-a" });
+    b = await startOrigin({ name: "plan-b" });
+  });
+  after(async () => {
+    await w?.dispose();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  test("every origin down, with more origins than max_attempts: 503 with Retry-After", async () => {
+    w = await startWorker({ edge: poolsConfig({ dc1: [dead(9), dead(11), dead(13)], dc2: [dead(15)] }, { extra: { max_attempts: 3 } }), bindings: SECRETS });
+    for (const method of ["GET", "HEAD", "DELETE"]) {
+      const r = await w.request("/orders", { method });
+      assert.equal(r.status, 503, method);
+      assert.equal(r.headers["retry-after"], "10", method);
+    }
+    await w.dispose();
+    w = null;
+  });
+
+  test("every origin answering 503 (maintenance): the origin's own page reaches the client", async () => {
+    for (const o of [a, b]) fs.writeFileSync(path.join(o.varDir, "unhealthy"), "");
+    try {
+      w = await startWorker({ edge: poolsConfig({ dc1: [a], dc2: [b] }), bindings: SECRETS });
+      const r = await w.request("/health");
+      assert.equal(r.status, 503);
+      assert.equal(r.body.toString(), "unhealthy\n", "Symfony's body, not the edge's");
+      assert.equal(r.headers["retry-after"], undefined);
+      assert.ok(await w.logged((l) => l.includes('"event":"proxy"') && l.includes('"attempts":2') && l.includes('"status":503')), w.log.join("\n"));
+    } finally {
+      for (const o of [a, b]) fs.rmSync(path.join(o.varDir, "unhealthy"), { force: true });
+      await w?.dispose();
+      w = null;
+    }
+  });
+
+  test("a status outside 200-599 is a failure: a GET goes elsewhere, otherwise 502 naming the cause", async () => {
+    const weird = await startRawOrigin(() => "HTTP/1.1 999 Weird\r\nContent-Length: 2\r\n\r\nok");
+    try {
+      w = await startWorker({ edge: poolsConfig({ dc1: [{ url: weird.url.origin }], dc2: [a] }), bindings: SECRETS });
+      const r = await w.request("/orders");
+      assert.equal(r.status, 200);
+      assert.equal(r.headers["x-origin"], "plan-a");
+      await w.dispose();
+      w = await startWorker({ edge: poolsConfig({ dc1: [{ url: weird.url.origin }] }), bindings: SECRETS });
+      const only = await w.request("/orders");
+      assert.equal(only.status, 502);
+      assert.ok(await w.logged((l) => l.includes("999") && l.includes("not a final HTTP status")), w.log.join("\n"));
+    } finally {
+      await w?.dispose();
+      w = null;
+      await weird.close();
+    }
+  });
+
+  test("the deadline bounds the total time of a request whose origins hang", async () => {
+    // Origins that accept the connection and never answer.
+    const hangs = [await startRawOrigin(() => null), await startRawOrigin(() => null), await startRawOrigin(() => null)];
+    w = await startWorker({
+      edge: poolsConfig({ dc1: hangs.map((h) => ({ url: h.url.origin })) }, { extra: { attempt_timeout_ms: 1000, deadline_ms: 1500, max_attempts: 3 } }),
+      bindings: SECRETS,
+    });
+    try {
+      const t = Date.now();
+      const r = await w.request("/orders", { timeout: 10_000 });
+      const took = Date.now() - t;
+      assert.equal(r.status, 503);
+      assert.ok(took < 2500, `took ${took} ms with a 1500 ms deadline`);
+      assert.ok(took >= 1400, `took ${took} ms: the second attempt was cut to what was left, not skipped`);
+    } finally {
+      await w.dispose();
+      w = null;
+      for (const h of hangs) await h.close();
+    }
+  });
+});
+
+describe("routes and denied paths", () => {
+  let a, b, tap, w;
+  before(async () => {
+    a = await startOrigin({ name: "route-main" });
+    b = await startOrigin({ name: "route-admin" });
+    tap = await startTap(a.url);
+    const edge = poolsConfig(
+      { main: [{ url: tap.url.origin }], admin: [b] },
+      {
+        routes: [
+          { path_prefix: "/admin", pools: ["admin"] },
+          { host: "*.Shop.Test", path_prefix: "/whoami", pools: ["admin"] },
+          { path_prefix: "/private", action: "deny" },
+          { path_prefix: "/", pools: ["main"] },
+        ],
+      },
+    );
+    w = await startWorker({ edge, bindings: SECRETS });
+  });
+  after(async () => {
+    await w?.dispose();
+    await tap?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  const originOf = async (url, init) => {
+    const r = await w.mf.dispatchFetch(url, { headers: { "cf-connecting-ip": "192.0.2.1" }, ...init });
+    await r.arrayBuffer();
+    return [r.status, r.headers.get("x-origin")];
+  };
+
+  test("path prefixes match whole segments of the decoded path, as Symfony's router would", async () => {
+    assert.deepEqual(await originOf("http://shop.test/%61dmin/x"), [404, "route-admin"], "/%61dmin is /admin");
+    assert.deepEqual(await originOf("http://shop.test/admin"), [404, "route-admin"]);
+    assert.deepEqual(await originOf("http://shop.test/administrator"), [404, "route-main"], "not a segment of /admin");
+  });
+
+  test("host patterns match in any case", async () => {
+    assert.deepEqual(await originOf("http://EU.shop.TEST/whoami"), [200, "route-admin"]);
+    assert.deepEqual(await originOf("http://shop.test/whoami"), [200, "route-main"], "*.shop.test needs a subdomain");
+  });
+
+  test("Symfony's internal paths, dotfiles and deny routes are 404 at the edge, never forwarded", async () => {
+    const before = tap.seen.length;
+    for (const p of ["/_profiler/abc", "/_wdt/123", "/_fragment?_path=x", "/.env", "/.git/config", "/%5Fprofiler", "/private/x"]) {
+      const r = await w.request(p);
+      assert.equal(r.status, 404, p);
+      assert.match(r.headers["content-type"], /text\/plain/, p);
+    }
+    assert.equal(tap.seen.length, before, "no denied request reached the origin");
+    assert.equal((await w.request("/.well-known/security.txt")).status, 404);
+    assert.equal(tap.seen.length, before + 1, "/.well-known/ is public: the origin answered");
+  });
+
+  test("extension methods the runtime accepts (WebDAV) are forwarded like any write", async () => {
+    for (const method of ["PROPFIND", "MKCOL", "REPORT"]) {
+      const r = await w.request("/whoami", { method });
+      assert.equal(r.status, 200, method);
+      assert.equal(JSON.parse(r.body).raw_method, method);
+    }
+  });
+});
+
+describe("in-flight accounting", () => {
+  let a, b, w;
+  before(async () => {
+    a = await startOrigin({ name: "lo-a" });
+    b = await startOrigin({ name: "lo-b" });
+    w = await startWorker({
+      edge: poolsConfig({ p: [a, b] }, { steering: { p: { steering: "least_outstanding" } }, extra: { attempt_timeout_ms: 3000, deadline_ms: 3000 } }),
+      bindings: SECRETS,
+    });
+  });
+  after(async () => {
+    await w?.dispose();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  test("a client that hangs up does not leave its request counted as in flight", async () => {
+    const aborted = [];
+    for (let i = 0; i < 4; i++) {
+      const req = http.request({ host: w.url.hostname, port: w.url.port, path: "/orders?delay_ms=2000", agent: false });
+      req.on("error", () => {});
+      req.end();
+      aborted.push(req);
+    }
+    await sleep(300);
+    const health = async () => JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer plan-token" } })).body);
+    const during = (await health()).pools.p.origins.map((o) => o.in_flight);
+    assert.deepEqual(during, [2, 2], "least outstanding spreads the four");
+    for (const r of aborted) r.destroy();
+    let after = during;
+    for (let i = 0; i < 40 && after.some((n) => n > 0); i++) {
+      await sleep(100);
+      after = (await health()).pools.p.origins.map((o) => o.in_flight);
+    }
+    assert.deepEqual(after, [0, 0], "cancelled requests stop counting (drop guard, or their attempt's deadline)");
+    const seen = new Set();
+    for (let i = 0; i < 4; i++) seen.add((await w.request("/orders")).headers["x-origin"]);
+    assert.deepEqual([...seen].sort(), ["lo-a", "lo-b"], "both origins still take traffic");
+  });
+});
