@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench bench-edge clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench bench-edge fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -68,5 +68,8 @@ test: setup lint unit config-check deploy-check symfony-check e2e ## every test
 bench: setup $(BUILDER) ## asset-builder vs the reference pipeline (minutes)
 	python3 bench/asset-builder.py
 
+fuzz: ## fuzz every parser FUZZ_SECONDS (60) each, then RANDOM_BUILDS (200) random builds; not in test
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) RANDOM_BUILDS=$(or $(RANDOM_BUILDS),200) fuzz/run.sh
+
 clean: ## remove build outputs (keeps installed tools)
-	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build bench/forwarder/build
+	rm -rf target www/build www/var www/.asset-builder-cache edge-worker/build bench/forwarder/build fuzz/target

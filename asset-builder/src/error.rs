@@ -81,15 +81,46 @@ pub enum BuildError {
     /// Another build holds the lock on the same output directory.
     #[error("another asset-builder build is writing {0}; wait for it to finish")]
     Locked(PathBuf),
-    /// Two source files would be published at the same path.
-    #[error("{first} and {second} would both be published as {published}")]
-    Collision {
-        /// One source path.
+    /// Two things would be written to the same path of OUT (two published files, a published
+    /// file and another's `.br`/`.gz` sibling, a published file and a manifest, or a file and a
+    /// directory): the second would overwrite the first while the manifest describes only one.
+    #[error(
+        "{first} and {second} would both be written to `{path}` in the output directory; \
+         rename one of them"
+    )]
+    OutputConflict {
+        /// The path relative to OUT.
+        path: String,
+        /// What claimed it first (e.g. "source file `static/data.json.gz`").
         first: String,
-        /// The other source path.
+        /// What claimed it second (e.g. "the gzip sibling of `static/data.json`").
         second: String,
-        /// The shared published path.
-        published: String,
+    },
+    /// Something that may be a reference could not be classified, in `--strict` mode.
+    #[error("{file}:{line}: possible reference `{excerpt}` not rewritten: {reason}")]
+    UnclassifiedReference {
+        /// The file, relative to SRC.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The text from where it starts (up to 60 characters).
+        excerpt: String,
+        /// Why it was not classified.
+        reason: &'static str,
+    },
+    /// The references found in a file overlap, so they cannot be rewritten. A scanner bug:
+    /// reported with the file rather than guessed at.
+    #[error(
+        "{file}: cannot rewrite the reference at bytes {}..{} (it overlaps another); \
+         please report this with the file",
+        span.start,
+        span.end
+    )]
+    Rewrite {
+        /// The file, relative to SRC.
+        file: String,
+        /// The offending span.
+        span: std::ops::Range<usize>,
     },
 }
 
@@ -121,6 +152,19 @@ pub enum Warning {
         /// The files of the cycle, relative to SRC, sorted.
         files: Vec<String>,
     },
+    /// Something that may be a reference but that the builder could not classify (a
+    /// specifier built at run time, with escapes, or code the scanner could not follow); left
+    /// as written.
+    UnclassifiedReference {
+        /// The file, relative to SRC.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The text from where it starts (up to 60 characters).
+        excerpt: String,
+        /// Why it was not classified.
+        reason: String,
+    },
     /// A directory entry that is neither a regular file nor a directory (FIFO, socket, device).
     SkippedSpecialFile {
         /// The entry, relative to SRC.
@@ -146,6 +190,15 @@ impl std::fmt::Display for Warning {
                 f,
                 "reference cycle between {}; fingerprinted together",
                 files.join(", ")
+            ),
+            Warning::UnclassifiedReference {
+                file,
+                line,
+                excerpt,
+                reason,
+            } => write!(
+                f,
+                "{file}:{line}: possible reference `{excerpt}` not rewritten: {reason}"
             ),
             Warning::SkippedSpecialFile { file } => {
                 write!(f, "{file} is not a regular file; skipped")

@@ -84,15 +84,7 @@ fn run(args: &BuildArgs) -> Result<(), String> {
     } else if let Some(dir) = &args.cache_dir {
         opts.cache_dir = Some(dir.clone());
     }
-    if let Some(jobs) = args.jobs {
-        if jobs == 0 {
-            return Err("invalid --jobs: must be at least 1".into());
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build_global()
-            .map_err(|e| format!("cannot start {jobs} threads: {e}"))?;
-    }
+    opts.jobs = args.jobs;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
     let progress: &dyn Progress = match &bar {
         Some(b) => b,

@@ -25,6 +25,8 @@ pub struct Options {
     /// Glob patterns (on logical paths) of files published under their own name, without a
     /// fingerprint (e.g. `favicon.ico`, `robots.txt`). They are served with revalidation.
     pub no_fingerprint: Vec<String>,
+    /// Worker threads of the build's own thread pool; `None` = one per core.
+    pub jobs: Option<usize>,
 }
 
 impl Options {
@@ -40,6 +42,7 @@ impl Options {
             base_url: None,
             strict: false,
             no_fingerprint: Vec::new(),
+            jobs: None,
         }
     }
 
@@ -90,6 +93,9 @@ impl Options {
             }
         }
         self.no_fingerprint_matcher()?;
+        if self.jobs == Some(0) {
+            return Err(bad("--jobs", "must be at least 1".into()));
+        }
         let (src, out) = (absolute(&self.src), absolute(&self.out));
         if out.starts_with(&src) || src.starts_with(&out) {
             return Err(bad(
@@ -185,6 +191,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--no-fingerprint"));
+        let mut o = opts();
+        o.jobs = Some(0);
+        assert!(o.validate().unwrap_err().to_string().contains("--jobs"));
         let o = Options::new("/tmp/src-x", "/tmp/src-x/build");
         assert!(o.validate().unwrap_err().to_string().contains("--out"));
     }

@@ -83,22 +83,32 @@ impl Staging {
         self.dir.join(rel)
     }
 
-    /// Writes `bytes` at `rel`, creating parent directories.
+    /// Writes `bytes` at `rel`, creating parent directories. A file is never written twice:
+    /// an existing one is an error, not overwritten.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), BuildError> {
+        use std::io::Write;
         let path = self.path(rel);
         ensure_parent(&path)?;
-        std::fs::write(&path, bytes).map_err(|e| BuildError::io("write", &path, e))
+        let mut f = create_new(&path)?;
+        f.write_all(bytes)
+            .map_err(|e| BuildError::io("write", &path, e))
     }
 
     /// Places the file at `from` at `rel`: a hard link when possible (cache objects are never
-    /// modified in place), a copy otherwise.
+    /// modified in place), a copy otherwise. Like [`Staging::write`], never over a file.
     pub fn link(&self, rel: &str, from: &Path) -> Result<(), BuildError> {
         let path = self.path(rel);
         ensure_parent(&path)?;
-        if std::fs::hard_link(from, &path).is_ok() {
-            return Ok(());
+        match std::fs::hard_link(from, &path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(BuildError::io("write", &path, e))
+            }
+            Err(_) => {}
         }
-        std::fs::copy(from, &path)
+        let mut to = create_new(&path)?;
+        let mut src = File::open(from).map_err(|e| BuildError::io("read", from, e))?;
+        std::io::copy(&mut src, &mut to)
             .map(drop)
             .map_err(|e| BuildError::io("copy", from, e))
     }
@@ -139,8 +149,19 @@ impl Drop for Staging {
 }
 
 fn ensure_parent(path: &Path) -> Result<(), BuildError> {
-    let parent = path.parent().expect("staged paths have a parent");
-    std::fs::create_dir_all(parent).map_err(|e| BuildError::io("create directory", parent, e))
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|e| BuildError::io("create directory", parent, e)),
+        None => Ok(()),
+    }
+}
+
+fn create_new(path: &Path) -> Result<File, BuildError> {
+    File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| BuildError::io("write", path, e))
 }
 
 #[cfg(test)]
@@ -154,6 +175,8 @@ mod tests {
         let s = Staging::create(&out).unwrap();
         s.write(MARKER, b"1").unwrap();
         s.write("a/b.txt", b"first").unwrap();
+        let twice = s.write("a/b.txt", b"again").unwrap_err();
+        assert!(twice.to_string().contains("b.txt"), "{twice}");
         s.commit().unwrap();
         assert_eq!(std::fs::read(out.join("a/b.txt")).unwrap(), b"first");
 

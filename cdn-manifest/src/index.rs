@@ -204,6 +204,11 @@ impl Index {
             if slot == 0 {
                 return Ok(None);
             }
+            // A slot names an entry of the table; anything else would read a record out of the
+            // bucket or string area, one `iter` never lists.
+            if slot > self.entries {
+                return Err(IndexError::Corrupt("bucket slot outside the entry table"));
+            }
             let at = self.entries_at + (slot - 1) * ENTRY;
             if self.string(at)? == path {
                 return self.entry(at).map(Some);
@@ -527,6 +532,76 @@ mod tests {
         ));
     }
 
+    /// One 72-byte entry record pointing at strings `(offset, length)`.
+    fn record(path: (u32, u32), content_type: (u32, u32), etag: (u32, u32)) -> Vec<u8> {
+        let mut r = Vec::new();
+        for (o, l) in [path, content_type, etag] {
+            r.extend_from_slice(&o.to_le_bytes());
+            r.extend_from_slice(&l.to_le_bytes());
+        }
+        r.extend_from_slice(&7u64.to_le_bytes());
+        r.extend_from_slice(&[0; 8]);
+        for _ in Encoding::ALL {
+            r.extend_from_slice(&NONE.to_le_bytes());
+            r.extend_from_slice(&[0; 8]);
+        }
+        assert_eq!(r.len(), ENTRY);
+        r
+    }
+
+    /// The audit's hand-made index: one real entry, and a bucket whose slot (2) points past the
+    /// one-entry table at a record forged at the start of the string area. `get` used to return
+    /// that record, which `iter` never lists; now it is refused as corrupt.
+    #[test]
+    fn a_bucket_slot_outside_the_entry_table_is_corrupt() {
+        let (real, forged) = ("/assets/real.css", "/assets/x.css");
+        let mut strings = Vec::new();
+        let add = |s: &str, strings: &mut Vec<u8>| {
+            let r = (ENTRY as u32 + strings.len() as u32, s.len() as u32);
+            strings.extend_from_slice(s.as_bytes());
+            r
+        };
+        let public = add("/assets/", &mut strings);
+        let (real_s, forged_s) = (add(real, &mut strings), add(forged, &mut strings));
+        let (ct, etag) = (add("text/css", &mut strings), add("\"e\"", &mut strings));
+        let mut area = record(forged_s, ct, etag);
+        area.extend_from_slice(&strings);
+
+        let (entries, buckets) = (1u32, 2u32);
+        let entries_at = HEADER as u32 + 4 * buckets;
+        let strings_at = entries_at + ENTRY as u32;
+        let mut v = MAGIC.to_vec();
+        for x in [
+            FORMAT_VERSION,
+            entries,
+            buckets,
+            entries_at,
+            strings_at,
+            area.len() as u32,
+            public.0,
+            public.1,
+        ] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        let forged_home = fnv1a(forged.as_bytes()) as usize & 1;
+        let mut table = [0u32; 2];
+        table[forged_home] = 2;
+        table[1 - forged_home] = 1;
+        for slot in table {
+            v.extend_from_slice(&slot.to_le_bytes());
+        }
+        v.extend_from_slice(&record(real_s, ct, etag));
+        v.extend_from_slice(&area);
+
+        let idx = Index::from_bytes(v).unwrap();
+        let listed: Vec<_> = idx.iter().map(|e| e.unwrap().path).collect();
+        assert_eq!(listed, [real]);
+        assert_eq!(
+            idx.get(forged).unwrap_err(),
+            IndexError::Corrupt("bucket slot outside the entry table")
+        );
+    }
+
     #[test]
     fn encoding_is_deterministic() {
         assert_eq!(encode(&manifest(50)), encode(&manifest(50)));
@@ -551,15 +626,16 @@ mod tests {
                 "truncated at {cut}"
             );
         }
-        // Flip every byte in turn: loading and looking up must never panic.
+        // Flip every byte in turn: loading and looking up must never panic, and whatever `get`
+        // returns is an entry `iter` lists.
         let probe = "/assets/f3-0123456789abcdef.css";
         for i in 0..good.len() {
             let mut v = good.clone();
             v[i] ^= 0xff;
             if let Ok(idx) = Index::from_bytes(v) {
-                let _ = idx.get(probe);
-                for e in idx.iter() {
-                    let _ = e;
+                if let Ok(Some(e)) = idx.get(probe) {
+                    let listed: Vec<EntryRef<'_>> = idx.iter().flatten().collect();
+                    assert!(listed.contains(&e), "byte {i}: {e:?} is not listed");
                 }
             }
         }

@@ -1,10 +1,15 @@
 //! CSS: `url(…)`, `@import "…"` and `/*# sourceMappingURL=… */`, skipping comments and strings.
 
-use super::{find, quoted, source_map_url, RawRef, RefKind};
+use std::ops::Range;
+
+use super::{
+    find, looks_external, quoted, source_map_url, Doubt, Quoted, RawRef, RefKind, Scan,
+    Unclassified,
+};
 
 /// Finds the references in a stylesheet.
-pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
-    let mut refs = Vec::new();
+pub fn find_refs(b: &[u8]) -> Scan {
+    let mut scan = Scan::default();
     let mut i = 0;
     let mut after_import = false;
     while i < b.len() {
@@ -12,7 +17,7 @@ pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 let end = find(b, i + 2, b"*/").unwrap_or(b.len());
                 if let Some(span) = source_map_url(b, i + 2, end) {
-                    refs.push(RawRef {
+                    scan.refs.push(RawRef {
                         span,
                         kind: RefKind::SourceMap,
                     });
@@ -22,12 +27,7 @@ pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
             q @ (b'"' | b'\'') => {
                 let (content, next) = string(b, i + 1, q);
                 if after_import {
-                    if let Some(span) = content {
-                        refs.push(RawRef {
-                            span,
-                            kind: RefKind::CssImport,
-                        });
-                    }
+                    literal(b, content, RefKind::CssImport, &mut scan);
                     after_import = false;
                 }
                 i = next;
@@ -42,61 +42,94 @@ pub fn find_refs(b: &[u8]) -> Vec<RawRef> {
                 i += 1;
             }
             b'u' | b'U' if starts_with_ci(&b[i..], b"url(") && (i == 0 || !is_ident(b[i - 1])) => {
-                let (span, next) = url(b, i + 4);
-                if let Some(span) = span {
-                    refs.push(RawRef {
-                        span,
-                        kind: RefKind::CssUrl,
-                    });
-                }
+                i = url(b, i + 4, &mut scan);
                 after_import = false;
-                i = next;
             }
             _ => i += 1,
         }
     }
-    refs
+    scan.finish()
+}
+
+/// Records a quoted specifier: a reference when plain, a doubt when it has escapes or never
+/// ends (unless it is clearly not a file of ours).
+fn literal(b: &[u8], q: Quoted, kind: RefKind, scan: &mut Scan) {
+    match q {
+        Quoted::Plain(span) => scan.refs.push(RawRef { span, kind }),
+        Quoted::Escaped(span) if !looks_external(&b[span.clone()]) => {
+            scan.unclassified.push(Unclassified {
+                at: span.start,
+                why: Doubt::NotALiteral,
+            })
+        }
+        Quoted::Unterminated(at) if !looks_external(&b[at..]) => {
+            scan.unclassified.push(Unclassified {
+                at,
+                why: Doubt::NotALiteral,
+            })
+        }
+        _ => {}
+    }
 }
 
 /// Scans a CSS string body from `i` (after the opening quote): see [`quoted`].
-fn string(b: &[u8], i: usize, quote: u8) -> (Option<std::ops::Range<usize>>, usize) {
+fn string(b: &[u8], i: usize, quote: u8) -> (Quoted, usize) {
     quoted(b, i, quote, b"\n\r\x0c")
 }
 
-/// Scans the inside of `url(` from `i`. Returns the URL span and the index after `)`.
-fn url(b: &[u8], mut i: usize) -> (Option<std::ops::Range<usize>>, usize) {
+/// Scans the inside of `url(` from `i`, recording what it holds. Returns the index to go on
+/// from (after `)` when there is one).
+fn url(b: &[u8], mut i: usize, scan: &mut Scan) -> usize {
     while i < b.len() && b[i].is_ascii_whitespace() {
         i += 1;
     }
     if let Some(&q @ (b'"' | b'\'')) = b.get(i) {
-        let (span, mut next) = string(b, i + 1, q);
+        let (content, mut next) = string(b, i + 1, q);
         while next < b.len() && b[next].is_ascii_whitespace() {
             next += 1;
         }
-        return if b.get(next) == Some(&b')') {
-            (span, next + 1)
-        } else {
-            (None, next)
-        };
+        if b.get(next) == Some(&b')') {
+            literal(b, content, RefKind::CssUrl, scan);
+            return next + 1;
+        }
+        return next;
     }
     let start = i;
+    let doubt = |scan: &mut Scan, end: usize| {
+        let text = &b[start..end.min(b.len())];
+        if !looks_external(text) {
+            scan.unclassified.push(Unclassified {
+                at: start,
+                why: Doubt::NotALiteral,
+            });
+        }
+    };
     while i < b.len() && b[i] != b')' {
         match b[i] {
-            b'"' | b'\'' | b'(' | b'\\' => return (None, i),
+            b'"' | b'\'' | b'(' | b'\\' => {
+                doubt(scan, i);
+                return i;
+            }
             _ => i += 1,
         }
     }
     if i >= b.len() {
-        return (None, b.len());
+        return b.len();
     }
     let mut end = i;
     while end > start && b[end - 1].is_ascii_whitespace() {
         end -= 1;
     }
-    if b[start..end].iter().any(|c| c.is_ascii_whitespace()) {
-        return (None, i + 1);
+    let span: Range<usize> = start..end;
+    if b[span.clone()].iter().any(|c| c.is_ascii_whitespace()) {
+        doubt(scan, end);
+    } else if end > start {
+        scan.refs.push(RawRef {
+            span,
+            kind: RefKind::CssUrl,
+        });
     }
-    ((end > start).then_some(start..end), i + 1)
+    i + 1
 }
 
 fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
@@ -113,6 +146,7 @@ mod tests {
 
     fn texts(src: &str) -> Vec<(String, RefKind)> {
         find_refs(src.as_bytes())
+            .refs
             .into_iter()
             .map(|r| (src[r.span].to_string(), r.kind))
             .collect()
@@ -168,5 +202,29 @@ mod tests {
             texts(r"url('a\'b.png')").is_empty(),
             "escaped strings are left alone"
         );
+    }
+
+    /// What cannot be rewritten is reported, unless it is clearly not a file of ours.
+    #[test]
+    fn unrewritable_specifiers_are_doubts() {
+        for src in [
+            r"a{b:url('a\'b.png')}",
+            "a{b:url(a b.png)}",
+            "a{b:url(a\\(b.png)}",
+            r#"@import "x\"y.css";"#,
+            "@import 'never-ends.css\n;",
+        ] {
+            let scan = find_refs(src.as_bytes());
+            assert!(scan.refs.is_empty(), "{src}");
+            assert_eq!(scan.unclassified.len(), 1, "{src}");
+            assert_eq!(scan.unclassified[0].why, Doubt::NotALiteral);
+        }
+        for src in [
+            r"a{b:url('data:x,\'')}",
+            "a{b:url(https://x.test/a b)}",
+            "a{b:url(data:image/svg+xml;utf8,<svg xmlns='x'>)}",
+        ] {
+            assert!(find_refs(src.as_bytes()).unclassified.is_empty(), "{src}");
+        }
     }
 }

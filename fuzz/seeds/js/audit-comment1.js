@@ -1,0 +1,1 @@
+import("./a.js" /*# sourceMappingURL=b.map */)

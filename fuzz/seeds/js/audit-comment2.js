@@ -1,0 +1,2 @@
+import(''//# sourceMappingURL=x
+)

@@ -1,0 +1,1 @@
+const u = new URL('./x.png', import.meta.url);

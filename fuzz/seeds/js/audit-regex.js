@@ -1,0 +1,1 @@
+if (x) /'/.test(s); import("./a.js")
