@@ -34,6 +34,7 @@ pub(crate) struct RawEdge {
     pub ryw_cookie: String,
     pub health_cache_ms: u64,
     pub deny_internal: bool,
+    pub purge_poll_ms: u64,
     pub hide_response_headers: Vec<String>,
     pub pass_server_header: bool,
     pub error_pages: BTreeMap<String, String>,
@@ -66,6 +67,7 @@ impl Default for RawEdge {
             ryw_cookie: "__edge_ryw".into(),
             health_cache_ms: 5_000,
             deny_internal: true,
+            purge_poll_ms: 1_000,
             hide_response_headers: Vec::new(),
             pass_server_header: false,
             error_pages: BTreeMap::new(),
@@ -87,6 +89,7 @@ pub(crate) struct RawRoute {
     pub write_pool: Option<String>,
     pub read_your_writes_s: Option<u64>,
     pub intercept_origin_errors: bool,
+    pub cache: RawCache,
 }
 
 impl Default for RawRoute {
@@ -100,6 +103,42 @@ impl Default for RawRoute {
             write_pool: None,
             read_your_writes_s: None,
             intercept_origin_errors: false,
+            cache: RawCache::default(),
+        }
+    }
+}
+
+/// `routes[].cache`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawCache {
+    pub enabled: bool,
+    pub ignore_query: Vec<String>,
+    pub private_cookies: Vec<String>,
+    pub default_grace_s: u64,
+    pub keep_s: u64,
+    pub tag_header: String,
+    pub purge_header: String,
+    pub max_object_bytes: u64,
+    pub heuristics: bool,
+    pub heuristic_max_s: u64,
+}
+
+impl Default for RawCache {
+    fn default() -> Self {
+        RawCache {
+            enabled: true,
+            ignore_query: ["utm_*", "fbclid", "gclid", "msclkid", "mc_cid", "mc_eid"]
+                .map(String::from)
+                .to_vec(),
+            private_cookies: vec!["PHPSESSID".into()],
+            default_grace_s: 0,
+            keep_s: 3_600,
+            tag_header: "X-Cache-Tags".into(),
+            purge_header: "X-Edge-Purge-Tags".into(),
+            max_object_bytes: 8 << 20,
+            heuristics: true,
+            heuristic_max_s: 86_400,
         }
     }
 }
