@@ -32,6 +32,7 @@ export async function startWorker({ edge = { public_path: "/assets/" }, assets =
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: edge === undefined ? bindings : { EDGE: edge, ...bindings },
     kvNamespaces,
+    durableObjects: script.startsWith("edge-worker/") ? { EDGE_COORDINATOR: { className: "EdgeCoordinator", useSQLite: true } } : undefined,
     assets: {
       directory: assets,
       binding: "ASSETS",

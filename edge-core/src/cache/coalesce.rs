@@ -13,6 +13,10 @@ pub enum Role {
     Leader,
     /// Wait for the leader ([`Coalescer::poll`]).
     Follower,
+    /// Fetch it without coalescing: its last fetch was not storable (Varnish's hit-for-pass), so
+    /// waiting for one another would only queue concurrent requests for a personal or dynamic
+    /// page.
+    Pass,
 }
 
 /// The state of a key another request is fetching.
@@ -37,6 +41,8 @@ pub struct Coalescer {
 
 /// How long a finished flight is remembered for its followers.
 pub const DONE_KEPT_MS: u64 = 5_000;
+/// How long a key whose response was not storable is fetched without coalescing.
+pub const PASS_MS: u64 = 10_000;
 
 impl Coalescer {
     /// Joins the fetch of `key` at `now_ms`; a pending leader older than `deadline_ms` counts as

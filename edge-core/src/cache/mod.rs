@@ -4,6 +4,7 @@
 
 pub mod coalesce;
 pub mod conditional;
+pub mod counters;
 pub mod directives;
 pub mod entry;
 pub mod freshness;

@@ -74,6 +74,7 @@ mod key_path;
 mod pools;
 mod proxy;
 mod raw;
+mod reader;
 mod routes;
 
 use std::collections::BTreeMap;
@@ -86,7 +87,9 @@ use crate::balancer::Pool;
 use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
-pub use environment::{Environment, Warning, COOKIE_KEY, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY};
+pub use environment::{
+    Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY,
+};
 use key_path::Validate;
 pub use key_path::{is_token, ConfigError, KeyPath};
 pub use proxy::ForwardSettings;
@@ -127,9 +130,9 @@ pub struct Config {
 impl Config {
     /// Parses the `EDGE` object from its JSON form (what wrangler passes a TOML table as).
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let raw: RawEdge = serde_path_to_error::deserialize(de).map_err(key_path::from_serde)?;
-        raw.validate(&KeyPath::root())
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| KeyPath::root().error(format!("not valid JSON: {e}")))?;
+        Self::from_value(value)
     }
 
     /// Parses the `EDGE` binding as the worker receives it: `None` when it is not set (the
@@ -144,8 +147,7 @@ impl Config {
 
     /// Parses the `EDGE` object from an already-parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
-        let raw: RawEdge = serde_path_to_error::deserialize(value).map_err(key_path::from_serde)?;
-        raw.validate(&KeyPath::root())
+        RawEdge::read(&value)?.validate(&KeyPath::root())
     }
 
     /// Whether any pool has active health checks (they need the `EDGE_HEALTH` KV namespace).

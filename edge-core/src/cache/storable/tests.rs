@@ -43,7 +43,8 @@ fn decide_on(req: RequestBits, status: u16, pairs: &[(&str, &str)]) -> Result<To
 #[test]
 fn what_is_stored_and_what_is_not() {
     use NotStored::*;
-    let cases: &[(RequestBits, u16, &[(&str, &str)], Result<(), NotStored>)] = &[
+    type Case<'a> = (RequestBits, u16, &'a [(&'a str, &'a str)], Result<(), NotStored>);
+    let cases: &[Case] = &[
         (
             GET,
             200,
