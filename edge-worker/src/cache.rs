@@ -570,8 +570,9 @@ async fn store(
         };
         let ttl = format!("public, max-age={}", to_store.keep_for_s);
         let meta = to_store.entry.encode();
+        // Always 200 in the Cache API (which keeps only some statuses); the entry has the real one.
         let copy = js::response(
-            to_store.entry.status.max(200),
+            200,
             [
                 ("cache-control", ttl.as_str()),
                 (META_HEADER, meta.as_str()),
