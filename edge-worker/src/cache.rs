@@ -515,7 +515,8 @@ fn serve_stored(
                 .collect(),
         );
         (304, kept, None)
-    } else if creq.head {
+    } else if creq.head || matches!(stored.entry.status, 204 | 205) {
+        // No body for HEAD, nor for statuses that cannot have one (a Response refuses it).
         (stored.entry.status, fields, None)
     } else {
         (stored.entry.status, fields, stored.response.body())
