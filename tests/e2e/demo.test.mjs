@@ -30,6 +30,15 @@ async function until(what, pred, ms) {
   throw new Error(`timed out waiting for ${what}`);
 }
 after(async () => {
+  // Ask first (the demo's own cleanup stops the process groups it made), then force.
+  for (const c of started) {
+    try {
+      process.kill(c.pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+  }
+  await Promise.race([Promise.all(started.map((c) => c.exited)), sleep(5000)]);
   for (const c of started) {
     try {
       process.kill(-c.pid, "SIGKILL");
