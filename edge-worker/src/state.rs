@@ -49,6 +49,8 @@ pub(crate) struct State {
     pub(crate) coordinator: Option<worker::ObjectNamespace>,
     /// This isolate's copy of the purge log, and when it was last refreshed.
     pub(crate) purges: RefCell<(PurgeLog, u64)>,
+    /// Hot cached pages (and Vary markers) in isolate memory, in front of the Cache API.
+    pub(crate) hot: RefCell<MemoryCache<crate::cache::Hot>>,
     /// Cache misses being fetched in this isolate.
     pub(crate) coalescer: RefCell<Coalescer>,
     /// What the cache did in this isolate.
@@ -163,6 +165,7 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         coordinator,
         purges: RefCell::new((PurgeLog::default(), 0)),
         coalescer: RefCell::new(Coalescer::default()),
+        hot: RefCell::new(MemoryCache::new(config.cache_memory_bytes, 1 << 20)),
         counters: RefCell::new(Counters::default()),
         cache_fields: cache_fields(&config),
         shards: RefCell::new(vec![None; root.shard_count()]),

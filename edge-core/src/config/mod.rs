@@ -22,6 +22,7 @@
 //! health_cache_ms = 5000                # how long an isolate reuses active-health verdicts
 //! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
 //! purge_poll_ms = 1000                  # how soon every isolate sees a purge
+//! cache_memory_bytes = 8388608          # hot cached pages kept in isolate memory too
 //! hide_response_headers = ["X-Generator"] # more origin response headers the public never sees
 //! pass_server_header = false            # let the origins' `Server` header through
 //! error_pages = { 503 = "/assets/errors/503.html" }  # 404, 500, 502, 503, 504: pages for browsers
@@ -115,6 +116,9 @@ pub struct Config {
     /// How often an isolate refreshes the purge log from the coordinator: the bound on how
     /// long a purge takes to reach every isolate.
     pub purge_poll_ms: u64,
+    /// Budget in bytes of the isolate's memory copy of hot cached pages (in front of the Cache
+    /// API; 0 disables).
+    pub cache_memory_bytes: usize,
     /// Log one JSON line per proxied request.
     pub log_requests: bool,
     /// Pages the edge answers with (404, 5xx) instead of a line of text, for browsers.
@@ -209,6 +213,11 @@ impl Validate for RawEdge {
             purge_poll_ms: at
                 .key("purge_poll_ms")
                 .in_range(self.purge_poll_ms, 100, 60_000)?,
+            cache_memory_bytes: at.key("cache_memory_bytes").in_range(
+                self.cache_memory_bytes,
+                0,
+                64 << 20,
+            )? as usize,
             log_requests: self.log_requests,
             error_pages,
             response,
