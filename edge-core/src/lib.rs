@@ -15,6 +15,7 @@ pub mod balancer;
 pub mod cache;
 pub mod config;
 pub mod cookies;
+pub mod coordinator;
 pub mod forward;
 pub mod http_date;
 pub mod loading;

@@ -69,8 +69,8 @@ pub(crate) enum Task {
     Revalidate { url: String, headers: Headers },
     /// Record a purge with the coordinator.
     Purge { tags: Vec<String> },
-    /// Refresh this isolate's copy of the purge log.
-    RefreshPurges,
+    /// Refresh this isolate's copy of the coordinator's snapshot (verdicts, purge log).
+    RefreshCoordinator,
 }
 
 /// A body to store.
@@ -99,11 +99,13 @@ pub(crate) async fn run(state: Rc<State>, task: Task) {
                 }
             }
         }
-        Task::RefreshPurges => {
+        Task::RefreshCoordinator => {
             if let Some(ns) = &state.coordinator {
-                match crate::coordinator::purges(ns).await {
-                    Ok(log) => state.purges.borrow_mut().0.merge(&log),
-                    Err(e) => console_error!("edge-worker: reading the purge log: {e}"),
+                match crate::coordinator::snapshot(ns).await {
+                    Ok(snap) => state.adopt(snap),
+                    Err(e) => {
+                        console_error!("edge-worker: reading the coordinator's snapshot: {e}")
+                    }
                 }
             }
         }
@@ -128,7 +130,6 @@ pub(crate) async fn serve(
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
     let creq = CacheRequest::read(&req.method(), get, settings);
-    refresh_purges(state, ctx);
     let inbound = match proxy::read(&req, url, state) {
         Ok(i) => i,
         Err(answer) => return send(answer),
@@ -169,9 +170,10 @@ pub(crate) async fn serve(
     };
     let now = now_ms();
     let purged = state
-        .purges
+        .coord
         .borrow()
         .0
+        .purges
         .purged(&stored.entry.tags, stored.entry.stored_ms);
     let mut decision = lookup::decide(&stored.entry, &creq, settings, now, purged, false);
     let mut verdicts = None;
@@ -183,7 +185,7 @@ pub(crate) async fn serve(
         }
     ) {
         // Only a stale copy needs to know whether the origins are down (a health read).
-        let v = crate::health::verdicts_for(state, plan.chain()).await;
+        let v = crate::health::verdicts_for(state, plan.chain());
         if plan.all_down(&state.pools.borrow(), &v, now) {
             decision = lookup::decide(&stored.entry, &creq, settings, now, purged, true);
         }
@@ -236,7 +238,7 @@ pub(crate) async fn serve(
             let mut plan = plan;
             let verdicts = match verdicts {
                 Some(v) => v,
-                None => crate::health::verdicts_for(state, plan.chain()).await,
+                None => crate::health::verdicts_for(state, plan.chain()),
             };
             let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
             let failed = fw.result.is_err()
@@ -839,29 +841,12 @@ fn invalidate_after(
         return;
     }
     state
-        .purges
+        .coord
         .borrow_mut()
         .0
+        .purges
         .purge(tags.iter().map(String::as_str), now_ms());
     later(state, ctx, Task::Purge { tags });
-}
-
-/// Refreshes this isolate's copy of the purge log in the background when it is older than
-/// `purge_poll_ms` (so a purge anywhere reaches this isolate within that bound plus one
-/// round trip).
-fn refresh_purges(state: &Rc<State>, ctx: &Context) {
-    let now = now_ms();
-    if state.coordinator.is_none() {
-        return;
-    }
-    {
-        let mut p = state.purges.borrow_mut();
-        if now.saturating_sub(p.1) < state.config.purge_poll_ms {
-            return;
-        }
-        p.1 = now;
-    }
-    later(state, ctx, Task::RefreshPurges);
 }
 
 /// Counts the outcome for `/__edge/health`.

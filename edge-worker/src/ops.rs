@@ -19,7 +19,13 @@ pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Resu
         (Access::Granted, Ops::Purge) => purge(req, state).await,
         (Access::Granted, Ops::Health) => {
             let names: Vec<String> = state.config.pools.keys().cloned().collect();
-            let verdicts = crate::health::verdicts_for(state, &names).await;
+            // Fresh from the coordinator for the operator (not the isolate's periodic copy).
+            if let Some(ns) = &state.coordinator {
+                if let Ok(snap) = crate::coordinator::snapshot(ns).await {
+                    state.adopt(snap);
+                }
+            }
+            let verdicts = crate::health::verdicts_for(state, &names);
             let report = ops::health_report(
                 &state.config,
                 &state.pools.borrow(),
@@ -53,9 +59,10 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
     };
     let tags = request.all_tags(&state.config);
     state
-        .purges
+        .coord
         .borrow_mut()
         .0
+        .purges
         .purge(tags.iter().map(String::as_str), now_ms());
     let Some(ns) = &state.coordinator else {
         return send(Answer::text(
@@ -64,8 +71,8 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
         ));
     };
     match crate::coordinator::purge(ns, &tags).await {
-        Ok(log) => {
-            state.purges.borrow_mut().0.merge(&log);
+        Ok(snap) => {
+            state.adopt(snap);
             send(Answer::json(200, serde_json::json!({ "purged": request.tags, "urls": request.urls, "propagation_ms": state.config.purge_poll_ms }).to_string()))
         }
         Err(e) => send(Answer::text(

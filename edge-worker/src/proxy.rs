@@ -123,7 +123,7 @@ pub(crate) async fn plan_for<'c>(
         p.inbound.facts.clone(),
         &state.cookie_key,
     );
-    let verdicts = crate::health::verdicts_for(state, plan.chain()).await;
+    let verdicts = crate::health::verdicts_for(state, plan.chain());
     (plan, verdicts)
 }
 
@@ -148,7 +148,11 @@ pub(crate) async fn forward(
         } else {
             p.body.take()
         };
-        let result = origin::fetch(state, &request(&p.inbound, &p.headers, a, body)).await;
+        let result = origin::fetch(
+            state.origin_key.as_deref(),
+            &request(&p.inbound, &p.headers, a, body),
+        )
+        .await;
         let outcome = result
             .as_ref()
             .map_or_else(|o| *o, |r| Outcome::of_status(r.status()));

@@ -88,9 +88,7 @@ use crate::balancer::Pool;
 use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
-pub use environment::{
-    Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY,
-};
+pub use environment::{Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_TOKEN, ORIGIN_KEY};
 use key_path::Validate;
 pub use key_path::{is_token, ConfigError, KeyPath};
 pub use proxy::ForwardSettings;
@@ -154,7 +152,7 @@ impl Config {
         RawEdge::read(&value)?.validate(&KeyPath::root())
     }
 
-    /// Whether any pool has active health checks (they need the `EDGE_HEALTH` KV namespace).
+    /// Whether any pool has active health checks (the coordinator probes them).
     pub fn has_health_checks(&self) -> bool {
         self.pools.values().any(|p| p.health.is_some())
     }
