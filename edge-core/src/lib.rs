@@ -18,6 +18,7 @@ pub mod cookies;
 pub mod coordinator;
 pub mod forward;
 pub mod http_date;
+pub mod jobs;
 pub mod loading;
 pub mod memory_cache;
 pub mod ops;
