@@ -60,7 +60,19 @@
 //! healthy_threshold = 2                 # consecutive successes to come back
 //! unhealthy_threshold = 2               # consecutive failures to go down
 //! ttl_s = 180                           # a verdict older than this is ignored
+//!
+//! [[vars.EDGE.jobs]]                    # run by the coordinator on one healthy origin, once
+//! name = "cleanup"                      # unique; the run's Idempotency-Key is name@instant
+//! schedule = "*/15 * * * *"             # five-field cron in UTC (see jobs::cron) …
+//! # every_s = 30                        # … or every N seconds (development and tests)
+//! pool = "dc1"                          # whose healthy origins run it
+//! path = "/_jobs/cleanup"               # requested on the origin (never routed from the public)
+//! method = "POST"                       # GET, POST or PUT
+//! timeout_ms = 30000                    # one origin's answer (at most max_run_s)
+//! max_run_s = 300                       # until then the next due run is skipped, not overlapped
 //! ```
+//!
+//! `health_interval_s = 5` (top level): how often the coordinator probes the origins.
 //!
 //! Every error names the key (`EDGE.cors_allow_origins[1]`) and says what is expected. An unknown
 //! key is an error, so a typo cannot silently fall back to a default. Defaults are defined once,
@@ -71,6 +83,7 @@ mod cache;
 mod environment;
 mod errors;
 mod health;
+mod jobs;
 mod key_path;
 mod pools;
 mod proxy;
@@ -85,6 +98,7 @@ use crate::balancer::affinity::CookieSettings;
 use crate::balancer::ejection::OutlierPolicy;
 use crate::balancer::retry::RetryPolicy;
 use crate::balancer::Pool;
+use crate::jobs::Job;
 use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
@@ -127,6 +141,10 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Origin pools by name.
     pub pools: BTreeMap<String, Pool>,
+    /// Scheduled jobs the coordinator runs, in configuration order.
+    pub jobs: Vec<Job>,
+    /// How often the coordinator probes the origins of pools with health checks, in seconds.
+    pub health_interval_s: u64,
 }
 
 impl Config {
@@ -174,6 +192,12 @@ impl Config {
             .collect()
     }
 
+    /// The paths (without query) the jobs request on origins: the public must never reach them
+    /// through the edge, only the coordinator does.
+    pub fn job_paths(&self) -> Vec<&str> {
+        self.jobs.iter().map(Job::path_only).collect()
+    }
+
     /// The names of request headers consistent hashing reads (the glue passes their values).
     pub fn hash_headers(&self) -> Vec<&str> {
         self.pools
@@ -200,6 +224,7 @@ impl Validate for RawEdge {
         let (error_pages, response) = errors::validate(self, &assets.public_path, at)?;
         let pools = pools::validate(&self.pools, &at.key("pools"))?;
         let routes = routes::validate(&self.routes, &pools, &at.key("routes"))?;
+        let jobs = jobs::validate(&self.jobs, &pools, &at.key("jobs"))?;
         Ok(Config {
             assets,
             forwarding,
@@ -221,6 +246,12 @@ impl Validate for RawEdge {
             response,
             routes,
             pools,
+            jobs,
+            health_interval_s: at.key("health_interval_s").in_range(
+                self.health_interval_s,
+                1,
+                300,
+            )?,
         })
     }
 }

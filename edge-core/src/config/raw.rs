@@ -44,6 +44,8 @@ pub(crate) struct RawEdge {
     pub error_pages: BTreeMap<String, String>,
     pub routes: Vec<RawRoute>,
     pub pools: BTreeMap<String, RawPool>,
+    pub jobs: Vec<RawJob>,
+    pub health_interval_s: u64,
 }
 
 impl Default for RawEdge {
@@ -78,6 +80,8 @@ impl Default for RawEdge {
             error_pages: BTreeMap::new(),
             routes: Vec::new(),
             pools: BTreeMap::new(),
+            jobs: Vec::new(),
+            health_interval_s: 5,
         }
     }
 }
@@ -219,6 +223,34 @@ impl Default for RawHealth {
     }
 }
 
+/// `[[vars.EDGE.jobs]]`.
+#[derive(Debug, Clone)]
+pub(crate) struct RawJob {
+    pub name: Option<String>,
+    pub schedule: Option<String>,
+    pub every_s: Option<u64>,
+    pub pool: Option<String>,
+    pub path: Option<String>,
+    pub method: String,
+    pub timeout_ms: u64,
+    pub max_run_s: u64,
+}
+
+impl Default for RawJob {
+    fn default() -> Self {
+        RawJob {
+            name: None,
+            schedule: None,
+            every_s: None,
+            pool: None,
+            path: None,
+            method: "POST".into(),
+            timeout_ms: 30_000,
+            max_run_s: 300,
+        }
+    }
+}
+
 impl RawEdge {
     /// Reads the `EDGE` object.
     pub(crate) fn read(v: &Value) -> Result<Self, ConfigError> {
@@ -254,6 +286,8 @@ impl RawEdge {
                 "error_pages",
                 "routes",
                 "pools",
+                "jobs",
+                "health_interval_s",
             ],
         )?;
         let d = RawEdge::default();
@@ -297,6 +331,12 @@ impl RawEdge {
             error_pages: t.string_map("error_pages")?,
             routes,
             pools,
+            jobs: t
+                .items("jobs")?
+                .into_iter()
+                .map(|(at, v)| RawJob::read(v, at))
+                .collect::<Result<_, _>>()?,
+            health_interval_s: t.u64("health_interval_s", d.health_interval_s)?,
         })
     }
 }
@@ -433,6 +473,36 @@ impl RawHealth {
             healthy_threshold: t.u64("healthy_threshold", d.healthy_threshold)?,
             unhealthy_threshold: t.u64("unhealthy_threshold", d.unhealthy_threshold)?,
             ttl_s: t.u64("ttl_s", d.ttl_s)?,
+        })
+    }
+}
+
+impl RawJob {
+    fn read(v: &Value, at: KeyPath) -> Result<Self, ConfigError> {
+        let t = Table::new(
+            v,
+            at,
+            &[
+                "name",
+                "schedule",
+                "every_s",
+                "pool",
+                "path",
+                "method",
+                "timeout_ms",
+                "max_run_s",
+            ],
+        )?;
+        let d = RawJob::default();
+        Ok(RawJob {
+            name: t.opt_string("name")?,
+            schedule: t.opt_string("schedule")?,
+            every_s: t.opt_u64("every_s")?,
+            pool: t.opt_string("pool")?,
+            path: t.opt_string("path")?,
+            method: t.string("method", &d.method)?,
+            timeout_ms: t.u64("timeout_ms", d.timeout_ms)?,
+            max_run_s: t.u64("max_run_s", d.max_run_s)?,
         })
     }
 }
