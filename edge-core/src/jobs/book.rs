@@ -273,7 +273,7 @@ impl JobBook {
                     why: EXPIRED.into(),
                 };
                 run.finished_ms = Some(now_ms);
-                self.counts.failed += 1;
+                self.counts.failed = self.counts.failed.saturating_add(1);
                 expired.push(run.key.clone());
             }
         }
@@ -368,7 +368,7 @@ impl Book {
             book.last_recorded_s = Some(last);
             if book.runs.iter().any(Run::is_pending) {
                 book.skip(&job.name, SKIP_OVERLAP, first, first, 1, now_ms);
-                book.counts.skipped += 1;
+                book.counts.skipped = book.counts.skipped.saturating_add(1);
             } else {
                 let key = job.run_key(first);
                 let lateness_ms = lateness(now_ms, first);
@@ -383,7 +383,7 @@ impl Book {
                     attempts: 0,
                     finished_ms: None,
                 });
-                book.counts.started += 1;
+                book.counts.started = book.counts.started.saturating_add(1);
                 starts.push(Start {
                     job: job.name.clone(),
                     scheduled_s: first,
@@ -393,7 +393,7 @@ impl Book {
             }
             if let Some(from) = missed_from {
                 book.skip(&job.name, SKIP_MISSED, from, last, missed, now_ms);
-                book.counts.missed += missed;
+                book.counts.missed = book.counts.missed.saturating_add(missed);
             }
         }
         starts
@@ -443,9 +443,9 @@ impl Book {
             Outcome::Failed { why } => RunState::Failed { why },
         };
         if succeeded {
-            book.counts.succeeded += 1;
+            book.counts.succeeded = book.counts.succeeded.saturating_add(1);
         } else {
-            book.counts.failed += 1;
+            book.counts.failed = book.counts.failed.saturating_add(1);
         }
         true
     }

@@ -437,4 +437,20 @@ fn stored_form() {
     let old: Book = Book::from_json(r#"{"jobs":{"a":{"next_due_s":1020,"extra":1}}}"#).unwrap();
     assert_eq!(old.job("a").unwrap().next_due_s(), Some(1_020));
     assert_eq!(Book::from_json("{}").unwrap(), Book::default());
+    // A hostile stored book: counters at their limits, a due time at the epoch, a run with no
+    // `@` in its key. Nothing panics, and the walk to now is bounded.
+    let mut hostile = Book::from_json(
+        r#"{"jobs":{"a":{"schedule":"every 10s","next_due_s":0,"counts":{"started":18446744073709551615,"missed":18446744073709551615,"failed":18446744073709551615},
+            "runs":[{"key":"nokey","scheduled_s":0,"state":{"state":"pending"},"recorded_ms":0,"lateness_ms":0,"deadline_ms":0,"origin":null,"attempts":4294967295,"finished_ms":null}]}}}"#,
+    )
+    .unwrap();
+    let starts = hostile.due(&jobs, 1_000_000_000_000);
+    assert_eq!(keys(&starts), ["a@0"]);
+    assert!(hostile.attempt("a@0", "http://o", 1_000_000_000_000));
+    assert!(!hostile.attempt("nokey", "http://o", 1_000_000_000_000));
+    let c = hostile.job("a").unwrap().counts();
+    assert_eq!(
+        (c.started, c.missed, c.failed),
+        (u64::MAX, u64::MAX, u64::MAX)
+    );
 }
