@@ -118,7 +118,7 @@ pub struct Run {
 
 /// Where a run stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunState {
     /// Recorded and handed to the glue; no outcome yet.
     Pending,

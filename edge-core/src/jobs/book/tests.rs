@@ -429,7 +429,7 @@ fn stored_form() {
     book.finish("a@1010", Outcome::Succeeded { status: 200 }, 1_010_050);
     let json = book.to_json();
     assert!(
-        json.contains(r#""state":"succeeded","status":200"#),
+        json.contains(r#""state":{"kind":"succeeded","status":200}"#),
         "{json}"
     );
     assert!(json.contains(r#""key":"a@1010""#), "{json}");
@@ -441,7 +441,7 @@ fn stored_form() {
     // `@` in its key. Nothing panics, and the walk to now is bounded.
     let mut hostile = Book::from_json(
         r#"{"jobs":{"a":{"schedule":"every 10s","next_due_s":0,"counts":{"started":18446744073709551615,"missed":18446744073709551615,"failed":18446744073709551615},
-            "runs":[{"key":"nokey","scheduled_s":0,"state":{"state":"pending"},"recorded_ms":0,"lateness_ms":0,"deadline_ms":0,"origin":null,"attempts":4294967295,"finished_ms":null}]}}}"#,
+            "runs":[{"key":"nokey","scheduled_s":0,"state":{"kind":"pending"},"recorded_ms":0,"lateness_ms":0,"deadline_ms":0,"origin":null,"attempts":4294967295,"finished_ms":null}]}}}"#,
     )
     .unwrap();
     let starts = hostile.due(&jobs, 1_000_000_000_000);
