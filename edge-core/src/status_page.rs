@@ -243,7 +243,7 @@ pub fn render(s: &StatusSnapshot) -> String {
     jobs(&mut out, s);
     cache(&mut out, s);
 
-    out.push_str("</main>\n<footer>Times in UTC. Active verdicts come from the coordinator's probes; ejection and in-flight counts from the isolate that rendered this page.</footer>\n</body>\n</html>\n");
+    out.push_str("</main>\n<footer>Times in UTC. Active verdicts come from the coordinator's probes; passive ejections and requests in flight are counted per isolate.</footer>\n</body>\n</html>\n");
     out
 }
 
@@ -428,7 +428,7 @@ fn cache(out: &mut String, s: &StatusSnapshot) {
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{ratio}</td></tr>\n",
         c.hit, c.stale, c.miss, c.bypass, c.collapsed, c.stored
     ));
-    out.push_str("</tbody>\n</table>\n<p class=\"muted\">Counted by the isolate that rendered this page, since it started.</p>\n</div>\n</section>\n");
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
 }
 
 fn badge(class: &str, text: &str) -> String {
