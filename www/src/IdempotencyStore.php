@@ -7,23 +7,30 @@ namespace App;
  *
  * The edge's coordinator sends each job run with an `Idempotency-Key` (`job@scheduled-time`), and
  * when an origin fails before answering it sends the same key to another origin: that origin must
- * not run the job again. So the origins share one store, and the first request to *claim* a key
- * runs it; every later request with the key gets the first answer back (a replay), or hears that
- * the run is still going (or died before it recorded an answer) — never a second execution.
+ * not run the job again if the first one finished it, and must not start it while the first one
+ * is still running it — but it should run it when the first one died before finishing, or the run
+ * would be lost. So the origins share one store, and a key is executed like a database
+ * transaction: the executing process holds the key's lock from start to answer; a crash releases
+ * the lock (as a database rolls back a dead session's transaction), so the next request with the
+ * key takes the run over; a recorded answer is final and replayed to every later request.
  *
  * Demo only: the store is a directory shared by the origins (`APP_SHARED_DIR`, else
  * `var/shared` of the project, which the origins of one checkout share). A production setup keeps
- * this in its database (`INSERT … ON CONFLICT DO NOTHING` on a unique key column, answer in the
- * same row) or Redis (`SET key … NX`), which every application server reaches.
+ * this in its database (a row per key locked with `SELECT … FOR UPDATE` in the job's transaction,
+ * the answer committed with the job's own writes) or Redis (`SET key … NX PX` as a lease).
  *
  * Layout, per key (files named by the key's SHA-256, so any key is a safe file name):
- *   keys/<sha256>.claim    created with O_CREAT|O_EXCL (`fopen(…, 'x')`): whoever creates it
- *                          owns the key; holds the job, the origin and the start time
- *   keys/<sha256>.answer   the first execution's answer (JSON), written aside and renamed into
- *                          place, so a reader sees all of it or nothing
+ *   keys/<sha256>.claim    the key's lock (`flock`, held by the executing process until the
+ *                          answer is recorded; released by the kernel if that process dies) and
+ *                          who started it, when, and who took it over
+ *   keys/<sha256>.answer   the execution's answer (JSON), written aside and renamed into place,
+ *                          so a reader sees all of it or nothing
  */
 final class IdempotencyStore
 {
+    /** @var array<string, resource> locks held by this process, by key */
+    private array $held = [];
+
     public function __construct(private string $dir)
     {
     }
@@ -45,24 +52,44 @@ final class IdempotencyStore
     }
 
     /**
-     * Claims $key for this execution: true for the first caller, ever, across every origin
-     * sharing the store; false for every later one. Atomic: the exclusive create either makes the
-     * file or fails because it exists.
+     * Claims $key for this execution: true when this request must execute it (the first request
+     * with the key, or the first after an execution that died unfinished, whose claim record is
+     * returned in $previous), false when it must not (an answer is recorded, or a live process
+     * is executing it). Keep the claim until record().
      *
-     * @param array<string, mixed> $meta what the claim records (job, origin, start time)
+     * @param array<string, mixed>      $meta     what the claim records (job, origin, start time)
+     * @param array<string, mixed>|null $previous set to the dead execution's claim on a takeover
      */
-    public function claim(string $key, array $meta): bool
+    public function claim(string $key, array $meta, ?array &$previous = null): bool
     {
+        $previous = null;
         $path = $this->path($key, 'claim');
-        $handle = @fopen($path, 'x');
+        $handle = @fopen($path, 'c+');
         if ($handle === false) {
-            if (file_exists($path)) {
-                return false;
-            }
-            throw new \RuntimeException("idempotency store: cannot create $path");
+            throw new \RuntimeException("idempotency store: cannot open $path");
         }
+        if (!flock($handle, LOCK_EX | LOCK_NB)) {
+            fclose($handle); // a live process is executing it
+
+            return false;
+        }
+        if ($this->answer($key) !== null) {
+            flock($handle, LOCK_UN);
+            fclose($handle);
+
+            return false;
+        }
+        $before = stream_get_contents($handle);
+        if (\is_string($before) && trim($before) !== '') {
+            $decoded = json_decode($before, true);
+            $previous = \is_array($decoded) ? $decoded : ['unreadable' => $before];
+            $meta['took_over_from'] = $previous['origin'] ?? null;
+        }
+        ftruncate($handle, 0);
+        rewind($handle);
         fwrite($handle, json_encode(['key' => $key] + $meta, JSON_UNESCAPED_SLASHES) . "\n");
-        fclose($handle);
+        fflush($handle);
+        $this->held[$key] = $handle;
 
         return true;
     }
@@ -78,11 +105,16 @@ final class IdempotencyStore
         $tmp = $path . '.tmp-' . bin2hex(random_bytes(6));
         file_put_contents($tmp, json_encode($answer, JSON_UNESCAPED_SLASHES | JSON_PRETTY_PRINT) . "\n");
         rename($tmp, $path);
+        if (isset($this->held[$key])) {
+            flock($this->held[$key], LOCK_UN);
+            fclose($this->held[$key]);
+            unset($this->held[$key]);
+        }
     }
 
     /**
-     * The first execution's answer, or null while it has none (still running, or the origin
-     * running it died before it finished).
+     * The execution's answer, or null while it has none (still running, or the process running
+     * it died before it finished).
      *
      * @return array<string, mixed>|null
      */

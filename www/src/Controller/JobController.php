@@ -50,15 +50,14 @@ final class JobController
         $store = IdempotencyStore::fromEnvironment(\dirname(__DIR__, 2));
         $origin = PageController::originName();
         $started = microtime(true);
-        if (!$store->claim($key, ['job' => $name, 'origin' => $origin, 'started' => $started])) {
+        if (!$store->claim($key, ['job' => $name, 'origin' => $origin, 'started' => $started], $previous)) {
             $answer = $store->answer($key);
             if ($answer === null) {
-                // Claimed, no answer: running elsewhere, or its origin died mid-run. Either way
-                // it must not run again here.
+                // Claimed by a live process that has not answered yet: it must not run twice.
                 $claim = $store->claimed($key) ?? [];
 
                 return self::json([
-                    'error' => 'this key was already started and has no answer yet (still running, or its origin stopped mid-run); it is not run again',
+                    'error' => 'this key is being executed by another process and has no answer yet; it is not run again',
                     'key' => $key,
                     'started_by' => $claim['origin'] ?? null,
                     'started' => $claim['started'] ?? null,
@@ -68,6 +67,8 @@ final class JobController
             return self::json($answer, 200, ['Idempotency-Replayed' => 'true']);
         }
 
+        // $previous !== null: an earlier execution died unfinished (its lock went with it). The
+        // jobs below check their own effect, so work it completed is not done twice.
         [$status, $result] = match ($name) {
             'append' => [200, ['line' => $this->append($store, $key, $origin)]],
             'sleep' => $this->sleep($request, $store, $key, $origin),
@@ -81,7 +82,7 @@ final class JobController
             'started' => $started,
             'finished' => microtime(true),
             'result' => $result,
-        ];
+        ] + ($previous !== null ? ['took_over_from' => $previous['origin'] ?? null] : []);
         $store->record($key, $answer);
 
         return self::json($answer, $status, ['Idempotency-Replayed' => 'false']);
@@ -109,12 +110,34 @@ final class JobController
         return [200, ['slept_ms' => $ms, 'line' => $this->append($store, $key, $origin)]];
     }
 
+    /**
+     * Appends the key's line to the shared log, once: under the log's lock, a line already there
+     * for the key (written by an execution that died before recording its answer) is kept
+     * instead — the job's effect and its check are one step, as in a database transaction.
+     */
     private function append(IdempotencyStore $store, string $key, string $origin): string
     {
-        $line = sprintf('%s %s %.3f', $key, $origin, microtime(true));
-        file_put_contents($store->dir() . '/jobs.log', $line . "\n", FILE_APPEND | LOCK_EX);
+        $handle = fopen($store->dir() . '/jobs.log', 'a+');
+        if ($handle === false) {
+            throw new \RuntimeException('cannot open the shared job log');
+        }
+        try {
+            flock($handle, LOCK_EX);
+            rewind($handle);
+            while (($existing = fgets($handle)) !== false) {
+                if (str_starts_with($existing, $key . ' ')) {
+                    return rtrim($existing, "\n");
+                }
+            }
+            $line = sprintf('%s %s %.3f', $key, $origin, microtime(true));
+            fwrite($handle, $line . "\n");
+            fflush($handle);
 
-        return $line;
+            return $line;
+        } finally {
+            flock($handle, LOCK_UN);
+            fclose($handle);
+        }
     }
 
     /** @param array<string, string> $headers */
