@@ -20,19 +20,18 @@ pub struct Snapshot {
     pub purges: PurgeLog,
 }
 
-/// When the coordinator's alarm should next fire: the next probe round (every `interval_ms`
-/// from `now_ms`, when some pool has health checks) or the next job due, whichever is first.
+/// When the coordinator's alarm should next fire: the next probe round or the next job event
+/// (a run due, a running one's deadline), whichever is first; never in the past.
 pub fn next_alarm(
     now_ms: u64,
-    probes: bool,
-    interval_ms: u64,
+    next_probe_ms: Option<u64>,
     next_job_ms: Option<u64>,
 ) -> Option<u64> {
-    let probe = probes.then(|| now_ms + interval_ms.max(1));
-    match (probe, next_job_ms) {
-        (Some(p), Some(j)) => Some(p.min(j.max(now_ms))),
-        (p, j) => p.or(j.map(|j| j.max(now_ms))),
-    }
+    let first = match (next_probe_ms, next_job_ms) {
+        (Some(p), Some(j)) => Some(p.min(j)),
+        (p, j) => p.or(j),
+    };
+    first.map(|t| t.max(now_ms))
 }
 
 #[cfg(test)]
@@ -41,14 +40,14 @@ mod tests {
 
     #[test]
     fn alarms() {
-        assert_eq!(next_alarm(1000, true, 2000, None), Some(3000));
-        assert_eq!(next_alarm(1000, true, 2000, Some(1500)), Some(1500));
+        assert_eq!(next_alarm(1000, Some(3000), None), Some(3000));
+        assert_eq!(next_alarm(1000, Some(3000), Some(1500)), Some(1500));
         assert_eq!(
-            next_alarm(1000, false, 2000, Some(500)),
+            next_alarm(1000, None, Some(500)),
             Some(1000),
             "an overdue job: at once"
         );
-        assert_eq!(next_alarm(1000, false, 2000, None), None);
+        assert_eq!(next_alarm(1000, None, None), None);
         let s = Snapshot::default();
         let back: Snapshot = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);

@@ -3,20 +3,22 @@
 //! verdicts; it keeps the cache's purge log. Isolates copy a [`Snapshot`] at most once per poll
 //! interval, in the background. Both sides speak JSON text over `fetch`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use edge_core::balancer::health::{judge, HealthCheck, Probe};
 use edge_core::balancer::retry::Outcome;
 use edge_core::config::{self, Config};
 use edge_core::coordinator::{next_alarm, Snapshot};
+use edge_core::jobs::Book;
 use futures_util::future::join_all;
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 use worker::{
-    console_error, console_log, durable_object, DurableObject, Env, Method, Request, State,
+    console_error, console_log, durable_object, DurableObject, Env, Method, Request, ScheduledTime,
+    State,
 };
 
 use crate::js;
@@ -35,10 +37,17 @@ pub struct EdgeCoordinator {
 }
 
 /// What the coordinator keeps in memory (and in storage after every change).
-struct Memory {
-    config: Config,
-    origin_key: Option<Vec<u8>>,
-    snapshot: RefCell<Snapshot>,
+pub(crate) struct Memory {
+    /// The configuration (`EDGE`), read once.
+    pub(crate) config: Config,
+    /// `EDGE_ORIGIN_KEY`, when origin authentication is on.
+    pub(crate) origin_key: Option<Vec<u8>>,
+    /// Verdicts and purges (what isolates copy).
+    pub(crate) snapshot: RefCell<Snapshot>,
+    /// The jobs' run book.
+    pub(crate) book: RefCell<Book>,
+    /// When the next probe round is due (not stored: after a restart, at once).
+    next_probe_ms: Cell<u64>,
 }
 
 impl DurableObject for EdgeCoordinator {
@@ -57,6 +66,10 @@ impl DurableObject for EdgeCoordinator {
         };
         match (req.method(), req.path().as_str()) {
             (Method::Get, "/snapshot") => {}
+            (Method::Get, "/book") => {
+                self.arm(&mem, false).await;
+                return worker::Response::ok(mem.book.borrow().to_json());
+            }
             (Method::Post, "/purge") => {
                 let tags: Vec<String> =
                     serde_json::from_str(&req.text().await?).unwrap_or_default();
@@ -86,7 +99,17 @@ impl DurableObject for EdgeCoordinator {
                 return worker::Response::ok("");
             }
         };
-        self.probe_round(&mem).await;
+        let now = now_ms();
+        let probe = mem.config.has_health_checks() && now + 20 >= mem.next_probe_ms.get();
+        if probe {
+            mem.next_probe_ms
+                .set(now + mem.config.health_interval_s * 1000);
+        }
+        // Jobs first (recorded, then sent from tasks of their own), so probes never delay them.
+        crate::jobs::start_due(&mem, &Rc::new(self.state.storage())).await;
+        if probe {
+            self.probe_round(&mem).await;
+        }
         self.arm(&mem, true).await;
         worker::Response::ok("")
     }
@@ -118,26 +141,35 @@ impl EdgeCoordinator {
             verdicts: self.read("verdicts").await.unwrap_or_default(),
             purges: self.read("purges").await.unwrap_or_default(),
         };
+        let mut book = crate::jobs::load(self.read_text(crate::jobs::BOOK).await);
+        book.sync(&config.jobs, now_ms());
         let m = Rc::new(Memory {
             config,
             origin_key,
             snapshot: RefCell::new(snapshot),
+            book: RefCell::new(book),
+            next_probe_ms: Cell::new(0),
         });
         *self.mem.borrow_mut() = Some(m.clone());
         Ok(m)
     }
 
-    /// Keeps the alarm armed: at the next probe round (or job), unless one is already set
+    /// Keeps the alarm armed: at the next probe round or job event, unless one is already set
     /// (`reset` after the alarm fired: it is gone).
     async fn arm(&self, mem: &Memory, reset: bool) {
         let storage = self.state.storage();
         if !reset && matches!(storage.get_alarm().await, Ok(Some(_))) {
             return;
         }
-        let probes = mem.config.has_health_checks();
-        let interval = mem.config.health_cache_ms;
-        if let Some(at) = next_alarm(now_ms(), probes, interval, None) {
-            if let Err(e) = storage.set_alarm(at as i64).await {
+        let probe = mem
+            .config
+            .has_health_checks()
+            .then(|| mem.next_probe_ms.get());
+        let job = mem.book.borrow().next_alarm_ms();
+        if let Some(at) = next_alarm(now_ms(), probe, job) {
+            // An absolute time (an `i64` would be taken as an offset from now).
+            let at = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at as f64)));
+            if let Err(e) = storage.set_alarm(at).await {
                 console_error!("edge-worker coordinator: cannot set the alarm: {e}");
             }
         }
@@ -173,9 +205,14 @@ impl EdgeCoordinator {
 
     /// A stored JSON value.
     async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        serde_json::from_str(&self.read_text(key).await?).ok()
+    }
+
+    /// A stored text.
+    async fn read_text(&self, key: &str) -> Option<String> {
         let storage = self.state.storage();
         let value = JsFuture::from(storage.as_raw().get(key).ok()?).await.ok()?;
-        serde_json::from_str(&value.as_string()?).ok()
+        value.as_string()
     }
 
     /// Stores a value as JSON text.
@@ -275,6 +312,11 @@ pub(crate) async fn purge(
 ) -> Result<Snapshot, String> {
     let body = serde_json::to_string(tags).unwrap_or_default();
     serde_json::from_str(&call(ns, "/purge", Some(body)).await?).map_err(|e| e.to_string())
+}
+
+/// The jobs' run book.
+pub(crate) async fn book(ns: &worker::ObjectNamespace) -> Result<Book, String> {
+    Book::from_json(&call(ns, "/book", None).await?)
 }
 
 /// Makes sure the coordinator's alarm is armed (the cron trigger's only job).

@@ -33,17 +33,14 @@ pub(crate) fn verdicts_for(state: &State, chain: &[String]) -> BTreeMap<String, 
 }
 
 /// Refreshes this isolate's copy of the coordinator's snapshot in the background when it is
-/// older than the poll interval (`purge_poll_ms` and `health_cache_ms`, whichever is shorter):
-/// a purge or a verdict reaches every isolate within that bound plus one round trip.
+/// older than `coordinator_poll_ms`: a purge or a verdict reaches every isolate within that
+/// bound plus one round trip.
 pub(crate) fn maybe_refresh(state: &Rc<State>, ctx: &Context) {
     if state.coordinator.is_none() {
         return;
     }
     let now = now_ms();
-    let interval = state
-        .config
-        .purge_poll_ms
-        .min(state.config.health_cache_ms.max(100));
+    let interval = state.config.coordinator_poll_ms;
     {
         let mut c = state.coord.borrow_mut();
         if now.saturating_sub(c.1) < interval {

@@ -17,6 +17,8 @@ mod health;
 #[cfg(target_arch = "wasm32")]
 mod interim;
 #[cfg(target_arch = "wasm32")]
+mod jobs;
+#[cfg(target_arch = "wasm32")]
 mod js;
 #[cfg(target_arch = "wasm32")]
 mod ops;

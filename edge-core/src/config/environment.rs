@@ -92,6 +92,8 @@ impl Config {
                     "pools",
                     "pools with `health` checks are probed by the coordinator",
                 ))
+            } else if !self.jobs.is_empty() {
+                Some(("jobs", "scheduled jobs are run by the coordinator"))
             } else if self.needs_coordinator() {
                 Some(("routes", "routes that cache need the coordinator, which keeps their purges (or set cache = { enabled = false } on every route)"))
             } else {

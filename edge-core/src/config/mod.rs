@@ -19,9 +19,8 @@
 //! eject_after_failures = 3              # passive health: consecutive failures that eject
 //! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
 //! eject_max_ms = 300000                 # longest ejection
-//! health_cache_ms = 5000                # how long an isolate reuses active-health verdicts
 //! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
-//! purge_poll_ms = 1000                  # how soon every isolate sees a purge
+//! coordinator_poll_ms = 1000            # how soon every isolate sees a purge or a verdict
 //! cache_memory_bytes = 8388608          # hot cached pages kept in isolate memory too
 //! hide_response_headers = ["X-Generator"] # more origin response headers the public never sees
 //! pass_server_header = false            # let the origins' `Server` header through
@@ -121,13 +120,11 @@ pub struct Config {
     pub outlier: OutlierPolicy,
     /// The edge's own cookies.
     pub cookies: CookieSettings,
-    /// How long an isolate reuses health verdicts read from KV.
-    pub health_cache_ms: u64,
     /// Deny Symfony's internal paths and dotfiles unless a route names them.
     pub deny_internal: bool,
-    /// How often an isolate refreshes the purge log from the coordinator: the bound on how
-    /// long a purge takes to reach every isolate.
-    pub purge_poll_ms: u64,
+    /// How often an isolate copies the coordinator's snapshot (purge log, health verdicts): the
+    /// bound on how long a purge or a verdict takes to reach every isolate.
+    pub coordinator_poll_ms: u64,
     /// Budget in bytes of the isolate's memory copy of hot cached pages (in front of the Cache
     /// API; 0 disables).
     pub cache_memory_bytes: usize,
@@ -218,9 +215,6 @@ impl Validate for RawEdge {
     fn validate(&self, at: &KeyPath) -> Result<Config, ConfigError> {
         let assets = assets::validate(self, at)?;
         let (forwarding, retry, outlier, cookies) = proxy::validate(self, at)?;
-        let health_cache_ms =
-            at.key("health_cache_ms")
-                .in_range(self.health_cache_ms, 0, 600_000)?;
         let (error_pages, response) = errors::validate(self, &assets.public_path, at)?;
         let pools = pools::validate(&self.pools, &at.key("pools"))?;
         let routes = routes::validate(&self.routes, &pools, &at.key("routes"))?;
@@ -231,11 +225,12 @@ impl Validate for RawEdge {
             retry,
             outlier,
             cookies,
-            health_cache_ms,
             deny_internal: self.deny_internal,
-            purge_poll_ms: at
-                .key("purge_poll_ms")
-                .in_range(self.purge_poll_ms, 100, 60_000)?,
+            coordinator_poll_ms: at.key("coordinator_poll_ms").in_range(
+                self.coordinator_poll_ms,
+                100,
+                60_000,
+            )?,
             cache_memory_bytes: at.key("cache_memory_bytes").in_range(
                 self.cache_memory_bytes,
                 0,

@@ -321,8 +321,8 @@ fn errors_name_the_key() {
             "deny",
         ),
         (
-            r#"{"health_cache_ms":9999999}"#,
-            "EDGE.health_cache_ms",
+            r#"{"coordinator_poll_ms":9999999}"#,
+            "EDGE.coordinator_poll_ms",
             "out of range",
         ),
         (
@@ -634,4 +634,26 @@ fn job_errors_name_the_key() {
         assert_eq!(e.key, key, "{json}: {e}");
         assert!(e.reason.contains(reason), "{json}: {e}");
     }
+}
+
+#[test]
+fn jobs_need_the_coordinator_and_every_top_level_key_is_known() {
+    let c = Config::from_json(&with_jobs(
+        r#"{"name":"n","every_s":60,"pool":"dc1","path":"/_jobs/n"}"#,
+    ))
+    .unwrap();
+    let mut env = Environment {
+        secrets: None,
+        durable_objects: vec![],
+        manifest_public_path: None,
+    };
+    let e = c.check_environment(&env).unwrap_err();
+    assert_eq!(e.key, "EDGE.jobs");
+    assert!(e.reason.contains("EDGE_COORDINATOR"), "{e}");
+    env.durable_objects = vec!["EDGE_COORDINATOR".into()];
+    assert_eq!(c.check_environment(&env), Ok(()));
+    let c = Config::from_json(r#"{"cache_memory_bytes":0,"coordinator_poll_ms":250}"#).unwrap();
+    assert_eq!((c.cache_memory_bytes, c.coordinator_poll_ms), (0, 250));
+    let e = Config::from_json(r#"{"health_cache_ms":5000}"#).unwrap_err();
+    assert_eq!(e.key, "EDGE.health_cache_ms", "the KV-era key is gone: {e}");
 }

@@ -12,6 +12,7 @@
 
 pub mod book;
 pub mod cron;
+pub mod dispatch;
 
 pub use book::{Book, JobBook, JobCounts, Outcome, Run, RunState, Start};
 pub use cron::Schedule;
