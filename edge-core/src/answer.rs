@@ -118,12 +118,13 @@ impl Answer {
             401,
             "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required (or, from a browser, any user name with the token as the password)\n",
         );
-        // Both challenges: Basic makes a browser ask for the token (status page).
+        // Basic, so that a browser asks for the token (status page); one challenge only: the
+        // runtime joins repeated headers into one line, which browsers do not parse as two.
+        // (Scripts send `Bearer` unasked.)
         a.headers.push((
             "www-authenticate",
             "Basic realm=\"edge operations\", charset=\"UTF-8\"".into(),
         ));
-        a.headers.push(("www-authenticate", "Bearer".into()));
         a
     }
 

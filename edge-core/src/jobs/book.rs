@@ -116,9 +116,10 @@ pub struct Run {
     pub finished_ms: Option<u64>,
 }
 
-/// Where a run stands.
+/// Where a run stands. Stored as `{"kind": "failed", "why": …}` (through [`RunStateWire`]: an
+/// internally tagged enum's derived deserializer costs the Wasm worker about 10 KB).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(try_from = "RunStateWire", into = "RunStateWire")]
 pub enum RunState {
     /// Recorded and handed to the glue; no outcome yet.
     Pending,
@@ -141,6 +142,77 @@ pub enum RunState {
         /// The last of them (the first is the entry's `scheduled_s`).
         last_s: u64,
     },
+}
+
+/// The stored form of a [`RunState`]: its kind and the fields that kind has.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct RunStateWire {
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instants: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_s: Option<u64>,
+}
+
+impl From<RunState> for RunStateWire {
+    fn from(s: RunState) -> Self {
+        let kind = |k: &str| k.to_string();
+        match s {
+            RunState::Pending => RunStateWire {
+                kind: kind("pending"),
+                ..Default::default()
+            },
+            RunState::Succeeded { status } => RunStateWire {
+                kind: kind("succeeded"),
+                status: Some(status),
+                ..Default::default()
+            },
+            RunState::Failed { why } => RunStateWire {
+                kind: kind("failed"),
+                why: Some(why),
+                ..Default::default()
+            },
+            RunState::Skipped {
+                why,
+                instants,
+                last_s,
+            } => RunStateWire {
+                kind: kind("skipped"),
+                why: Some(why),
+                instants: Some(instants),
+                last_s: Some(last_s),
+                status: None,
+            },
+        }
+    }
+}
+
+impl TryFrom<RunStateWire> for RunState {
+    type Error = String;
+
+    fn try_from(w: RunStateWire) -> Result<Self, String> {
+        let missing = |f: &str| format!("a `{}` run state needs `{f}`", w.kind);
+        Ok(match w.kind.as_str() {
+            "pending" => RunState::Pending,
+            "succeeded" => RunState::Succeeded {
+                status: w.status.ok_or_else(|| missing("status"))?,
+            },
+            "failed" => RunState::Failed {
+                why: w.why.clone().ok_or_else(|| missing("why"))?,
+            },
+            "skipped" => RunState::Skipped {
+                why: w.why.clone().ok_or_else(|| missing("why"))?,
+                instants: w.instants.ok_or_else(|| missing("instants"))?,
+                last_s: w.last_s.ok_or_else(|| missing("last_s"))?,
+            },
+            other => return Err(format!("unknown run state `{other}`")),
+        })
+    }
 }
 
 /// How a run ended, as the glue reports it.
