@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod compress;
 pub mod content_type;
+pub mod delta;
 pub mod error;
 pub mod fingerprint;
 pub mod graph;

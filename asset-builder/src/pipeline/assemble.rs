@@ -102,6 +102,9 @@ pub fn assemble(
                 integrity: fingerprint::integrity(fp.final_bytes(sources, i)),
                 immutable: fp.immutable[i],
                 encodings,
+                deploy: String::new(),
+                use_as_dictionary: None,
+                deltas: Vec::new(),
             },
         );
     }

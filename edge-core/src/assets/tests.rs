@@ -12,6 +12,9 @@ fn entry(immutable: bool) -> EntryRef<'static> {
         immutable,
         br: Some((200, "\"br\"")),
         gzip: Some((300, "\"gz\"")),
+        deploy: "d1",
+        use_as_dictionary: None,
+        deltas: Default::default(),
     }
 }
 
