@@ -13,6 +13,7 @@ pub mod delta;
 pub mod error;
 pub mod fingerprint;
 pub mod graph;
+pub mod history;
 pub mod manifest;
 pub mod options;
 pub mod output;

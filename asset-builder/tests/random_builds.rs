@@ -246,8 +246,13 @@ fn generate(seed: u64) -> Case {
     }
     if rng.chance(5) {
         list.push(
-            rng.pick(&["manifest.json", "cdn-manifest.json", ".assetsignore"])
-                .to_string(),
+            rng.pick(&[
+                "manifest.json",
+                "cdn-manifest.json",
+                ".assetsignore",
+                "asset-history.json",
+            ])
+            .to_string(),
         );
     }
     list.sort();
@@ -431,6 +436,7 @@ fn verify(case: &Case, src: &Path, out: &Path) -> Result<(), String> {
         "cdn-manifest.json",
         "cdn-manifest.bin",
         ".assetsignore",
+        "asset-history.json",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -25,6 +25,14 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The file name of the CDN manifest inside the builder's output directory.
 pub const FILE_NAME: &str = "cdn-manifest.json";
 
+/// The file name of the deploy history inside the builder's output directory (beside the index
+/// root; uploaded, so that the edge can serve it to the next build).
+pub const HISTORY_FILE_NAME: &str = "asset-history.json";
+
+/// Where the edge serves the deploy history to the next build: `history.json` (the history file)
+/// and `files/<stored path>` (a stored file's exact bytes) under this path.
+pub const HISTORY_WELL_KNOWN: &str = "/.well-known/asset-history/";
+
 /// The whole CDN manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
