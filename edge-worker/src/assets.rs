@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use edge_core::answer::Answer;
+use edge_core::assets::history::{self, Target};
 use edge_core::assets::{self, Body, Plan};
 use edge_core::path;
 use http::Method;
@@ -51,7 +52,7 @@ pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Re
             )
         }
     };
-    match respond(plan, state).await {
+    match respond(plan, state, true).await {
         Ok(r) => Ok(r),
         Err(why) => {
             console_error!("edge-worker: asset unavailable from the ASSETS binding: {why}");
@@ -59,6 +60,50 @@ pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Re
                 502,
                 "502 Bad Gateway: asset storage unavailable\n",
             ))
+        }
+    }
+}
+
+/// The deploy history for the next build: the history file, or one stored file of the index
+/// exactly as stored (never through the memory cache, which is for hot assets).
+pub(crate) async fn serve_history(
+    req: &Request,
+    target: Target,
+    state: &State,
+) -> worker::Result<Response> {
+    let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
+    let plan = match target {
+        Target::Index => {
+            history::index(&method, &history::index_path(&state.config.assets.manifest))
+        }
+        Target::Stored(stored) => {
+            let mut size = None;
+            for r in history::readings(&stored) {
+                let Ok(index) = shard_for(state, &r.entry).await else {
+                    continue;
+                };
+                if let Ok(Some(e)) = index.get(&r.entry) {
+                    size = history::size_of(&e, r.representation);
+                    if size.is_some() {
+                        break;
+                    }
+                }
+            }
+            match size {
+                Some(len) => history::file(&method, &stored, len),
+                None => history::not_found(&method),
+            }
+        }
+        Target::Unknown => history::not_found(&method),
+    };
+    let head = method == Method::HEAD;
+    match respond(plan, state, false).await {
+        Ok(r) => Ok(r),
+        Err(why) => {
+            console_error!("edge-worker: deploy history unavailable: {why}");
+            respond(history::not_found(&method), state, false)
+                .await
+                .or_else(|_| send(Answer::not_found().for_head(head)))
         }
     }
 }
@@ -105,7 +150,7 @@ pub(crate) async fn send_answer(
         }
         _ => return send(answer),
     };
-    match respond(plan, state).await {
+    match respond(plan, state, true).await {
         Ok(r) => Ok(r),
         Err(why) => {
             console_error!("edge-worker: error page {page} unavailable: {why}");
@@ -114,9 +159,9 @@ pub(crate) async fn send_answer(
     }
 }
 
-/// Sends a plan: its body from the memory cache (small files), else streamed from the ASSETS
-/// binding (a range requested there, or sliced here if the service ignored it).
-async fn respond(plan: Plan, state: &State) -> Result<Response, String> {
+/// Sends a plan: its body from the memory cache (small files, when `cached`), else streamed from
+/// the ASSETS binding (a range requested there, or sliced here if the service ignored it).
+async fn respond(plan: Plan, state: &State, cached: bool) -> Result<Response, String> {
     let headers: Vec<(&str, &str)> = plan
         .headers
         .iter()
@@ -125,7 +170,7 @@ async fn respond(plan: Plan, state: &State) -> Result<Response, String> {
     let body: Option<JsValue> = match &plan.body {
         Body::Empty => None,
         Body::Text(text) => Some(text.into()),
-        Body::File { path, range, len } if state.cache.borrow().admits(*len as usize) => {
+        Body::File { path, range, len } if cached && state.cache.borrow().admits(*len as usize) => {
             let bytes = cached_bytes(state, path, *len).await?;
             Some(slice(bytes, range.as_ref()).into())
         }
@@ -135,6 +180,13 @@ async fn respond(plan: Plan, state: &State) -> Result<Response, String> {
                 (Some(r), 200) => Some(slice(js::bytes(&upstream).await?, Some(r)).into()),
                 (_, 200 | 206) => upstream.body().map(Into::into),
                 (_, status) => return Err(format!("{path}: status {status}")),
+            }
+        }
+        Body::Unsized { path } => {
+            let upstream = fetch_file(&state.assets, path, None).await?;
+            match upstream.status() {
+                200 => upstream.body().map(Into::into),
+                status => return Err(format!("{path}: status {status}")),
             }
         }
     };
