@@ -12,9 +12,11 @@
 pub mod answer;
 pub mod assets;
 pub mod balancer;
+pub mod cache;
 pub mod config;
 pub mod cookies;
 pub mod forward;
+pub mod http_date;
 pub mod loading;
 pub mod memory_cache;
 pub mod ops;

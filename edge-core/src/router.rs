@@ -19,6 +19,8 @@ pub const OPS_PREFIX: &str = "/__edge/";
 pub enum Ops {
     /// `GET /__edge/health`: pools and origins as JSON.
     Health,
+    /// `POST /__edge/purge`: soft-purge tags and URLs from the cache, everywhere.
+    Purge,
     /// Any other path under `/__edge/`: 404.
     Unknown,
 }
@@ -55,6 +57,7 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
     if let Some(rest) = raw_path.strip_prefix(OPS_PREFIX) {
         return Decision::Ops(match rest {
             "health" => Ops::Health,
+            "purge" => Ops::Purge,
             _ => Ops::Unknown,
         });
     }

@@ -116,6 +116,8 @@ pub struct Upstream {
     /// Replace the origins' own 5xx answers with the edge's error pages (a stack trace never
     /// reaches the public).
     pub intercept_origin_errors: bool,
+    /// How this route's responses are cached.
+    pub cache: crate::cache::settings::CacheSettings,
 }
 
 /// A route: requests matching host and path prefix get its action.

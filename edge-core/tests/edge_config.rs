@@ -153,7 +153,9 @@ fn build_with(dir: &std::path::Path, public_path: &str) {
 
 const BUILD_ASSETS: &str =
     "[assets]\ndirectory = \"build\"\nbinding = \"ASSETS\"\nrun_worker_first = true\n";
-const POOLS: &str = "[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{ url = \"https://app.internal\" }]\n";
+const DO: &str =
+    "[[durable_objects.bindings]]\nname = \"EDGE_COORDINATOR\"\nclass_name = \"EdgeCoordinator\"\n";
+const POOLS: &str = "[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{ url = \"https://app.internal\" }]\n[[durable_objects.bindings]]\nname = \"EDGE_COORDINATOR\"\nclass_name = \"EdgeCoordinator\"\n";
 
 #[test]
 fn an_environment_without_its_own_edge_table_is_refused() {
@@ -170,7 +172,7 @@ fn an_environment_without_its_own_edge_table_is_refused() {
 #[test]
 fn ip_literal_origins_are_a_warning_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let toml = format!("{BUILD_ASSETS}[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{{ url = \"http://127.0.0.1:8001\" }}]\n");
+    let toml = format!("{BUILD_ASSETS}[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{{ url = \"http://127.0.0.1:8001\" }}]\n{DO}");
     let (ok, out) = check_in(dir.path(), &toml, &[]);
     assert!(ok, "{out}");
     assert!(
@@ -231,7 +233,7 @@ fn secrets_and_bindings_are_checked() {
         &["--secrets", secrets],
     );
     assert!(ok, "{out}");
-    let health = format!("{BUILD_ASSETS}{POOLS}[vars.EDGE.pools.dc1.health]\npath = \"/health\"\n");
+    let health = format!("{BUILD_ASSETS}[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{{ url = \"https://app.internal\" }}]\n[vars.EDGE.pools.dc1.health]\npath = \"/health\"\n{DO}");
     let (ok, out) = check_in(dir.path(), &health, &[]);
     assert!(
         !ok && out.contains("EDGE_HEALTH") && out.contains("kv_namespaces"),

@@ -1,19 +1,423 @@
 //! Origins that send interim responses (103 Early Hints, 102 Processing): workerd's `fetch`
-//! hands the first interim head to the worker as if it were the response and drops the final
-//! one. The final response is fetched again over a raw socket with HTTP/1.1 (which skips
-//! interim heads). Not implemented yet: counted as an invalid answer.
+//! hands the worker the first interim head as if it were the response, and the final one is
+//! lost. A proxy must pass the final response on (RFC 9110 §15.2), so the request is sent again
+//! on a TCP socket of its own (`cloudflare:sockets`, TLS for https origins) in HTTP/1.1, read
+//! with the core's parser (`edge_core::proxy::http1`), which skips the interim heads.
+//!
+//! - Sending again is only done when it is safe: an idempotent method (GET, HEAD, OPTIONS,
+//!   TRACE, PUT, DELETE) whose body, if any, was buffered. Otherwise the attempt is an invalid
+//!   answer (the plan retries a GET elsewhere or answers 502), with a log line saying why.
+//! - Origins that sent an interim response are remembered (per isolate, by origin URL): later
+//!   requests to them go over the socket first, without a `fetch`, whatever their method, as long
+//!   as their body is buffered (a streamed one cannot be: an invalid answer, with a log line).
+//! - The edge does not forward 103 heads, so their `Link` fields (preload hints) are added to the
+//!   final response when it has no `Link` of its own: the client still gets the hints, once.
+//! - The attempt's timeout bounds the exchange with a JavaScript timer (`setTimeout`, cleared when
+//!   the exchange ends or is dropped: nothing of ours fires after the request); the socket is
+//!   closed whichever way the exchange ends.
+//! - The final body is read whole (at most `Limits::EDGE.body_bytes`, 16 MiB) and handed on as a
+//!   `Uint8Array`, content-coded as the origin sent it (`encodeBody: "manual"`).
+
+use std::cell::RefCell;
+use std::fmt;
 
 use edge_core::balancer::retry::Outcome;
-use web_sys::Response;
+use edge_core::forward;
+use edge_core::origin_url::OriginUrl;
+use edge_core::proxy::http1::{self, Event, Framing, Head, Limits, ResponseError, ResponseParser};
+use futures_util::future::{select, Either};
+use js_sys::{Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Response, ResponseInit, WorkerGlobalScope};
+use worker::console_error;
+// `worker::Socket` exposes its streams only through tokio's AsyncRead/AsyncWrite (a dependency
+// this crate does not have), so the socket is driven at the `worker_sys` level, with the web-sys
+// stream types that worker 0.8.7 enables.
+use worker::web_sys::{ReadableStreamDefaultReader, WritableStreamDefaultWriter};
+use worker::worker_sys::{self, Socket};
 
 use crate::origin::OriginRequest;
-use crate::state::State;
+use crate::state::{now_ms, State};
 
-/// The final response to `r`, whose fetch gave the interim response `interim`.
+/// Origins remembered at most (configured origins are far fewer).
+const MAX_REMEMBERED: usize = 1024;
+
+/// Methods that may be sent again after the origin has seen them (RFC 9110 §9.2.2).
+const IDEMPOTENT: [&str; 6] = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"];
+
+thread_local! {
+    /// Origins that sent an interim response, by origin URL.
+    static SENDS_INTERIM: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `origin` sent an interim response to an earlier request of this isolate.
+pub(crate) fn sends_interim(origin: &str) -> bool {
+    SENDS_INTERIM.with(|s| s.borrow().iter().any(|o| o == origin))
+}
+
+fn remember(origin: &str) {
+    SENDS_INTERIM.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < MAX_REMEMBERED && !s.iter().any(|o| o == origin) {
+            s.push(origin.to_string());
+        }
+    });
+}
+
+/// The final response to `r`, whose fetch (started at `started_ms`) gave the interim response
+/// `interim`: `r` sent again over a socket when that is safe, within what is left of its timeout.
 pub(crate) async fn final_response(
-    _state: &State,
-    _r: &OriginRequest<'_>,
-    _interim: Response,
+    state: &State,
+    r: &OriginRequest<'_>,
+    interim: Response,
+    started_ms: u64,
 ) -> Result<Response, Outcome> {
-    Err(Outcome::Invalid)
+    let status = interim.status();
+    remember(r.origin);
+    let hints = (status == 103)
+        .then(|| interim.headers().get("link").ok().flatten())
+        .flatten();
+    if let Some(body) = interim.body() {
+        // Whatever workerd kept of the exchange: not read.
+        let _ = body.cancel();
+    }
+    let why_not = if !IDEMPOTENT.contains(&r.method) {
+        Some("the method is not idempotent")
+    } else if streamed(r) {
+        Some("its body was streamed")
+    } else {
+        None
+    };
+    if let Some(why) = why_not {
+        let why = format_args!("interim status {status}; not sent again: {why}");
+        return Err(fail(r, Outcome::Invalid, why));
+    }
+    let left = r
+        .timeout_ms
+        .saturating_sub(now_ms().saturating_sub(started_ms));
+    if left == 0 {
+        return Err(Outcome::TimedOut);
+    }
+    exchange(state, r, left, hints).await
+}
+
+/// The response to `r` from an origin known to send interim responses, over a socket first.
+pub(crate) async fn direct(state: &State, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+    if streamed(r) {
+        let why = format_args!("the origin sends interim responses, so requests to it go over a socket, which cannot send a streamed body");
+        return Err(fail(r, Outcome::Invalid, why));
+    }
+    exchange(state, r, r.timeout_ms, None).await
+}
+
+/// Whether `r` has a body that was streamed (sent once) rather than buffered.
+fn streamed(r: &OriginRequest<'_>) -> bool {
+    r.body
+        .as_ref()
+        .is_some_and(|b| !b.is_instance_of::<Uint8Array>())
+}
+
+/// The path for a log line (no query: queries may carry personal data).
+fn path<'a>(r: &OriginRequest<'a>) -> &'a str {
+    r.path_and_query
+        .split_once('?')
+        .map_or(r.path_and_query, |(p, _)| p)
+}
+
+/// Sends `r` (freshly signed) on a socket of its own and reads the final response, within
+/// `timeout_ms`. `hints`: `Link` of the interim response `fetch` gave, if any.
+async fn exchange(
+    state: &State,
+    r: &OriginRequest<'_>,
+    timeout_ms: u64,
+    hints: Option<String>,
+) -> Result<Response, Outcome> {
+    crate::origin::sign(state, r)?;
+    let origin = OriginUrl::parse(r.origin).ok_or(Outcome::Refused)?;
+    let body = r.body.as_ref().and_then(|b| b.dyn_ref::<Uint8Array>());
+    let message = message(r, &origin, body)?;
+    let connection = Connection::open(&origin, r)?;
+    let (_timer, fired) = timer(timeout_ms);
+    let talk = std::pin::pin!(talk(&connection.0, &message, r));
+    let reply = match select(talk, fired).await {
+        Either::Left((reply, _)) => reply?,
+        Either::Right(_) => return Err(Outcome::TimedOut),
+    };
+    respond(r, reply, hints)
+}
+
+/// The request's bytes: its head, then its buffered body.
+fn message(
+    r: &OriginRequest<'_>,
+    origin: &OriginUrl,
+    body: Option<&Uint8Array>,
+) -> Result<Uint8Array, Outcome> {
+    let mut fields = Vec::new();
+    for entry in r.headers.entries().into_iter().flatten() {
+        let pair: js_sys::Array = entry.unchecked_into();
+        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+            fields.push((name, value));
+        }
+    }
+    let head = http1::request_head(
+        r.method,
+        &origin.authority(),
+        r.path_and_query,
+        fields.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        body.map(|b| u64::from(b.length())),
+    )
+    .map_err(|e| {
+        fail(
+            r,
+            Outcome::Invalid,
+            format_args!("cannot be written in HTTP/1.1: {e}"),
+        )
+    })?;
+    let head_len = u32::try_from(head.len()).map_err(|_| Outcome::Invalid)?;
+    let body_len = body.map_or(0, Uint8Array::length);
+    let out = Uint8Array::new_with_length(head_len.saturating_add(body_len));
+    out.subarray(0, head_len).copy_from(&head);
+    if let Some(b) = body {
+        out.set(b, head_len);
+    }
+    Ok(out)
+}
+
+/// A socket to an origin, closed when dropped (done, failed, timed out or cancelled).
+struct Connection(Socket);
+
+impl Connection {
+    fn open(origin: &OriginUrl, r: &OriginRequest<'_>) -> Result<Self, Outcome> {
+        let tls = origin.scheme == "https";
+        let port = origin.port.unwrap_or(if tls { 443 } else { 80 });
+        let host = origin.host.trim_start_matches('[').trim_end_matches(']');
+        let address = Object::new();
+        let options = Object::new();
+        let set = |o: &Object, k: &str, v: JsValue| Reflect::set(o, &JsValue::from_str(k), &v);
+        set(&address, "hostname", host.into())
+            .and(set(&address, "port", f64::from(port).into()))
+            .and(set(
+                &options,
+                "secureTransport",
+                if tls { "on" } else { "off" }.into(),
+            ))
+            .and(set(&options, "allowHalfOpen", false.into()))
+            .and_then(|_| worker_sys::connect(address.into(), options.into()))
+            .map(Connection)
+            .map_err(|e| {
+                let why = format_args!("cannot open a socket: {}", crate::js::text(e));
+                fail(r, Outcome::Refused, why)
+            })
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let _ = self.0.close();
+    }
+}
+
+/// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped.
+fn timer(ms: u64) -> (TimerGuard, JsFuture) {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+    let mut id = None;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        id = scope
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .ok();
+    });
+    (TimerGuard { scope, id }, JsFuture::from(promise))
+}
+
+struct TimerGuard {
+    scope: WorkerGlobalScope,
+    id: Option<i32>,
+}
+
+impl Drop for TimerGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.scope.clear_timeout_with_handle(id);
+        }
+    }
+}
+
+/// The final response as read from the socket.
+struct Reply {
+    head: Head,
+    framing: Framing,
+    body: Vec<u8>,
+    /// `Link` values of the 103 heads before it.
+    hints: Vec<Vec<u8>>,
+}
+
+/// Writes `message` and reads the response to it, skipping interim heads.
+async fn talk(
+    socket: &Socket,
+    message: &Uint8Array,
+    r: &OriginRequest<'_>,
+) -> Result<Reply, Outcome> {
+    let opened = socket.opened().map_err(|_| Outcome::Refused)?;
+    JsFuture::from(opened).await.map_err(|e| {
+        let why = format_args!("cannot connect: {}", crate::js::text(e));
+        fail(r, Outcome::Refused, why)
+    })?;
+    let writer: WritableStreamDefaultWriter = socket
+        .writable()
+        .and_then(|w| w.get_writer())
+        .map_err(|_| Outcome::Lost)?;
+    JsFuture::from(writer.write_with_chunk(message))
+        .await
+        .map_err(|_| Outcome::Lost)?;
+    writer.release_lock();
+    let reader: ReadableStreamDefaultReader = socket
+        .readable()
+        .map_err(|_| Outcome::Lost)?
+        .get_reader()
+        .unchecked_into();
+    let mut parser = ResponseParser::new(Limits::EDGE, r.method == "HEAD");
+    let mut hints = Vec::new();
+    let mut head = None;
+    let mut body = Vec::new();
+    let mut ended = false;
+    loop {
+        while let Some(event) = parser.next_event().map_err(|e| unreadable(r, e))? {
+            match event {
+                Event::Interim(h) if h.status == 103 => {
+                    hints.extend(h.values("link").map(<[u8]>::to_vec));
+                }
+                Event::Interim(_) => {}
+                Event::Final(h, framing) => head = Some((h, framing)),
+                Event::Body(mut b) => body.append(&mut b),
+                Event::End(_trailers) => {
+                    let (head, framing) = head.ok_or(Outcome::Invalid)?;
+                    return Ok(Reply {
+                        head,
+                        framing,
+                        body,
+                        hints,
+                    });
+                }
+            }
+        }
+        if ended {
+            // The parser never asks for more after the end of the stream; in case it did.
+            return Err(Outcome::Lost);
+        }
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| Outcome::Lost)?;
+        let field = |name: &str| Reflect::get(&chunk, &JsValue::from_str(name));
+        if field("done").is_ok_and(|d| d.is_truthy()) {
+            parser.finish();
+            ended = true;
+        } else {
+            let value: Uint8Array = field("value").map_err(|_| Outcome::Lost)?.unchecked_into();
+            parser.feed(&value.to_vec());
+        }
+    }
+}
+
+/// The outcome of a response that could not be read, with its log line.
+fn unreadable(r: &OriginRequest<'_>, e: ResponseError) -> Outcome {
+    let outcome = match e {
+        ResponseError::Truncated => Outcome::Lost,
+        _ => Outcome::Invalid,
+    };
+    fail(
+        r,
+        outcome,
+        format_args!("unreadable response over the socket: {e}"),
+    )
+}
+
+/// The response to hand on: the final status, its fields less hop-by-hop ones (and its
+/// `Content-Length` when it was chunked: the runtime frames the body now), the 103 hints when
+/// it has no `Link` of its own, and the body as it came (content-coded or not).
+fn respond(
+    r: &OriginRequest<'_>,
+    reply: Reply,
+    hints: Option<String>,
+) -> Result<Response, Outcome> {
+    let status = reply.head.status;
+    if !(200..=599).contains(&status) {
+        let why = format_args!("answered status {status}, not a final HTTP status");
+        return Err(fail(r, Outcome::Invalid, why));
+    }
+    let connection: String = reply
+        .head
+        .values("connection")
+        .flat_map(|v| v.iter().map(|&b| char::from(b)).chain([',']))
+        .collect();
+    let hop_by_hop = forward::hop_by_hop(Some(&connection));
+    let chunked = reply.framing == Framing::Chunked;
+    let headers = Headers::new().map_err(|_| Outcome::Invalid)?;
+    let mut fields: Vec<(&str, String)> = reply
+        .head
+        .fields
+        .iter()
+        .filter(|(n, _)| {
+            let reframed = chunked && n == "content-length";
+            !reframed && !hop_by_hop.contains(n)
+        })
+        .map(|(n, v)| (n.as_str(), latin1(v)))
+        .collect();
+    if !reply.head.has("link") {
+        fields.extend(reply.hints.iter().map(|v| ("link", latin1(v))));
+        if reply.hints.is_empty() {
+            fields.extend(hints.map(|v| ("link", v)));
+        }
+    }
+    for (name, value) in &fields {
+        headers.append(name, value).map_err(|e| {
+            let why = format_args!(
+                "header {name} refused by the runtime: {}",
+                crate::js::text(e)
+            );
+            fail(r, Outcome::Invalid, why)
+        })?;
+    }
+    let init = ResponseInit::new();
+    init.set_status(status);
+    if reply
+        .head
+        .reason
+        .iter()
+        .all(|c| c.is_ascii_graphic() || *c == b' ')
+    {
+        init.set_status_text(&latin1(&reply.head.reason));
+    }
+    init.set_headers(&headers);
+    // The bytes are passed on as the origin coded them (else workerd would code them again).
+    let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
+    let no_body = r.method == "HEAD" || matches!(status, 204 | 205 | 304);
+    let body = (!no_body).then(|| Uint8Array::from(reply.body.as_slice()));
+    Response::new_with_opt_readable_stream_and_init(body.as_ref().map(|b| b.unchecked_ref()), &init)
+        .map_err(|e| {
+            let why = format_args!("cannot build the response: {}", crate::js::text(e));
+            fail(r, Outcome::Invalid, why)
+        })
+}
+
+/// Logs why the attempt `r` failed, and returns its outcome.
+fn fail(r: &OriginRequest<'_>, outcome: Outcome, why: fmt::Arguments<'_>) -> Outcome {
+    let counted = match outcome {
+        Outcome::Refused => "refused",
+        Outcome::Lost => "lost",
+        _ => "invalid",
+    };
+    console_error!(
+        "edge-worker: {} {} {}: {why}; counted as {counted}",
+        r.origin,
+        r.method,
+        path(r)
+    );
+    outcome
+}
+
+/// Bytes as a string of the same code points (ISO-8859-1), as `Headers` takes byte strings.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }

@@ -9,6 +9,10 @@
 #[cfg(target_arch = "wasm32")]
 mod assets;
 #[cfg(target_arch = "wasm32")]
+mod cache;
+#[cfg(target_arch = "wasm32")]
+mod coordinator;
+#[cfg(target_arch = "wasm32")]
 mod health;
 #[cfg(target_arch = "wasm32")]
 mod interim;
@@ -33,7 +37,7 @@ mod handler {
     use super::state::{self, send};
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
         let state = match state::load(&env).await {
             Ok(s) => s,
             Err(why) => {
@@ -54,6 +58,9 @@ mod handler {
                 let answer =
                     Answer::not_found().with_page(&state.config.error_pages, accept.as_deref());
                 super::assets::send_answer(answer.for_head(head), &req, &state).await
+            }
+            Decision::Proxy(route, upstream) if upstream.cache.enabled => {
+                super::cache::serve(req, &url, route, upstream, &state, &ctx).await
             }
             Decision::Proxy(route, upstream) => {
                 super::proxy::proxy(req, &url, route, upstream, &state).await

@@ -29,6 +29,38 @@ pub(crate) struct OriginRequest<'a> {
 /// nothing of ours fires after the request has ended (a Rust-side timer would wake a finished
 /// request's task, which workerd cancels, stalling the isolate's future queue).
 pub(crate) async fn fetch(state: &State, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+    if crate::interim::sends_interim(r.origin) {
+        return crate::interim::direct(state, r).await;
+    }
+    sign(state, r)?;
+    let started = now_ms();
+    let init = RequestInit::new();
+    init.set_method(r.method);
+    init.set_headers(r.headers);
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(b) = &r.body {
+        init.set_body(b);
+    }
+    let timeout = r.timeout_ms.min(u64::from(u32::MAX)) as u32;
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout)));
+    let url = format!("{}{}", r.origin, r.path_and_query);
+    let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
+    let resp = js::fetch(None, &request).await.map_err(|e| {
+        match js::string_field(&e, "name").as_deref() {
+            Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
+            _ => failure::classify(&js::string_field(&e, "message").unwrap_or_default()),
+        }
+    })?;
+    match resp.status() {
+        // An interim head handed over as the response: the final one is read over a socket.
+        100 | 102 | 103 => crate::interim::final_response(state, r, resp, started).await,
+        _ => Ok(resp),
+    }
+}
+
+/// Sets `r`'s signature when the `EDGE_ORIGIN_KEY` secret is set: a fresh nonce each time (an
+/// origin refuses a nonce it has seen, so a request sent again is signed again).
+pub(crate) fn sign(state: &State, r: &OriginRequest<'_>) -> Result<(), Outcome> {
     if let Some(key) = &state.origin_key {
         let nonce = origin_auth::nonce(random(), random());
         let host = origin_auth::authority_of(r.origin);
@@ -45,26 +77,5 @@ pub(crate) async fn fetch(state: &State, r: &OriginRequest<'_>) -> Result<Respon
             .set(origin_auth::HEADER, &value)
             .map_err(|_| Outcome::Refused)?;
     }
-    let init = RequestInit::new();
-    init.set_method(r.method);
-    init.set_headers(r.headers);
-    init.set_redirect(RequestRedirect::Manual);
-    if let Some(b) = &r.body {
-        init.set_body(b);
-    }
-    let timeout = r.timeout_ms.min(u64::from(u32::MAX)) as u32;
-    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout)));
-    let url = format!("{}{}", r.origin, r.path_and_query);
-    let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
-    let resp = js::fetch(None, &request)
-        .await
-        .map_err(|e| match js::string_field(&e, "name").as_deref() {
-            Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
-            _ => failure::classify(&js::string_field(&e, "message").unwrap_or_default()),
-        })?;
-    match resp.status() {
-        // An interim head handed over as the response: the final one is fetched again.
-        100 | 102 | 103 => crate::interim::final_response(state, r, resp).await,
-        _ => Ok(resp),
-    }
+    Ok(())
 }

@@ -1,8 +1,13 @@
 //! Proxying: carries out the core's request plan — each attempt it names, each outcome back —
-//! and passes the chosen response on.
+//! and passes the chosen response on. The cache (`cache.rs`) uses the same three steps:
+//! [`prepare`] the request, [`forward`] it, [`finish`] the answer.
+
+use std::collections::BTreeMap;
 
 use edge_core::answer::Answer;
+use edge_core::balancer::health::PoolVerdicts;
 use edge_core::balancer::retry::{BodyKind, Outcome};
+use edge_core::cache::status::{server_timing, CacheStatus};
 use edge_core::proxy::inbound::{self, Inbound};
 use edge_core::proxy::log;
 use edge_core::proxy::plan::{Attempt, Decision, Event, GiveUp, Plan, Step};
@@ -16,7 +21,28 @@ use worker::{console_error, console_log};
 use crate::origin::{self, OriginRequest};
 use crate::state::{now_ms, random, send, State};
 
-/// Sends `req` to the route's pools as the plan says.
+/// A request ready for origins.
+pub(crate) struct Prepared {
+    pub(crate) inbound: Inbound,
+    /// What the origins see.
+    pub(crate) headers: Headers,
+    kind: BodyKind,
+    body: Option<JsValue>,
+}
+
+/// What the attempts gave: an origin's response (not yet passed on) or the edge's own answer.
+pub(crate) struct Forwarded {
+    pub(crate) result: Result<Response, Answer>,
+    pub(crate) set_cookies: Vec<String>,
+    pub(crate) error: Option<&'static str>,
+    /// Time spent with origins, ms.
+    pub(crate) origin_ms: u64,
+    /// When the first attempt was sent, and when the answer came, ms since the epoch.
+    pub(crate) sent_ms: u64,
+    pub(crate) received_ms: u64,
+}
+
+/// Sends `req` to the route's pools as the plan says (no caching).
 pub(crate) async fn proxy(
     req: Request,
     url: &str,
@@ -24,6 +50,21 @@ pub(crate) async fn proxy(
     upstream: &Upstream,
     state: &State,
 ) -> worker::Result<Response> {
+    let mut p = match prepare(&req, url, state).await? {
+        Ok(p) => p,
+        Err(answer) => return send(answer),
+    };
+    let (mut plan, verdicts) = plan_for(&p, route, upstream, state).await;
+    let fw = forward(&mut p, &mut plan, &verdicts, state).await?;
+    finish(fw, &plan, &p, &req, upstream, state, None).await
+}
+
+/// Reads the request: facts for the plan, headers for the origins, the body.
+pub(crate) async fn prepare(
+    req: &Request,
+    url: &str,
+    state: &State,
+) -> worker::Result<Result<Prepared, Answer>> {
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
     let kind = inbound::body_kind(
@@ -33,9 +74,9 @@ pub(crate) async fn proxy(
     );
     let inbound = match inbound::read(url, &req.method(), get, kind, &state.config, now_ms()) {
         Ok(i) => i,
-        Err(answer) => return send(answer),
+        Err(answer) => return Ok(Err(answer)),
     };
-    let mut body = match kind {
+    let body = match kind {
         BodyKind::None => None,
         BodyKind::Buffered => {
             Some(Uint8Array::new(&JsFuture::from(req.array_buffer()?).await?).into())
@@ -49,29 +90,54 @@ pub(crate) async fn proxy(
     for (name, value) in &inbound.set {
         headers.set(name, value)?;
     }
-    let mut plan = Plan::new(
+    Ok(Ok(Prepared {
+        inbound,
+        headers,
+        kind,
+        body,
+    }))
+}
+
+/// The plan for a prepared request, with the health verdicts of its chain.
+pub(crate) async fn plan_for<'c>(
+    p: &Prepared,
+    route: &'c Route,
+    upstream: &'c Upstream,
+    state: &'c State,
+) -> (Plan<'c>, BTreeMap<String, PoolVerdicts>) {
+    let plan = Plan::new(
         &state.config,
         route,
         upstream,
-        inbound.facts.clone(),
+        p.inbound.facts.clone(),
         &state.cookie_key,
     );
     let verdicts = crate::health::verdicts_for(state, plan.chain()).await;
+    (plan, verdicts)
+}
+
+/// Runs the plan's attempts.
+pub(crate) async fn forward(
+    p: &mut Prepared,
+    plan: &mut Plan<'_>,
+    verdicts: &BTreeMap<String, PoolVerdicts>,
+    state: &State,
+) -> worker::Result<Forwarded> {
+    let sent_ms = now_ms();
     let mut last_answer: Option<Response> = None;
-    let (response, set_cookies, error) = 'attempts: loop {
-        let attempt = match plan.next(&mut state.pools.borrow_mut(), &verdicts, now_ms(), random())
-        {
+    let (result, set_cookies, error) = loop {
+        let attempt = match plan.next(&mut state.pools.borrow_mut(), verdicts, now_ms(), random()) {
             Step::Attempt(a) => InFlightGuard { state, attempt: a },
-            Step::GiveUp(g) => break 'attempts give_up(g, last_answer.take()),
+            Step::GiveUp(g) => break give_up(g, last_answer.take()),
         };
         let a = &attempt.attempt;
         // A buffered body goes with every attempt, a streamed one with the first only.
-        let this_body = if kind == BodyKind::Buffered {
-            body.clone()
+        let body = if p.kind == BodyKind::Buffered {
+            p.body.clone()
         } else {
-            body.take()
+            p.body.take()
         };
-        let result = origin::fetch(state, &request(&inbound, &headers, a, this_body)).await;
+        let result = origin::fetch(state, &request(&p.inbound, &p.headers, a, body)).await;
         let outcome = result
             .as_ref()
             .map_or_else(|o| *o, |r| Outcome::of_status(r.status()));
@@ -96,28 +162,100 @@ pub(crate) async fn proxy(
             break give_up(g, last_answer.take());
         }
     };
-    let response = match response {
+    let received_ms = now_ms();
+    Ok(Forwarded {
+        result,
+        set_cookies,
+        error,
+        origin_ms: received_ms.saturating_sub(sent_ms),
+        sent_ms,
+        received_ms,
+    })
+}
+
+/// Sends what the attempts gave to the client: the origin's response (hygiene applied, cookies
+/// added; the edge's page instead of an origin's 5xx where the route intercepts), or the
+/// edge's own answer; logs the request.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn finish(
+    fw: Forwarded,
+    plan: &Plan<'_>,
+    p: &Prepared,
+    req: &Request,
+    upstream: &Upstream,
+    state: &State,
+    cache: Option<&CacheStatus>,
+) -> worker::Result<Response> {
+    let result = match fw.result {
         // An origin's own 5xx, replaced by the edge's page where the route says so.
         Ok(r) if upstream.intercept_origin_errors && r.status() >= 500 => {
             Err(Answer::origin_error(r.status()))
         }
         other => other,
     };
-    let response = match response {
-        Ok(r) => pass_on(r, &set_cookies, &inbound, state)?,
+    let response = match result {
+        Ok(r) => pass_on(r, &fw.set_cookies, &p.inbound, state)?,
         Err(answer) => {
-            let answer = answer.with_page(&state.config.error_pages, inbound.accept.as_deref());
-            crate::assets::send_answer(answer.for_head(inbound.method == "HEAD"), &req, state)
+            let answer = answer.with_page(&state.config.error_pages, p.inbound.accept.as_deref());
+            crate::assets::send_answer(answer.for_head(p.inbound.method == "HEAD"), req, state)
                 .await?
         }
     };
+    annotate(
+        &response,
+        cache,
+        p.inbound.facts.started_ms,
+        Some(fw.origin_ms),
+    );
+    log_request(
+        plan,
+        &p.inbound.method,
+        response.status(),
+        fw.error,
+        cache,
+        state,
+    );
+    Ok(response)
+}
+
+/// Adds `Cache-Status` and `Server-Timing` to a response the edge is about to send.
+pub(crate) fn annotate(
+    resp: &Response,
+    cache: Option<&CacheStatus>,
+    started_ms: u64,
+    origin_ms: Option<u64>,
+) {
+    let h = resp.headers();
+    if let Some(c) = cache {
+        let _ = h.set("cache-status", &c.header());
+    }
+    let _ = h.append(
+        "server-timing",
+        &server_timing(now_ms().saturating_sub(started_ms), origin_ms),
+    );
+}
+
+/// The request's log line.
+pub(crate) fn log_request(
+    plan: &Plan<'_>,
+    method: &str,
+    status: u16,
+    error: Option<&str>,
+    cache: Option<&CacheStatus>,
+    state: &State,
+) {
     if state.config.log_requests {
         console_log!(
             "{}",
-            plan.log_line(&inbound.method, response.status(), error, now_ms())
+            plan.log_line(
+                method,
+                status,
+                error,
+                cache.map(CacheStatus::outcome),
+                now_ms()
+            )
         );
     }
-    Ok(response)
 }
 
 /// The request to `a`'s origin.
@@ -155,7 +293,7 @@ impl Drop for InFlightGuard<'_> {
 /// Passes an origin's response on: the same status, headers and streamed body, less what would
 /// reveal the origin (its address, software, connection), with a redirect to the origin's own
 /// address pointed at the public host, plus the plan's cookies.
-fn pass_on(
+pub(crate) fn pass_on(
     resp: Response,
     set_cookies: &[String],
     inbound: &Inbound,
@@ -166,21 +304,27 @@ fn pass_on(
         resp.unchecked_ref(),
     )?;
     let headers = out.headers();
+    hygiene(&headers, inbound, state)?;
+    for c in set_cookies {
+        headers.append("set-cookie", c)?;
+    }
+    Ok(out)
+}
+
+/// Removes what would reveal the origin from response headers (and the cache's tag fields).
+pub(crate) fn hygiene(headers: &Headers, inbound: &Inbound, state: &State) -> worker::Result<()> {
     let edits = state.config.response.edits(
         |n| headers.get(n).ok().flatten(),
         &state.origin_urls,
         &inbound.public_origin,
     );
-    for name in &edits.remove {
+    for name in edits.remove.iter().chain(state.cache_fields.iter()) {
         headers.delete(name)?;
     }
     for (name, value) in &edits.set {
         headers.set(name, value)?;
     }
-    for c in set_cookies {
-        headers.append("set-cookie", c)?;
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// What the client gets when the plan gave up: the last origin answer, or the edge's own (and

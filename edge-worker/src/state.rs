@@ -9,6 +9,9 @@ use cdn_manifest::{shard_path, Index, Root};
 use edge_core::answer::Answer;
 use edge_core::balancer::health::VerdictCache;
 use edge_core::balancer::{pool_states, PoolStates};
+use edge_core::cache::coalesce::Coalescer;
+use edge_core::cache::counters::Counters;
+use edge_core::cache::purge::PurgeLog;
 use edge_core::config::{self, Config, Environment};
 use edge_core::loading::LoadGate;
 use edge_core::memory_cache::MemoryCache;
@@ -42,6 +45,16 @@ pub(crate) struct State {
     pub(crate) health_kv: Option<worker::KvStore>,
     /// Verdicts read from KV (reused for health_cache_ms).
     pub(crate) verdicts: RefCell<VerdictCache>,
+    /// The coordinator (`EDGE_COORDINATOR`), when bound.
+    pub(crate) coordinator: Option<worker::ObjectNamespace>,
+    /// This isolate's copy of the purge log, and when it was last refreshed.
+    pub(crate) purges: RefCell<(PurgeLog, u64)>,
+    /// Cache misses being fetched in this isolate.
+    pub(crate) coalescer: RefCell<Coalescer>,
+    /// What the cache did in this isolate.
+    pub(crate) counters: RefCell<Counters>,
+    /// The cache's own response fields (tags, purges): never sent to clients.
+    pub(crate) cache_fields: Vec<String>,
 }
 
 thread_local! {
@@ -113,6 +126,7 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
             .filter(|s| !s.is_empty())
     };
     let health_kv = worker::KvStore::from_this(env_js, config::HEALTH_KV).ok();
+    let coordinator = env.durable_object(config::COORDINATOR).ok();
     let environment = Environment {
         secrets: Some(
             [config::ORIGIN_KEY, config::COOKIE_KEY, config::HEALTH_TOKEN]
@@ -124,6 +138,10 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         kv_namespaces: health_kv
             .iter()
             .map(|_| config::HEALTH_KV.to_string())
+            .collect(),
+        durable_objects: coordinator
+            .iter()
+            .map(|_| config::COORDINATOR.to_string())
             .collect(),
         manifest_public_path: Some(root.public_path().to_string()),
     };
@@ -142,6 +160,11 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
             .unwrap_or_default(),
         health_kv: health_kv.filter(|_| config.has_health_checks()),
         verdicts: RefCell::new(VerdictCache::default()),
+        coordinator,
+        purges: RefCell::new((PurgeLog::default(), 0)),
+        coalescer: RefCell::new(Coalescer::default()),
+        counters: RefCell::new(Counters::default()),
+        cache_fields: cache_fields(&config),
         shards: RefCell::new(vec![None; root.shard_count()]),
         root,
         cache: RefCell::new(MemoryCache::new(
@@ -161,6 +184,24 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let line = serde_json::json!({"event": "manifest", "root": state.config.assets.manifest, "shards": state.root.shard_count()});
     worker::console_log!("{line}");
     Ok(state)
+}
+
+/// The cache's own response fields of every route (tag and purge headers).
+fn cache_fields(config: &Config) -> Vec<String> {
+    let mut out: Vec<String> = config
+        .routes
+        .iter()
+        .filter_map(|r| match &r.action {
+            edge_core::routes::Action::Proxy(u) => {
+                Some([u.cache.tag_header.clone(), u.cache.purge_header.clone()])
+            }
+            edge_core::routes::Action::Deny => None,
+        })
+        .flatten()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The index shard that holds `path`, fetched on first use (once per isolate).

@@ -32,6 +32,7 @@ export async function startWorker({ edge = { public_path: "/assets/" }, assets =
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: edge === undefined ? bindings : { EDGE: edge, ...bindings },
     kvNamespaces,
+    durableObjects: script.startsWith("edge-worker/") ? { EDGE_COORDINATOR: { className: "EdgeCoordinator", useSQLite: true } } : undefined,
     assets: {
       directory: assets,
       binding: "ASSETS",
@@ -212,7 +213,8 @@ export async function startTap(target) {
 
 /**
  * A scripted origin speaking raw HTTP/1.1: `respond(request line, headers text)` returns the
- * exact bytes to send back (interim responses, odd statuses…), or null to hang without an answer.
+ * exact bytes to send back (interim responses, odd statuses…), or null to hang without an answer
+ * (or a promise of either, to answer late).
  * Returns { url, close, count }.
  */
 export async function startRawOrigin(respond) {
@@ -229,8 +231,9 @@ export async function startRawOrigin(respond) {
       count++;
       const [line, ...rest] = buf.slice(0, end).split("\r\n");
       buf = "";
-      const out = respond(line, rest.join("\r\n"));
-      if (out !== null) socket.end(Buffer.from(out, "latin1"));
+      Promise.resolve(respond(line, rest.join("\r\n"))).then((out) => {
+        if (out !== null) socket.end(Buffer.from(out, "latin1"));
+      });
     });
     socket.on("error", () => {});
   });

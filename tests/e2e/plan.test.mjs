@@ -176,7 +176,7 @@ describe("in-flight accounting", () => {
   test("a client that hangs up does not leave its request counted as in flight", async () => {
     const aborted = [];
     for (let i = 0; i < 4; i++) {
-      const req = http.request({ host: w.url.hostname, port: w.url.port, path: "/orders?delay_ms=2000", agent: false });
+      const req = http.request({ host: w.url.hostname, port: w.url.port, path: `/orders?delay_ms=2000&n=${i}`, agent: false });
       req.on("error", () => {});
       req.end();
       aborted.push(req);

@@ -157,6 +157,16 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
                         .collect()
                 })
                 .unwrap_or_default();
+            let durable_objects = table
+                .get("durable_objects")
+                .and_then(|d| d.get("bindings"))
+                .and_then(|b| b.as_array())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|b| b.get("name")?.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
             let built = build
                 .as_deref()
                 .and_then(|b| read_root(b, &cfg).transpose())
@@ -164,6 +174,7 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
             let env = Environment {
                 secrets: secrets.clone(),
                 kv_namespaces,
+                durable_objects,
                 manifest_public_path: built.as_ref().map(|r| r.public_path().to_string()),
             };
             cfg.check_environment(&env).map_err(|e| {

@@ -14,6 +14,8 @@ pub const COOKIE_KEY: &str = "EDGE_COOKIE_KEY";
 pub const HEALTH_TOKEN: &str = "EDGE_HEALTH_TOKEN";
 /// The KV namespace active health checks share their verdicts through.
 pub const HEALTH_KV: &str = "EDGE_HEALTH";
+/// The Durable Object binding of the coordinator (purges; health and jobs).
+pub const COORDINATOR: &str = "EDGE_COORDINATOR";
 
 /// What the deployment provides beside the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub struct Environment {
     pub secrets: Option<Vec<String>>,
     /// Binding names of the KV namespaces.
     pub kv_namespaces: Vec<String>,
+    /// Binding names of the Durable Object namespaces.
+    pub durable_objects: Vec<String>,
     /// The build's public path (from its manifest), when the build is at hand.
     pub manifest_public_path: Option<String>,
 }
@@ -91,6 +95,11 @@ impl Config {
                 "pools with `health` checks share their verdicts through the KV namespace {HEALTH_KV}, which is not bound ([[kv_namespaces]] binding = \"{HEALTH_KV}\" in wrangler.toml)"
             )));
         }
+        if self.needs_coordinator() && !env.durable_objects.iter().any(|d| d == COORDINATOR) {
+            return Err(KeyPath::root().key("routes").error(format!(
+                "routes that cache need the coordinator, which keeps their purges: the Durable Object binding {COORDINATOR} is missing ([[durable_objects.bindings]] name = \"{COORDINATOR}\", class_name = \"EdgeCoordinator\" in wrangler.toml, with its migration); or set cache = {{ enabled = false }} on every route"
+            )));
+        }
         if let Some(built) = &env.manifest_public_path {
             if *built != self.assets.public_path {
                 return Err(KeyPath::root().key("public_path").error(format!(
@@ -100,6 +109,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether the configuration needs the coordinator (some route caches).
+    pub fn needs_coordinator(&self) -> bool {
+        self.routes.iter().any(|r| match &r.action {
+            crate::routes::Action::Proxy(u) => u.cache.enabled,
+            crate::routes::Action::Deny => false,
+        })
     }
 
     /// Warnings: configurations that work here but not in production.

@@ -66,20 +66,6 @@ pub(crate) trait Validate {
     fn validate(&self, at: &KeyPath) -> Result<Self::Output, ConfigError>;
 }
 
-/// A deserialisation error as a [`ConfigError`] naming the key where it happened.
-pub(crate) fn from_serde<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> ConfigError {
-    let path = e.path().to_string();
-    let key = if path.is_empty() || path == "." {
-        "EDGE".to_string()
-    } else {
-        format!("EDGE.{path}")
-    };
-    ConfigError {
-        key,
-        reason: e.inner().to_string(),
-    }
-}
-
 /// Whether `s` is an HTTP token (header or cookie name, RFC 9110 §5.6.2).
 pub fn is_token(s: &str) -> bool {
     !s.is_empty()

@@ -21,6 +21,7 @@
 //! eject_max_ms = 300000                 # longest ejection
 //! health_cache_ms = 5000                # how long an isolate reuses active-health verdicts
 //! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
+//! purge_poll_ms = 1000                  # how soon every isolate sees a purge
 //! hide_response_headers = ["X-Generator"] # more origin response headers the public never sees
 //! pass_server_header = false            # let the origins' `Server` header through
 //! error_pages = { 503 = "/assets/errors/503.html" }  # 404, 500, 502, 503, 504: pages for browsers
@@ -37,6 +38,10 @@
 //! write_pool = "primary"                # optional: unsafe methods go here, and so do the
 //! read_your_writes_s = 5                #   writer's requests for this long afterwards
 //! intercept_origin_errors = false       # replace the origins' own 5xx with the error pages
+//! cache = { enabled = true, ignore_query = ["utm_*", "fbclid"], private_cookies = ["PHPSESSID"],
+//!           default_grace_s = 0, keep_s = 3600, tag_header = "X-Cache-Tags",
+//!           purge_header = "X-Edge-Purge-Tags", max_object_bytes = 8388608,
+//!           heuristics = true, heuristic_max_s = 86400 }   # the shared HTTP cache (RFC 9111)
 //!
 //! [vars.EDGE.pools.dc1]
 //! steering = "weighted_round_robin"     # | weighted_random | least_outstanding | hash
@@ -61,6 +66,7 @@
 //! in [`raw`]'s `Default` impls.
 
 mod assets;
+mod cache;
 mod environment;
 mod errors;
 mod health;
@@ -68,6 +74,7 @@ mod key_path;
 mod pools;
 mod proxy;
 mod raw;
+mod reader;
 mod routes;
 
 use std::collections::BTreeMap;
@@ -80,7 +87,9 @@ use crate::balancer::Pool;
 use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
-pub use environment::{Environment, Warning, COOKIE_KEY, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY};
+pub use environment::{
+    Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY,
+};
 use key_path::Validate;
 pub use key_path::{is_token, ConfigError, KeyPath};
 pub use proxy::ForwardSettings;
@@ -103,6 +112,9 @@ pub struct Config {
     pub health_cache_ms: u64,
     /// Deny Symfony's internal paths and dotfiles unless a route names them.
     pub deny_internal: bool,
+    /// How often an isolate refreshes the purge log from the coordinator: the bound on how
+    /// long a purge takes to reach every isolate.
+    pub purge_poll_ms: u64,
     /// Log one JSON line per proxied request.
     pub log_requests: bool,
     /// Pages the edge answers with (404, 5xx) instead of a line of text, for browsers.
@@ -118,9 +130,9 @@ pub struct Config {
 impl Config {
     /// Parses the `EDGE` object from its JSON form (what wrangler passes a TOML table as).
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let raw: RawEdge = serde_path_to_error::deserialize(de).map_err(key_path::from_serde)?;
-        raw.validate(&KeyPath::root())
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| KeyPath::root().error(format!("not valid JSON: {e}")))?;
+        Self::from_value(value)
     }
 
     /// Parses the `EDGE` binding as the worker receives it: `None` when it is not set (the
@@ -135,8 +147,7 @@ impl Config {
 
     /// Parses the `EDGE` object from an already-parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
-        let raw: RawEdge = serde_path_to_error::deserialize(value).map_err(key_path::from_serde)?;
-        raw.validate(&KeyPath::root())
+        RawEdge::read(&value)?.validate(&KeyPath::root())
     }
 
     /// Whether any pool has active health checks (they need the `EDGE_HEALTH` KV namespace).
@@ -195,6 +206,9 @@ impl Validate for RawEdge {
             cookies,
             health_cache_ms,
             deny_internal: self.deny_internal,
+            purge_poll_ms: at
+                .key("purge_poll_ms")
+                .in_range(self.purge_poll_ms, 100, 60_000)?,
             log_requests: self.log_requests,
             error_pages,
             response,

@@ -1,16 +1,19 @@
 //! The `EDGE` object as written in wrangler.toml, before validation — and the one place where
 //! every default value is defined (the `Default` impls below; the README's table mirrors them).
 //!
-//! Unknown keys are refused (`deny_unknown_fields`), so a typo cannot silently fall back to a
-//! default. Required keys are `Option`s here so that the validator can say which is missing.
+//! Unknown keys are refused, so a typo cannot silently fall back to a default. Required keys are
+//! `Option`s here so that the validator can say which is missing. [`RawEdge::read`] reads them
+//! from the JSON form (`reader.rs`).
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use super::key_path::{ConfigError, KeyPath};
+use super::reader::Table;
 
 /// `[vars.EDGE]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub(crate) struct RawEdge {
     pub public_path: String,
     pub manifest: String,
@@ -35,6 +38,7 @@ pub(crate) struct RawEdge {
     pub ryw_cookie: String,
     pub health_cache_ms: u64,
     pub deny_internal: bool,
+    pub purge_poll_ms: u64,
     pub hide_response_headers: Vec<String>,
     pub pass_server_header: bool,
     pub error_pages: BTreeMap<String, String>,
@@ -68,6 +72,7 @@ impl Default for RawEdge {
             ryw_cookie: "__edge_ryw".into(),
             health_cache_ms: 5_000,
             deny_internal: true,
+            purge_poll_ms: 1_000,
             hide_response_headers: Vec::new(),
             pass_server_header: false,
             error_pages: BTreeMap::new(),
@@ -78,8 +83,7 @@ impl Default for RawEdge {
 }
 
 /// `[[vars.EDGE.routes]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub(crate) struct RawRoute {
     pub host: Option<String>,
     pub path_prefix: String,
@@ -89,6 +93,7 @@ pub(crate) struct RawRoute {
     pub write_pool: Option<String>,
     pub read_your_writes_s: Option<u64>,
     pub intercept_origin_errors: bool,
+    pub cache: RawCache,
 }
 
 impl Default for RawRoute {
@@ -102,6 +107,41 @@ impl Default for RawRoute {
             write_pool: None,
             read_your_writes_s: None,
             intercept_origin_errors: false,
+            cache: RawCache::default(),
+        }
+    }
+}
+
+/// `routes[].cache`.
+#[derive(Debug, Clone)]
+pub(crate) struct RawCache {
+    pub enabled: bool,
+    pub ignore_query: Vec<String>,
+    pub private_cookies: Vec<String>,
+    pub default_grace_s: u64,
+    pub keep_s: u64,
+    pub tag_header: String,
+    pub purge_header: String,
+    pub max_object_bytes: u64,
+    pub heuristics: bool,
+    pub heuristic_max_s: u64,
+}
+
+impl Default for RawCache {
+    fn default() -> Self {
+        RawCache {
+            enabled: true,
+            ignore_query: ["utm_*", "fbclid", "gclid", "msclkid", "mc_cid", "mc_eid"]
+                .map(String::from)
+                .to_vec(),
+            private_cookies: vec!["PHPSESSID".into()],
+            default_grace_s: 0,
+            keep_s: 3_600,
+            tag_header: "X-Cache-Tags".into(),
+            purge_header: "X-Edge-Purge-Tags".into(),
+            max_object_bytes: 8 << 20,
+            heuristics: true,
+            heuristic_max_s: 86_400,
         }
     }
 }
@@ -110,8 +150,7 @@ impl Default for RawRoute {
 pub(crate) const DEFAULT_READ_YOUR_WRITES_S: u64 = 5;
 
 /// `[vars.EDGE.pools.NAME]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub(crate) struct RawPool {
     pub steering: String,
     pub hash_on: Option<String>,
@@ -133,8 +172,7 @@ impl Default for RawPool {
 }
 
 /// One element of `origins = [...]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub(crate) struct RawOrigin {
     pub url: Option<String>,
     pub weight: i64,
@@ -152,8 +190,7 @@ impl Default for RawOrigin {
 }
 
 /// `[vars.EDGE.pools.NAME.health]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub(crate) struct RawHealth {
     pub path: Option<String>,
     pub method: String,
@@ -179,5 +216,222 @@ impl Default for RawHealth {
             unhealthy_threshold: 2,
             ttl_s: 180,
         }
+    }
+}
+
+impl RawEdge {
+    /// Reads the `EDGE` object.
+    pub(crate) fn read(v: &Value) -> Result<Self, ConfigError> {
+        let t = Table::new(
+            v,
+            KeyPath::root(),
+            &[
+                "public_path",
+                "manifest",
+                "cors_allow_origins",
+                "not_found_page",
+                "memory_cache_bytes",
+                "memory_cache_max_file",
+                "forwarded_header",
+                "log_requests",
+                "https_redirect",
+                "hsts",
+                "origin_auth",
+                "attempt_timeout_ms",
+                "max_attempts",
+                "deadline_ms",
+                "eject_after_failures",
+                "eject_base_ms",
+                "eject_max_ms",
+                "affinity_cookie",
+                "affinity_ttl_s",
+                "ryw_cookie",
+                "health_cache_ms",
+                "deny_internal",
+                "purge_poll_ms",
+                "hide_response_headers",
+                "pass_server_header",
+                "error_pages",
+                "routes",
+                "pools",
+            ],
+        )?;
+        let d = RawEdge::default();
+        let routes = t
+            .items("routes")?
+            .into_iter()
+            .map(|(at, v)| RawRoute::read(v, at))
+            .collect::<Result<_, _>>()?;
+        let pools = t
+            .entries("pools")?
+            .into_iter()
+            .map(|(name, at, v)| Ok((name, RawPool::read(v, at)?)))
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(RawEdge {
+            public_path: t.string("public_path", &d.public_path)?,
+            manifest: t.string("manifest", &d.manifest)?,
+            cors_allow_origins: t.strings("cors_allow_origins", &d.cors_allow_origins)?,
+            not_found_page: t.opt_string("not_found_page")?,
+            memory_cache_bytes: t.u64("memory_cache_bytes", d.memory_cache_bytes)?,
+            memory_cache_max_file: t.u64("memory_cache_max_file", d.memory_cache_max_file)?,
+            forwarded_header: t.bool("forwarded_header", d.forwarded_header)?,
+            log_requests: t.bool("log_requests", d.log_requests)?,
+            https_redirect: t.bool("https_redirect", d.https_redirect)?,
+            hsts: t.opt_string("hsts")?,
+            origin_auth: t.bool("origin_auth", d.origin_auth)?,
+            attempt_timeout_ms: t.u64("attempt_timeout_ms", d.attempt_timeout_ms)?,
+            max_attempts: t.u64("max_attempts", d.max_attempts)?,
+            deadline_ms: t.u64("deadline_ms", d.deadline_ms)?,
+            eject_after_failures: t.u64("eject_after_failures", d.eject_after_failures)?,
+            eject_base_ms: t.u64("eject_base_ms", d.eject_base_ms)?,
+            eject_max_ms: t.u64("eject_max_ms", d.eject_max_ms)?,
+            affinity_cookie: t.string("affinity_cookie", &d.affinity_cookie)?,
+            affinity_ttl_s: t.u64("affinity_ttl_s", d.affinity_ttl_s)?,
+            ryw_cookie: t.string("ryw_cookie", &d.ryw_cookie)?,
+            health_cache_ms: t.u64("health_cache_ms", d.health_cache_ms)?,
+            deny_internal: t.bool("deny_internal", d.deny_internal)?,
+            purge_poll_ms: t.u64("purge_poll_ms", d.purge_poll_ms)?,
+            hide_response_headers: t.strings("hide_response_headers", &d.hide_response_headers)?,
+            pass_server_header: t.bool("pass_server_header", d.pass_server_header)?,
+            error_pages: t.string_map("error_pages")?,
+            routes,
+            pools,
+        })
+    }
+}
+
+impl RawRoute {
+    fn read(v: &Value, at: KeyPath) -> Result<Self, ConfigError> {
+        let t = Table::new(
+            v,
+            at,
+            &[
+                "host",
+                "path_prefix",
+                "action",
+                "pools",
+                "fallback_pool",
+                "write_pool",
+                "read_your_writes_s",
+                "intercept_origin_errors",
+                "cache",
+            ],
+        )?;
+        let d = RawRoute::default();
+        let cache = match t.table("cache", RawCache::KEYS)? {
+            Some(c) => RawCache::read(&c)?,
+            None => d.cache.clone(),
+        };
+        Ok(RawRoute {
+            host: t.opt_string("host")?,
+            path_prefix: t.string("path_prefix", &d.path_prefix)?,
+            action: t.string("action", &d.action)?,
+            pools: t.strings("pools", &d.pools)?,
+            fallback_pool: t.opt_string("fallback_pool")?,
+            write_pool: t.opt_string("write_pool")?,
+            read_your_writes_s: t.opt_u64("read_your_writes_s")?,
+            intercept_origin_errors: t
+                .bool("intercept_origin_errors", d.intercept_origin_errors)?,
+            cache,
+        })
+    }
+}
+
+impl RawCache {
+    const KEYS: &'static [&'static str] = &[
+        "enabled",
+        "ignore_query",
+        "private_cookies",
+        "default_grace_s",
+        "keep_s",
+        "tag_header",
+        "purge_header",
+        "max_object_bytes",
+        "heuristics",
+        "heuristic_max_s",
+    ];
+
+    fn read(t: &Table<'_>) -> Result<Self, ConfigError> {
+        let d = RawCache::default();
+        Ok(RawCache {
+            enabled: t.bool("enabled", d.enabled)?,
+            ignore_query: t.strings("ignore_query", &d.ignore_query)?,
+            private_cookies: t.strings("private_cookies", &d.private_cookies)?,
+            default_grace_s: t.u64("default_grace_s", d.default_grace_s)?,
+            keep_s: t.u64("keep_s", d.keep_s)?,
+            tag_header: t.string("tag_header", &d.tag_header)?,
+            purge_header: t.string("purge_header", &d.purge_header)?,
+            max_object_bytes: t.u64("max_object_bytes", d.max_object_bytes)?,
+            heuristics: t.bool("heuristics", d.heuristics)?,
+            heuristic_max_s: t.u64("heuristic_max_s", d.heuristic_max_s)?,
+        })
+    }
+}
+
+impl RawPool {
+    fn read(v: &Value, at: KeyPath) -> Result<Self, ConfigError> {
+        let t = Table::new(
+            v,
+            at,
+            &["steering", "hash_on", "origins", "sticky", "health"],
+        )?;
+        let d = RawPool::default();
+        let origins = t
+            .items("origins")?
+            .into_iter()
+            .map(|(at, v)| RawOrigin::read(v, at))
+            .collect::<Result<_, _>>()?;
+        let health = match t.table("health", RawHealth::KEYS)? {
+            Some(h) => Some(RawHealth::read(&h)?),
+            None => None,
+        };
+        Ok(RawPool {
+            steering: t.string("steering", &d.steering)?,
+            hash_on: t.opt_string("hash_on")?,
+            origins,
+            sticky: t.bool("sticky", d.sticky)?,
+            health,
+        })
+    }
+}
+
+impl RawOrigin {
+    fn read(v: &Value, at: KeyPath) -> Result<Self, ConfigError> {
+        let t = Table::new(v, at, &["url", "weight", "enabled"])?;
+        let d = RawOrigin::default();
+        Ok(RawOrigin {
+            url: t.opt_string("url")?,
+            weight: t.i64("weight", d.weight)?,
+            enabled: t.bool("enabled", d.enabled)?,
+        })
+    }
+}
+
+impl RawHealth {
+    const KEYS: &'static [&'static str] = &[
+        "path",
+        "method",
+        "headers",
+        "timeout_ms",
+        "expected_codes",
+        "expected_body",
+        "healthy_threshold",
+        "unhealthy_threshold",
+        "ttl_s",
+    ];
+
+    fn read(t: &Table<'_>) -> Result<Self, ConfigError> {
+        let d = RawHealth::default();
+        Ok(RawHealth {
+            path: t.opt_string("path")?,
+            method: t.string("method", &d.method)?,
+            headers: t.string_map("headers")?,
+            timeout_ms: t.u64("timeout_ms", d.timeout_ms)?,
+            expected_codes: t.u16s("expected_codes", &d.expected_codes)?,
+            expected_body: t.opt_string("expected_body")?,
+            healthy_threshold: t.u64("healthy_threshold", d.healthy_threshold)?,
+            unhealthy_threshold: t.u64("unhealthy_threshold", d.unhealthy_threshold)?,
+            ttl_s: t.u64("ttl_s", d.ttl_s)?,
+        })
     }
 }

@@ -104,6 +104,7 @@ impl Validate for (&RawRoute, &BTreeMap<String, Pool>) {
                     write_pool,
                     read_your_writes_s,
                     intercept_origin_errors: r.intercept_origin_errors,
+                    cache: r.cache.validate(&at.key("cache"))?,
                 })
             }
             other => {

@@ -360,6 +360,7 @@ fn environment_checks_name_what_is_missing() {
     let mut env = Environment {
         secrets: Some(vec![]),
         kv_namespaces: vec![],
+        durable_objects: vec![],
         manifest_public_path: Some("/assets/".into()),
     };
     let e = c.check_environment(&env).unwrap_err();
@@ -375,6 +376,12 @@ fn environment_checks_name_what_is_missing() {
         "unknown secrets are not checked; {e}"
     );
     env.kv_namespaces = vec!["EDGE_HEALTH".into()];
+    let e = c.check_environment(&env).unwrap_err();
+    assert!(
+        e.reason.contains("EDGE_COORDINATOR"),
+        "caching routes need the coordinator: {e}"
+    );
+    env.durable_objects = vec!["EDGE_COORDINATOR".into()];
     assert_eq!(c.check_environment(&env), Ok(()));
     env.manifest_public_path = Some("/static/".into());
     let e = c.check_environment(&env).unwrap_err();

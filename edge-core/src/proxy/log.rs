@@ -23,6 +23,8 @@ pub struct RequestLog<'a> {
     pub latency_ms: u64,
     /// Why the edge answered itself, if it did (`every origin is down`, `invalid status 999`).
     pub error: Option<&'a str>,
+    /// What the cache did (`hit`, `stale`, `miss`, `bypass`), when the route caches.
+    pub cache: Option<&'a str>,
 }
 
 impl RequestLog<'_> {
@@ -50,6 +52,10 @@ impl RequestLog<'_> {
         if let Some(e) = self.error {
             out.push_str(",\"error\":");
             json_str(&mut out, e);
+        }
+        if let Some(c) = self.cache {
+            out.push_str(",\"cache\":");
+            json_str(&mut out, c);
         }
         out.push('}');
         out
@@ -91,6 +97,7 @@ mod tests {
             status: 200,
             latency_ms: 7,
             error: None,
+            cache: None,
         };
         let v: serde_json::Value = serde_json::from_str(&l.line()).unwrap();
         assert_eq!(v["path"], "/a\"b");

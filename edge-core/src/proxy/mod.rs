@@ -2,6 +2,7 @@
 //! what a response from an origin may carry to the client, and the request log line.
 
 pub mod failure;
+pub mod http1;
 pub mod inbound;
 pub mod log;
 pub mod plan;

@@ -238,7 +238,14 @@ impl<'c> Plan<'c> {
 
     /// The request's log line, once the client's status is known (`error`: why the edge
     /// answered itself, if it did).
-    pub fn log_line(&self, method: &str, status: u16, error: Option<&str>, now_ms: u64) -> String {
+    pub fn log_line(
+        &self,
+        method: &str,
+        status: u16,
+        error: Option<&str>,
+        cache: Option<&str>,
+        now_ms: u64,
+    ) -> String {
         let (pool, origin) = self
             .last
             .as_ref()
@@ -253,6 +260,7 @@ impl<'c> Plan<'c> {
             status,
             latency_ms: now_ms.saturating_sub(self.facts.started_ms),
             error,
+            cache,
         }
         .line()
     }
@@ -344,6 +352,25 @@ impl<'c> Plan<'c> {
                 ticket: state.in_flight.begin(i, now_ms, now_ms + timeout_ms),
             });
         }
+    }
+
+    /// Whether no origin of the chain could be tried now (every one drained, ejected or marked
+    /// down by the active checks): the cache then serves a stale copy at once rather than
+    /// waiting for attempts that would only be made in panic mode.
+    pub fn all_down(
+        &self,
+        states: &PoolStates,
+        verdicts: &BTreeMap<String, PoolVerdicts>,
+        now_ms: u64,
+    ) -> bool {
+        self.chain
+            .iter()
+            .all(|name| match (self.cfg.pools.get(name), states.get(name)) {
+                (Some(pool), Some(state)) => !state
+                    .available(pool, now_ms, &[], verdicts.get(name))
+                    .contains(&true),
+                _ => true,
+            })
     }
 
     /// Takes the outcome of `attempt` and decides what happens next.

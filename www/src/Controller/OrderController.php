@@ -27,16 +27,26 @@ final class OrderController
         $delay = min(10000, max(0, (int) $request->query->get('delay_ms', 0)));
         usleep($delay * 1000);
 
-        return new JsonResponse(['origin' => PageController::originName(), 'orders' => $count], 201, ['X-Origin' => PageController::originName()]);
+        // The edge purges every cached page tagged `orders` (the home page shows the count).
+        return new JsonResponse(['origin' => PageController::originName(), 'orders' => $count], 201, [
+            'X-Origin' => PageController::originName(),
+            'X-Edge-Purge-Tags' => 'orders',
+        ]);
     }
 
     public function count(Request $request): JsonResponse
     {
         usleep(min(10000, max(0, (int) $request->query->get('delay_ms', 0))) * 1000);
-        $file = self::counterFile();
-        $count = is_file($file) ? (int) file_get_contents($file) : 0;
 
-        return new JsonResponse(['origin' => PageController::originName(), 'orders' => $count], 200, ['X-Origin' => PageController::originName(), 'Cache-Control' => 'no-store']);
+        return new JsonResponse(['origin' => PageController::originName(), 'orders' => self::orders()], 200, ['X-Origin' => PageController::originName(), 'Cache-Control' => 'no-store']);
+    }
+
+    /** Orders placed at this origin. */
+    public static function orders(): int
+    {
+        $file = self::counterFile();
+
+        return is_file($file) ? (int) file_get_contents($file) : 0;
     }
 
     private static function counterFile(): string

@@ -18,14 +18,34 @@ final class PageController
     {
     }
 
+    /**
+     * Shared, cacheable pages: the edge keeps them for 30 s, serves them stale for 30 s more while
+     * it revalidates in the background, and for a day while every origin is down. Their tags
+     * let a write purge them (POST /order purges `orders`).
+     */
+    public const SHARED = 'public, s-maxage=30, stale-while-revalidate=30, stale-if-error=86400';
+
     public function home(Request $request): Response
     {
-        return $this->render('home.html.twig', $request);
+        $response = $this->render('home.html.twig', $request, ['orders' => OrderController::orders()]);
+
+        return $this->shared($response, 'page-home orders');
     }
 
     public function about(Request $request): Response
     {
-        return $this->render('about.html.twig', $request);
+        return $this->shared($this->render('about.html.twig', $request), 'page-about');
+    }
+
+    /** Marks a page cacheable by the edge (never personal: no session, no client facts in it). */
+    private function shared(Response $response, string $tags): Response
+    {
+        $response->headers->set('Cache-Control', self::SHARED);
+        $response->headers->set('X-Cache-Tags', $tags);
+        $response->setEtag(md5((string) $response->getContent()));
+        $response->setVary('Accept-Language', false);
+
+        return $response;
     }
 
     /**
@@ -105,13 +125,11 @@ final class PageController
         return \is_string($name) && $name !== '' ? $name : gethostname() . ':' . ($_SERVER['SERVER_PORT'] ?? '?');
     }
 
-    private function render(string $template, Request $request): Response
+    private function render(string $template, Request $request, array $context = []): Response
     {
-        $response = new Response($this->twig->render($template, [
+        $response = new Response($this->twig->render($template, $context + [
             'origin' => self::originName(),
-            'secure' => $request->isSecure(),
-            'host' => $request->getHost(),
-            'client_ip' => $request->getClientIp(),
+            'rendered_at' => gmdate('H:i:s'),
         ]));
         $response->headers->set('X-Origin', self::originName());
 

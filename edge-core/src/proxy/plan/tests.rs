@@ -643,7 +643,7 @@ fn the_log_line_names_the_last_attempt() {
         KEY,
     );
     let line: serde_json::Value =
-        serde_json::from_str(&plan.log_line("GET", 503, Some("x"), T0 + 3)).unwrap();
+        serde_json::from_str(&plan.log_line("GET", 503, Some("x"), None, T0 + 3)).unwrap();
     assert_eq!(
         (line["pool"].as_str(), line["attempts"].as_u64()),
         (Some("-"), Some(0))
@@ -653,11 +653,43 @@ fn the_log_line_names_the_last_attempt() {
     };
     plan.outcome(&a, Outcome::Answered(200), &mut states, T0 + 5);
     let line: serde_json::Value =
-        serde_json::from_str(&plan.log_line("GET", 200, None, T0 + 9)).unwrap();
+        serde_json::from_str(&plan.log_line("GET", 200, None, Some("hit"), T0 + 9)).unwrap();
     assert_eq!(line["pool"], "dc1");
     assert_eq!(line["origin"], "http://a1");
     assert_eq!(line["path"], "/p");
     assert_eq!(line["route"], "*/");
     assert_eq!(line["latency_ms"], 9);
     assert_eq!(line["attempts"], 1);
+    assert_eq!(line["cache"], "hit");
+}
+
+#[test]
+fn all_down_when_nothing_in_the_chain_can_be_tried() {
+    let cfg = config(r#","eject_after_failures":1"#);
+    let mut states = pool_states(&cfg.pools);
+    let Action::Proxy(up) = &cfg.routes[0].action else {
+        unreachable!()
+    };
+    let plan = Plan::new(
+        &cfg,
+        &cfg.routes[0],
+        up,
+        facts("GET", BodyKind::None, ""),
+        KEY,
+    );
+    assert!(!plan.all_down(&states, &BTreeMap::new(), T0));
+    run_with(&cfg, &mut states, facts("GET", BodyKind::None, ""), &|_| {
+        Outcome::Refused
+    });
+    run_with(&cfg, &mut states, facts("GET", BodyKind::None, ""), &|_| {
+        Outcome::Refused
+    });
+    assert!(
+        plan.all_down(&states, &BTreeMap::new(), T0 + 100),
+        "every origin ejected"
+    );
+    assert!(
+        !plan.all_down(&states, &BTreeMap::new(), T0 + 60_000),
+        "ejections over"
+    );
 }

@@ -1,0 +1,19 @@
+//! The edge's shared HTTP cache for the origins' pages (RFC 9111, RFC 5861 grace, RFC 9213
+//! `CDN-Cache-Control`, RFC 9211 `Cache-Status`): every decision here, the Cache API I/O in
+//! the glue.
+
+pub mod coalesce;
+pub mod conditional;
+pub mod counters;
+pub mod directives;
+pub mod entry;
+pub mod freshness;
+pub mod headers;
+pub mod invalidate;
+pub mod key;
+pub mod lookup;
+pub mod purge;
+pub mod request;
+pub mod settings;
+pub mod status;
+pub mod storable;

@@ -1,0 +1,130 @@
+//! What a response says about the cache's part in it: `Cache-Status` (RFC 9211) and
+//! `Server-Timing` (the edge's and the origin's share of the time).
+
+/// The cache's name in `Cache-Status`.
+pub const NAME: &str = "edge";
+
+/// How the cache handled a request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheStatus {
+    /// Served from the cache without going to the origin.
+    pub hit: bool,
+    /// Why it went to the origin: `uri-miss`, `vary-miss`, `stale`, `bypass`, `request`.
+    pub fwd: Option<&'static str>,
+    /// The origin's status, when it went forward.
+    pub fwd_status: Option<u16>,
+    /// Freshness left (negative: stale), when a stored response was involved.
+    pub ttl: Option<i64>,
+    /// The response was stored.
+    pub stored: bool,
+    /// It waited for another request's identical fetch instead of making its own.
+    pub collapsed: bool,
+    /// A word on why (`stale-while-revalidate`, `stale-if-error`, `origins-down`, `session`, …).
+    pub detail: Option<String>,
+}
+
+impl CacheStatus {
+    /// The `Cache-Status` field value.
+    pub fn header(&self) -> String {
+        let mut out = String::from(NAME);
+        if self.hit {
+            out.push_str("; hit");
+        }
+        if let Some(f) = self.fwd {
+            out.push_str("; fwd=");
+            out.push_str(f);
+        }
+        if let Some(s) = self.fwd_status {
+            out.push_str(&format!("; fwd-status={s}"));
+        }
+        if let Some(t) = self.ttl {
+            out.push_str(&format!("; ttl={t}"));
+        }
+        if self.stored {
+            out.push_str("; stored");
+        }
+        if self.collapsed {
+            out.push_str("; collapsed");
+        }
+        if let Some(d) = &self.detail {
+            out.push_str("; detail=");
+            out.push_str(d);
+        }
+        out
+    }
+
+    /// The outcome word for logs and counters: `hit`, `stale`, `miss`, `bypass`.
+    pub fn outcome(&self) -> &'static str {
+        match (self.hit, self.fwd) {
+            (true, _) if self.ttl.is_some_and(|t| t <= 0) => "stale",
+            (true, _) => "hit",
+            (false, Some("bypass")) => "bypass",
+            (false, Some("stale")) if self.detail.as_deref() == Some("stale-if-error") => "stale",
+            _ => "miss",
+        }
+    }
+}
+
+/// `Server-Timing`: the edge's own time and the origin's (when it was asked), in milliseconds.
+pub fn server_timing(total_ms: u64, origin_ms: Option<u64>) -> String {
+    match origin_ms {
+        Some(o) => format!("edge;dur={}, origin;dur={o}", total_ms.saturating_sub(o)),
+        None => format!("edge;dur={total_ms}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_follow_rfc_9211() {
+        let hit = CacheStatus {
+            hit: true,
+            ttl: Some(42),
+            ..Default::default()
+        };
+        assert_eq!(hit.header(), "edge; hit; ttl=42");
+        assert_eq!(hit.outcome(), "hit");
+        let miss = CacheStatus {
+            fwd: Some("uri-miss"),
+            fwd_status: Some(200),
+            stored: true,
+            collapsed: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            miss.header(),
+            "edge; fwd=uri-miss; fwd-status=200; stored; collapsed"
+        );
+        let swr = CacheStatus {
+            hit: true,
+            ttl: Some(-5),
+            detail: Some("stale-while-revalidate".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            swr.header(),
+            "edge; hit; ttl=-5; detail=stale-while-revalidate"
+        );
+        assert_eq!(swr.outcome(), "stale");
+        let sie = CacheStatus {
+            fwd: Some("stale"),
+            fwd_status: Some(503),
+            ttl: Some(-9),
+            detail: Some("stale-if-error".into()),
+            ..Default::default()
+        };
+        assert_eq!(sie.outcome(), "stale");
+        assert_eq!(
+            CacheStatus {
+                fwd: Some("bypass"),
+                ..Default::default()
+            }
+            .outcome(),
+            "bypass"
+        );
+        assert_eq!(server_timing(12, Some(9)), "edge;dur=3, origin;dur=9");
+        assert_eq!(server_timing(2, None), "edge;dur=2");
+    }
+}

@@ -1,0 +1,892 @@
+//! The shared HTTP cache's I/O: the Cache API (`caches.default`), waiting for another request's
+//! fetch of the same key, background revalidation and storing. Every decision is edge-core's
+//! `cache` module: what is stored, for how long, which copy answers, when to go forward.
+
+use std::rc::Rc;
+
+use edge_core::answer::Answer;
+use edge_core::cache::coalesce::{Flight, Role};
+use edge_core::cache::conditional::{self, NOT_MODIFIED_FIELDS};
+use edge_core::cache::entry::{storage_url, Entry, META_HEADER, VARY_MARKER_HEADER};
+use edge_core::cache::freshness::Timing;
+use edge_core::cache::headers::Fields;
+use edge_core::cache::invalidate;
+use edge_core::cache::key;
+use edge_core::cache::lookup::{self, StaleWhy, Use};
+use edge_core::cache::request::CacheRequest;
+use edge_core::cache::status::CacheStatus;
+use edge_core::cache::storable::{self, RequestBits, ToStore};
+use edge_core::router::{self, Decision};
+use edge_core::routes::{Route, Upstream};
+use js_sys::{Array, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, ReadableStream, Request, RequestInit, Response};
+use worker::{console_error, Context};
+
+use crate::js;
+use crate::proxy::{self, Forwarded, Prepared};
+use crate::state::{now_ms, send, State};
+
+/// Work done after the response has gone (`ctx.waitUntil`). One future type for all of it:
+/// each distinct future handed to the runtime costs its own promise glue in the Wasm.
+pub(crate) enum Task {
+    /// Put a response into the cache.
+    Store {
+        primary: String,
+        secondary: String,
+        to_store: ToStore,
+        body: Option<ReadableStream>,
+        max: u64,
+        leader: Option<String>,
+    },
+    /// Revalidate a stale copy (stale-while-revalidate).
+    Revalidate { url: String, headers: Headers },
+    /// Record a purge with the coordinator.
+    Purge { tags: Vec<String> },
+    /// Refresh this isolate's copy of the purge log.
+    RefreshPurges,
+}
+
+/// Runs a task after the response (the only future handed to `ctx.wait_until`).
+pub(crate) async fn run(state: Rc<State>, task: Task) {
+    match task {
+        Task::Store {
+            primary,
+            secondary,
+            to_store,
+            body,
+            max,
+            leader,
+        } => store(&state, &primary, &secondary, to_store, body, max, leader).await,
+        Task::Revalidate { url, headers } => revalidate(&state, &url, &headers).await,
+        Task::Purge { tags } => {
+            if let Some(ns) = &state.coordinator {
+                if let Err(e) = crate::coordinator::purge(ns, &tags).await {
+                    console_error!("edge-worker: purge not recorded by the coordinator: {e}");
+                }
+            }
+        }
+        Task::RefreshPurges => {
+            if let Some(ns) = &state.coordinator {
+                match crate::coordinator::purges(ns).await {
+                    Ok(log) => state.purges.borrow_mut().0.merge(&log),
+                    Err(e) => console_error!("edge-worker: reading the purge log: {e}"),
+                }
+            }
+        }
+    }
+}
+
+fn later(state: &Rc<State>, ctx: &Context, task: Task) {
+    ctx.wait_until(run(state.clone(), task));
+}
+
+/// How often a follower looks whether the leader's fetch is done.
+const FOLLOW_POLL_MS: u64 = 5;
+
+/// A stored response found for a request.
+struct Stored {
+    entry: Entry,
+    response: Response,
+}
+
+/// Serves a request on a caching route: from the cache when a stored response may answer it,
+/// else through the route's pools (storing what may be stored).
+pub(crate) async fn serve(
+    req: Request,
+    url: &str,
+    route: &Route,
+    upstream: &Upstream,
+    state: &Rc<State>,
+    ctx: &Context,
+) -> worker::Result<Response> {
+    let settings = &upstream.cache;
+    let js = req.headers();
+    let get = |n: &str| js.get(n).ok().flatten();
+    let creq = CacheRequest::read(&req.method(), get, settings);
+    refresh_purges(state, ctx);
+    let mut p = match proxy::prepare(&req, url, state).await? {
+        Ok(p) => p,
+        Err(answer) => return send(answer),
+    };
+    let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+    if let Some(why) = creq.bypass(settings) {
+        let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
+        if !creq.readable {
+            invalidate_after(&fw, url, &p, upstream, state, ctx);
+        }
+        let status = CacheStatus {
+            fwd: Some("bypass"),
+            fwd_status: status_of(&fw),
+            detail: Some(why.into()),
+            ..Default::default()
+        };
+        count(state, &status);
+        return proxy::finish(fw, &plan, &p, &req, upstream, state, Some(&status)).await;
+    }
+    let primary = key::primary(url, &settings.ignore_query);
+    let found = lookup_stored(&primary, &get).await;
+    let now = now_ms();
+    let down = plan.all_down(&state.pools.borrow(), &verdicts, now);
+    let Some(stored) = found else {
+        if creq.cc.has("only-if-cached") {
+            return send(Answer::text(
+                504,
+                "504 Gateway Timeout: not in the cache (only-if-cached)\n",
+            ));
+        }
+        return miss(
+            req, &primary, &creq, p, plan, &verdicts, upstream, state, ctx,
+        )
+        .await;
+    };
+    let purged = state
+        .purges
+        .borrow()
+        .0
+        .purged(&stored.entry.tags, stored.entry.stored_ms);
+    match lookup::decide(&stored.entry, &creq, settings, now, purged, down) {
+        Use::Fresh { age, ttl } => {
+            let status = CacheStatus {
+                hit: true,
+                ttl: Some(ttl),
+                ..Default::default()
+            };
+            serve_stored(stored, age, status, &creq, &p, &plan, state, None)
+        }
+        Use::Stale { age, ttl, why } => {
+            let detail = match why {
+                StaleWhy::WhileRevalidate => {
+                    later(
+                        state,
+                        ctx,
+                        Task::Revalidate {
+                            url: url.to_string(),
+                            headers: Headers::new_with_headers(&js)?,
+                        },
+                    );
+                    "stale-while-revalidate"
+                }
+                StaleWhy::OriginsDown => "origins-down",
+                StaleWhy::MaxStale => "max-stale",
+            };
+            let status = CacheStatus {
+                hit: true,
+                ttl: Some(ttl),
+                detail: Some(detail.into()),
+                ..Default::default()
+            };
+            serve_stored(stored, age, status, &creq, &p, &plan, state, None)
+        }
+        Use::Forward {
+            revalidate,
+            stale_on_error,
+        } => {
+            let own_conditionals = creq.if_none_match.is_some() || creq.if_modified_since.is_some();
+            if revalidate && !own_conditionals {
+                for (name, value) in conditional::validators(&stored.entry) {
+                    p.headers.set(name, &value)?;
+                }
+            }
+            let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
+            let failed = fw.result.is_err()
+                || fw
+                    .result
+                    .as_ref()
+                    .is_ok_and(|r| (500..=504).contains(&r.status()));
+            if failed && stale_on_error {
+                if let Some((age, ttl)) =
+                    lookup::stale_on_error(&stored.entry, settings, now_ms(), purged)
+                {
+                    let status = CacheStatus {
+                        fwd: Some("stale"),
+                        fwd_status: status_of(&fw),
+                        ttl: Some(ttl),
+                        detail: Some("stale-if-error".into()),
+                        ..Default::default()
+                    };
+                    return serve_stored(
+                        stored,
+                        age,
+                        status,
+                        &creq,
+                        &p,
+                        &plan,
+                        state,
+                        Some(fw.origin_ms),
+                    );
+                }
+            }
+            let not_modified = revalidate
+                && !own_conditionals
+                && fw.result.as_ref().is_ok_and(|r| r.status() == 304);
+            if not_modified {
+                return refreshed(stored, fw, &primary, &creq, &p, &plan, upstream, state, ctx)
+                    .await;
+            }
+            let base = CacheStatus {
+                fwd: Some("stale"),
+                ..Default::default()
+            };
+            store_and_finish(
+                fw, base, None, &primary, &creq, &p, &plan, &req, upstream, state, ctx,
+            )
+            .await
+        }
+    }
+}
+
+/// A miss: one request per key fetches it (the others wait for it and share the stored result).
+#[allow(clippy::too_many_arguments)]
+async fn miss(
+    req: Request,
+    primary: &str,
+    creq: &CacheRequest,
+    mut p: Prepared,
+    mut plan: edge_core::proxy::plan::Plan<'_>,
+    verdicts: &std::collections::BTreeMap<String, edge_core::balancer::health::PoolVerdicts>,
+    upstream: &Upstream,
+    state: &Rc<State>,
+    ctx: &Context,
+) -> worker::Result<Response> {
+    let flight = storage_url(primary, None);
+    let deadline = state.config.retry.deadline_ms;
+    let role = state
+        .coalescer
+        .borrow_mut()
+        .join(&flight, now_ms(), deadline);
+    let mut collapsed = false;
+    if role == Role::Follower {
+        loop {
+            worker::Delay::from(std::time::Duration::from_millis(FOLLOW_POLL_MS)).await;
+            let flight_state = state.coalescer.borrow().poll(&flight, now_ms(), deadline);
+            match flight_state {
+                Flight::Pending => continue,
+                Flight::Done { stored: true } => {
+                    collapsed = true;
+                    let js = req.headers();
+                    let get = |n: &str| js.get(n).ok().flatten();
+                    if let Some(stored) = lookup_stored(primary, &get).await {
+                        let now = now_ms();
+                        if let Use::Fresh { age, ttl } =
+                            lookup::decide(&stored.entry, creq, &upstream.cache, now, false, false)
+                        {
+                            let status = CacheStatus {
+                                hit: true,
+                                ttl: Some(ttl),
+                                collapsed: true,
+                                ..Default::default()
+                            };
+                            return serve_stored(stored, age, status, creq, &p, &plan, state, None);
+                        }
+                    }
+                    break;
+                }
+                Flight::Done { stored: false } | Flight::Gone => break,
+            }
+        }
+    }
+    let fw = proxy::forward(&mut p, &mut plan, verdicts, state).await?;
+    let base = CacheStatus {
+        fwd: Some("uri-miss"),
+        collapsed,
+        ..Default::default()
+    };
+    // A pass (last response not storable) reports too: a storable answer ends the pass.
+    let leader = (role != Role::Follower).then_some(flight);
+    store_and_finish(
+        fw, base, leader, primary, creq, &p, &plan, &req, upstream, state, ctx,
+    )
+    .await
+}
+
+/// Passes an origin's answer on, storing it beside when it may be stored (the body is teed: the
+/// client's copy streams, the stored copy is read in the background, bounded).
+#[allow(clippy::too_many_arguments)]
+async fn store_and_finish(
+    mut fw: Forwarded,
+    mut status: CacheStatus,
+    leader: Option<String>,
+    primary: &str,
+    creq: &CacheRequest,
+    p: &Prepared,
+    plan: &edge_core::proxy::plan::Plan<'_>,
+    req: &Request,
+    upstream: &Upstream,
+    state: &Rc<State>,
+    ctx: &Context,
+) -> worker::Result<Response> {
+    status.fwd_status = status_of(&fw);
+    let mut stored = false;
+    if let Ok(r) = &fw.result {
+        let fields = fields_of(&r.headers());
+        let bits = RequestBits {
+            get: !creq.head,
+            authorization: creq.authorization,
+            no_store: creq.cc.has("no-store"),
+        };
+        let timing = Timing {
+            request_ms: fw.sent_ms,
+            response_ms: fw.received_ms,
+        };
+        match storable::decide(
+            bits,
+            r.status(),
+            &fields,
+            timing,
+            primary,
+            &upstream.cache,
+            now_ms(),
+        ) {
+            Ok(to_store) => {
+                let too_big = fields
+                    .first("content-length")
+                    .and_then(|l| l.trim().parse::<u64>().ok())
+                    .is_some_and(|l| l > upstream.cache.max_object_bytes);
+                if !too_big {
+                    let js = req.headers();
+                    let secondary = key::secondary(&to_store.vary, |n| js.get(n).ok().flatten());
+                    let (client, keep) = tee(r);
+                    let replaced = Response::new_with_opt_readable_stream_and_init(
+                        client.as_ref(),
+                        r.unchecked_ref(),
+                    )?;
+                    fw.result = Ok(replaced);
+                    later(
+                        state,
+                        ctx,
+                        Task::Store {
+                            primary: primary.to_string(),
+                            secondary,
+                            to_store,
+                            body: keep,
+                            max: upstream.cache.max_object_bytes,
+                            leader: leader.clone(),
+                        },
+                    );
+                    stored = true;
+                    status.stored = true;
+                } else {
+                    status.detail = Some("too-large".into());
+                }
+            }
+            Err(why) => status.detail = Some(why.token().into()),
+        }
+    }
+    if !stored {
+        if let Some(flight) = &leader {
+            state.coalescer.borrow_mut().finish(flight, false, now_ms());
+        }
+    }
+    count(state, &status);
+    proxy::finish(fw, plan, p, req, upstream, state, Some(&status)).await
+}
+
+/// The stored response was still good (the origin answered `304`): it is refreshed with the
+/// 304's fields and served.
+#[allow(clippy::too_many_arguments)]
+async fn refreshed(
+    stored: Stored,
+    fw: Forwarded,
+    primary: &str,
+    creq: &CacheRequest,
+    p: &Prepared,
+    plan: &edge_core::proxy::plan::Plan<'_>,
+    upstream: &Upstream,
+    state: &Rc<State>,
+    ctx: &Context,
+) -> worker::Result<Response> {
+    let Ok(not_modified) = &fw.result else {
+        return send(Answer::text(502, "502 Bad Gateway\n"));
+    };
+    let fields = conditional::merge_304(&stored.entry.fields, &fields_of(&not_modified.headers()));
+    let timing = Timing {
+        request_ms: fw.sent_ms,
+        response_ms: fw.received_ms,
+    };
+    let now = now_ms();
+    let bits = RequestBits {
+        get: true,
+        authorization: creq.authorization,
+        no_store: creq.cc.has("no-store"),
+    };
+    let mut status = CacheStatus {
+        fwd: Some("stale"),
+        fwd_status: Some(304),
+        ..Default::default()
+    };
+    let entry = Entry {
+        fields: fields.clone(),
+        timing,
+        stored_ms: now,
+        ..stored.entry.clone()
+    };
+    let (client, keep) = match stored.response.body() {
+        Some(b) => {
+            let parts = b.tee();
+            (
+                parts.get(0).dyn_into::<ReadableStream>().ok(),
+                parts.get(1).dyn_into::<ReadableStream>().ok(),
+            )
+        }
+        None => (None, None),
+    };
+    if let (Ok(to_store), Some(keep)) = (
+        storable::decide(
+            bits,
+            entry.status,
+            &fields,
+            timing,
+            primary,
+            &upstream.cache,
+            now,
+        ),
+        keep,
+    ) {
+        let secondary = key::secondary(&to_store.vary, |n| p.headers.get(n).ok().flatten());
+        let to_store = ToStore {
+            entry: Entry {
+                tags: stored.entry.tags.clone(),
+                ..to_store.entry
+            },
+            ..to_store
+        };
+        later(
+            state,
+            ctx,
+            Task::Store {
+                primary: primary.to_string(),
+                secondary,
+                to_store,
+                body: Some(keep),
+                max: upstream.cache.max_object_bytes,
+                leader: None,
+            },
+        );
+        status.stored = true;
+    }
+    let facts = entry.facts();
+    let age = facts.current_age(timing, now);
+    status.ttl = Some(entry.lifetime(&facts, &upstream.cache) as i64 - age as i64);
+    let response = Stored {
+        entry,
+        response: Response::new_with_opt_readable_stream_and_init(
+            client.as_ref(),
+            &web_sys::ResponseInit::new(),
+        )?,
+    };
+    serve_stored(
+        response,
+        age,
+        status,
+        creq,
+        p,
+        plan,
+        state,
+        Some(fw.origin_ms),
+    )
+}
+
+/// Answers from a stored response (a `304` when the client's own conditional holds).
+#[allow(clippy::too_many_arguments)]
+fn serve_stored(
+    stored: Stored,
+    age: u64,
+    status: CacheStatus,
+    creq: &CacheRequest,
+    p: &Prepared,
+    plan: &edge_core::proxy::plan::Plan<'_>,
+    state: &State,
+    origin_ms: Option<u64>,
+) -> worker::Result<Response> {
+    let fields = stored.entry.served_fields(age);
+    let not_modified = conditional::not_modified(
+        &stored.entry,
+        creq.if_none_match.as_deref(),
+        creq.if_modified_since.as_deref(),
+    );
+    let (code, fields, body) = if not_modified {
+        let kept = Fields(
+            fields
+                .0
+                .into_iter()
+                .filter(|(n, _)| NOT_MODIFIED_FIELDS.contains(&n.as_str()) || n == "age")
+                .collect(),
+        );
+        (304, kept, None)
+    } else if creq.head || matches!(stored.entry.status, 204 | 205) {
+        // No body for HEAD, nor for statuses that cannot have one (a Response refuses it).
+        (stored.entry.status, fields, None)
+    } else {
+        (stored.entry.status, fields, stored.response.body())
+    };
+    let pairs = fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let out = js::response(code, pairs, body.map(JsValue::from).as_ref(), false)?;
+    proxy::hygiene(&out.headers(), &p.inbound, state)?;
+    proxy::annotate(&out, Some(&status), p.inbound.facts.started_ms, origin_ms);
+    count(state, &status);
+    proxy::log_request(plan, &p.inbound.method, code, None, Some(&status), state);
+    Ok(out)
+}
+
+/// The stored response for a request: under the primary key, or under the variant its `Vary`
+/// fields select (the primary key then holds a marker listing them).
+async fn lookup_stored(primary: &str, get: &dyn Fn(&str) -> Option<String>) -> Option<Stored> {
+    let found = cache_match(&storage_url(primary, None)).await?;
+    let response = match found.headers().get(VARY_MARKER_HEADER).ok().flatten() {
+        Some(names) => {
+            let names: Vec<String> = names
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect();
+            cache_match(&storage_url(primary, Some(&key::secondary(&names, get)))).await?
+        }
+        None => found,
+    };
+    let entry = Entry::decode(&response.headers().get(META_HEADER).ok().flatten()?)?;
+    Some(Stored { entry, response })
+}
+
+/// Stores a response in the background: reads the kept branch (bounded), then puts the copy —
+/// and, when it varies, the marker under the primary key. Tells waiting followers when done.
+async fn store(
+    state: &State,
+    primary: &str,
+    secondary: &str,
+    to_store: ToStore,
+    body: Option<ReadableStream>,
+    max: u64,
+    leader: Option<String>,
+) {
+    let result = async {
+        let bytes = match body {
+            Some(b) => Some(
+                read_bounded(b, max)
+                    .await
+                    .ok_or("too large or unreadable")?,
+            ),
+            None => None,
+        };
+        let ttl = format!("public, max-age={}", to_store.keep_for_s);
+        let meta = to_store.entry.encode();
+        // Always 200 in the Cache API (which keeps only some statuses); the entry has the real one.
+        let copy = js::response(
+            200,
+            [
+                ("cache-control", ttl.as_str()),
+                (META_HEADER, meta.as_str()),
+            ],
+            bytes.map(JsValue::from).as_ref(),
+            false,
+        )
+        .map_err(|_| "response")?;
+        if to_store.vary.is_empty() {
+            cache_put(&storage_url(primary, None), &copy).await?;
+        } else {
+            cache_put(&storage_url(primary, Some(secondary)), &copy).await?;
+            let names = to_store.vary.join(", ");
+            let marker = js::response(
+                200,
+                [
+                    ("cache-control", ttl.as_str()),
+                    (VARY_MARKER_HEADER, names.as_str()),
+                ],
+                None,
+                false,
+            )
+            .map_err(|_| "response")?;
+            cache_put(&storage_url(primary, None), &marker).await?;
+        }
+        Ok::<(), &'static str>(())
+    }
+    .await;
+    if let Err(why) = result {
+        console_error!("edge-worker: not stored in the cache: {why}");
+    }
+    if let Some(flight) = leader {
+        state
+            .coalescer
+            .borrow_mut()
+            .finish(&flight, result.is_ok(), now_ms());
+    }
+}
+
+/// Revalidates a stale stored response after it was served (stale-while-revalidate): one
+/// conditional request (one per key per isolate), whose answer refreshes or replaces the copy.
+async fn revalidate(state: &State, url: &str, headers: &Headers) {
+    let Decision::Proxy(route, upstream) = router::decide(url, &state.config) else {
+        return;
+    };
+    let primary = key::primary(url, &upstream.cache.ignore_query);
+    let flight = format!("revalidate {}", storage_url(&primary, None));
+    if state
+        .coalescer
+        .borrow_mut()
+        .join(&flight, now_ms(), state.config.retry.deadline_ms)
+        == Role::Follower
+    {
+        return;
+    }
+    let stored = lookup_stored(&primary, &|n| headers.get(n).ok().flatten()).await;
+    let result = async {
+        let init = RequestInit::new();
+        init.set_headers(headers);
+        let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
+        let mut p = proxy::prepare(&req, url, state)
+            .await
+            .map_err(|_| "prepare")?
+            .map_err(|_| "refused")?;
+        if let Some(s) = &stored {
+            for (name, value) in conditional::validators(&s.entry) {
+                p.headers.set(name, &value).map_err(|_| "headers")?;
+            }
+        }
+        let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+        let fw = proxy::forward(&mut p, &mut plan, &verdicts, state)
+            .await
+            .map_err(|_| "forward")?;
+        let timing = Timing {
+            request_ms: fw.sent_ms,
+            response_ms: fw.received_ms,
+        };
+        let Ok(r) = &fw.result else {
+            return Err("the origins did not answer");
+        };
+        let bits = RequestBits {
+            get: true,
+            authorization: false,
+            no_store: false,
+        };
+        let (to_store, body) = match (r.status(), &stored) {
+            (304, Some(s)) => {
+                let fields = conditional::merge_304(&s.entry.fields, &fields_of(&r.headers()));
+                let t = storable::decide(
+                    bits,
+                    s.entry.status,
+                    &fields,
+                    timing,
+                    &primary,
+                    &upstream.cache,
+                    now_ms(),
+                )
+                .map_err(|e| e.token())?;
+                (
+                    ToStore {
+                        entry: Entry {
+                            tags: s.entry.tags.clone(),
+                            ..t.entry
+                        },
+                        ..t
+                    },
+                    s.response.body(),
+                )
+            }
+            _ => (
+                storable::decide(
+                    bits,
+                    r.status(),
+                    &fields_of(&r.headers()),
+                    timing,
+                    &primary,
+                    &upstream.cache,
+                    now_ms(),
+                )
+                .map_err(|e| e.token())?,
+                r.body(),
+            ),
+        };
+        let secondary = key::secondary(&to_store.vary, |n| headers.get(n).ok().flatten());
+        store(
+            state,
+            &primary,
+            &secondary,
+            to_store,
+            body,
+            upstream.cache.max_object_bytes,
+            None,
+        )
+        .await;
+        Ok::<(), &'static str>(())
+    }
+    .await;
+    if let Err(why) = result {
+        console_error!("edge-worker: background revalidation of {url}: {why}");
+    }
+    state.coalescer.borrow_mut().finish(&flight, true, now_ms());
+}
+
+/// After a successful unsafe request: its URL (and the same-origin `Location` and
+/// `Content-Location`) are purged, and so are the tags the origin lists in the purge header.
+fn invalidate_after(
+    fw: &Forwarded,
+    url: &str,
+    p: &Prepared,
+    upstream: &Upstream,
+    state: &Rc<State>,
+    ctx: &Context,
+) {
+    let Ok(r) = &fw.result else { return };
+    let h = r.headers();
+    let tags = invalidate::after_unsafe(
+        url,
+        r.status(),
+        |n| h.get(n).ok().flatten(),
+        &p.inbound.public_origin,
+        &upstream.cache,
+    );
+    if tags.is_empty() {
+        return;
+    }
+    state
+        .purges
+        .borrow_mut()
+        .0
+        .purge(tags.iter().map(String::as_str), now_ms());
+    later(state, ctx, Task::Purge { tags });
+}
+
+/// Refreshes this isolate's copy of the purge log in the background when it is older than
+/// `purge_poll_ms` (so a purge anywhere reaches this isolate within that bound plus one
+/// round trip).
+fn refresh_purges(state: &Rc<State>, ctx: &Context) {
+    let now = now_ms();
+    if state.coordinator.is_none() {
+        return;
+    }
+    {
+        let mut p = state.purges.borrow_mut();
+        if now.saturating_sub(p.1) < state.config.purge_poll_ms {
+            return;
+        }
+        p.1 = now;
+    }
+    later(state, ctx, Task::RefreshPurges);
+}
+
+/// Counts the outcome for `/__edge/health`.
+fn count(state: &State, status: &CacheStatus) {
+    state
+        .counters
+        .borrow_mut()
+        .record(status.outcome(), status.collapsed, status.stored);
+}
+
+fn status_of(fw: &Forwarded) -> Option<u16> {
+    match &fw.result {
+        Ok(r) => Some(r.status()),
+        Err(a) => Some(a.status),
+    }
+}
+
+/// Every field line of a response (`Set-Cookie` lines kept apart).
+pub(crate) fn fields_of(h: &Headers) -> Fields {
+    let mut out = Vec::new();
+    if let Ok(Some(iter)) = js_sys::try_iter(h) {
+        for pair in iter.flatten() {
+            let pair: Array = pair.unchecked_into();
+            if let (Some(n), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                out.push((n.to_ascii_lowercase(), v));
+            }
+        }
+    }
+    Fields(out)
+}
+
+/// Splits a response body in two: (the client's, the cache's).
+fn tee(r: &Response) -> (Option<ReadableStream>, Option<ReadableStream>) {
+    match r.body() {
+        Some(b) => {
+            let parts = b.tee();
+            (parts.get(0).dyn_into().ok(), parts.get(1).dyn_into().ok())
+        }
+        None => (None, None),
+    }
+}
+
+/// Reads a stream to its end, giving up (and cancelling it) past `max` bytes.
+async fn read_bounded(stream: ReadableStream, max: u64) -> Option<Uint8Array> {
+    let reader: JsValue = stream.get_reader().into();
+    let read = Reflect::get(&reader, &"read".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let chunks = Array::new();
+    let mut total: u64 = 0;
+    loop {
+        let result = JsFuture::from(
+            read.call0(&reader)
+                .ok()?
+                .dyn_into::<js_sys::Promise>()
+                .ok()?,
+        )
+        .await
+        .ok()?;
+        if Reflect::get(&result, &"done".into()).ok()?.is_truthy() {
+            break;
+        }
+        let chunk: Uint8Array = Reflect::get(&result, &"value".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        total += u64::from(chunk.length());
+        if total > max {
+            if let Ok(cancel) = Reflect::get(&reader, &"cancel".into())
+                .and_then(|c| c.dyn_into::<js_sys::Function>())
+            {
+                let _ = cancel.call0(&reader);
+            }
+            return None;
+        }
+        chunks.push(&chunk);
+    }
+    let out = Uint8Array::new_with_length(u32::try_from(total).ok()?);
+    let mut at = 0u32;
+    for c in chunks.iter() {
+        let c: Uint8Array = c.unchecked_into();
+        out.set(&c, at);
+        at += c.length();
+    }
+    Some(out)
+}
+
+/// `caches.default`.
+fn default_cache() -> Option<JsValue> {
+    let caches = Reflect::get(&js_sys::global(), &"caches".into()).ok()?;
+    Reflect::get(&caches, &"default".into())
+        .ok()
+        .filter(|c| c.is_object())
+}
+
+async fn cache_match(url: &str) -> Option<Response> {
+    let cache = default_cache()?;
+    let f = Reflect::get(&cache, &"match".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let p = f
+        .call1(&cache, &url.into())
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    JsFuture::from(p).await.ok()?.dyn_into::<Response>().ok()
+}
+
+async fn cache_put(url: &str, resp: &Response) -> Result<(), &'static str> {
+    let cache = default_cache().ok_or("no Cache API")?;
+    let f = Reflect::get(&cache, &"put".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("no put")?;
+    let p = f
+        .call2(&cache, &url.into(), resp)
+        .map_err(|_| "put refused")?;
+    JsFuture::from(p.dyn_into::<js_sys::Promise>().map_err(|_| "put")?)
+        .await
+        .map_err(|e| {
+            console_error!("edge-worker: cache put: {}", js::text(e));
+            "put failed"
+        })?;
+    Ok(())
+}

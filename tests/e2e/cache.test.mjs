@@ -1,0 +1,219 @@
+// The shared HTTP cache end to end: the built worker in Miniflare (workerd's Cache API and the
+// coordinator Durable Object) in front of real Symfony origins (php -S) and scripted origins.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ORIGIN_KEY, poolsConfig, startOrigin, startRawOrigin, startWorker } from "./helpers.mjs";
+
+const SECRETS = { EDGE_ORIGIN_KEY: ORIGIN_KEY, EDGE_HEALTH_TOKEN: "cache-token" };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const date = () => new Date().toUTCString();
+
+/** A scripted origin: `headers(n, requestLine, requestHeaders)` gives response fields for its n-th request. */
+async function scripted(headers, { delayMs = 0, status = 200 } = {}) {
+  let n = 0;
+  const o = await startRawOrigin(async (line, reqHeaders) => {
+    const k = ++n;
+    if (delayMs) await sleep(delayMs);
+    const body = `body ${k}`;
+    const extra = headers(k, line, reqHeaders).map(([h, v]) => `${h}: ${v}\r\n`).join("");
+    return `HTTP/1.1 ${status} OK\r\nDate: ${date()}\r\n${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
+  });
+  return o;
+}
+const cacheStatus = (r) => r.headers["cache-status"] ?? "";
+
+describe("pages from the real Symfony demo", () => {
+  let o, w;
+  before(async () => {
+    o = await startOrigin({ name: "cache-1" });
+    w = await startWorker({ edge: poolsConfig({ main: [o] }), bindings: SECRETS });
+  });
+  after(async () => {
+    await w?.dispose();
+    await o?.stop();
+  });
+
+  test("MISS then HIT with a growing Age; HEAD and a conditional GET answered from the cache", async () => {
+    const first = await w.request("/about");
+    assert.equal(first.status, 200);
+    assert.match(cacheStatus(first), /^edge; fwd=uri-miss; fwd-status=200; stored/);
+    assert.match(first.headers["cache-control"], /s-maxage=30/);
+    assert.equal(first.headers["x-cache-tags"], undefined, "the tag header never reaches the client");
+    await sleep(1100);
+    const second = await w.request("/about");
+    assert.match(cacheStatus(second), /^edge; hit; ttl=\d+/);
+    assert.ok(Number(second.headers.age) >= 1, `Age ${second.headers.age}`);
+    assert.equal(second.headers["x-origin"], "cache-1");
+    assert.deepEqual(second.body, first.body);
+    assert.match(second.headers["server-timing"], /^edge;dur=\d+/);
+    const head = await w.request("/about", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.match(cacheStatus(head), /hit/);
+    assert.equal(head.body.length, 0);
+    const etag = second.headers.etag;
+    assert.ok(etag);
+    const nm = await w.request("/about", { headers: { "if-none-match": etag } });
+    assert.equal(nm.status, 304);
+    assert.match(cacheStatus(nm), /hit/);
+    assert.equal(nm.headers.etag, etag);
+  });
+
+  test("uncacheable and personal answers are never shared", async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await w.request("/whoami");
+      assert.match(cacheStatus(r), /fwd=uri-miss; fwd-status=200; detail=no-store/, "no-store");
+    }
+    const session = await w.request("/about", { headers: { cookie: "PHPSESSID=abc" } });
+    assert.match(cacheStatus(session), /fwd=bypass; fwd-status=200; detail=session/);
+  });
+
+  test("POST /order purges the pages tagged `orders` (the origin says so), and the home page shows the new count", async () => {
+    const before = await w.request("/");
+    const count = (r) => Number(/data-orders>(\d+)</.exec(r.body.toString())?.[1]);
+    const n = count(before);
+    assert.match(cacheStatus(await w.request("/")), /hit/);
+    const post = await w.request("/order", { method: "POST", body: "x=1", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.equal(post.status, 201);
+    assert.equal(post.headers["x-edge-purge-tags"], undefined, "the purge header never reaches the client");
+    const after = await w.request("/");
+    assert.match(cacheStatus(after), /fwd=stale/, "purged: not fresh any more");
+    assert.equal(count(after), n + 1);
+  });
+});
+
+describe("what a shared cache must not store", () => {
+  test("private, no-store, Set-Cookie, Vary: * and Authorization", async () => {
+    const cases = [
+      ["private", [["Cache-Control", "private, max-age=60"]], {}],
+      ["no-store", [["Cache-Control", "no-store, max-age=60"]], {}],
+      ["set-cookie", [["Cache-Control", "public, max-age=60"], ["Set-Cookie", "a=1"]], {}],
+      ["vary-star", [["Cache-Control", "max-age=60"], ["Vary", "*"]], {}],
+      ["authorization", [["Cache-Control", "max-age=60"]], { authorization: "Bearer alice" }],
+    ];
+    for (const [why, fields, reqHeaders] of cases) {
+      const o = await scripted(() => fields);
+      const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+      try {
+        const a = await w.request("/x", { headers: reqHeaders });
+        assert.match(cacheStatus(a), new RegExp(`detail=${why}`), `${why}: ${cacheStatus(a)}`);
+        const b = await w.request("/x");
+        assert.equal(b.body.toString(), "body 2", `${why}: the second client got its own answer`);
+        assert.equal(o.count(), 2);
+      } finally {
+        await w.dispose();
+        await o.close();
+      }
+    }
+  });
+
+  test("Vary: Accept-Language keeps two variants apart", async () => {
+    const o = await scripted((_, __, h) => [["Cache-Control", "max-age=60"], ["Vary", "Accept-Language"], ["Content-Language", /accept-language: fr/i.test(h) ? "fr" : "en"]]);
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      const en1 = await w.request("/v", { headers: { "accept-language": "en" } });
+      const fr1 = await w.request("/v", { headers: { "accept-language": "fr" } });
+      const en2 = await w.request("/v", { headers: { "accept-language": "en" } });
+      const fr2 = await w.request("/v", { headers: { "accept-language": "FR" } });
+      assert.equal(en1.headers["content-language"], "en");
+      assert.equal(fr1.headers["content-language"], "fr");
+      assert.deepEqual([en2.body.toString(), fr2.body.toString()], [en1.body.toString(), fr1.body.toString()]);
+      assert.match(cacheStatus(en2), /hit/);
+      assert.match(cacheStatus(fr2), /hit/, "fr and FR are one variant");
+      assert.equal(o.count(), 2);
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+});
+
+describe("grace", () => {
+  test("stale-while-revalidate answers stale at once and the next request sees the refreshed copy", async () => {
+    const o = await scripted(() => [["Cache-Control", "max-age=1, stale-while-revalidate=30"]], { delayMs: 300 });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      assert.equal((await w.request("/swr")).body.toString(), "body 1");
+      await sleep(1600);
+      const t = Date.now();
+      const stale = await w.request("/swr");
+      assert.ok(Date.now() - t < 250, "no wait for the origin's 300 ms");
+      assert.equal(stale.body.toString(), "body 1");
+      assert.match(cacheStatus(stale), /hit; ttl=(0|-\d+); detail=stale-while-revalidate/);
+      await sleep(600);
+      const fresh = await w.request("/swr");
+      assert.equal(fresh.body.toString(), "body 2", "refreshed in the background");
+      assert.match(cacheStatus(fresh), /hit/);
+      assert.equal(o.count(), 2);
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
+  test("50 concurrent misses of one URL make exactly one origin request", async () => {
+    const o = await scripted(() => [["Cache-Control", "max-age=60"]], { delayMs: 300 });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      const all = await Promise.all(Array.from({ length: 50 }, () => w.request("/hot")));
+      assert.equal(o.count(), 1);
+      assert.ok(all.every((r) => r.status === 200 && r.body.toString() === "body 1"));
+      assert.ok(all.filter((r) => /collapsed/.test(cacheStatus(r))).length >= 40, all.map(cacheStatus).join("\n"));
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
+  test("every origin killed: cached pages keep answering within their window, others get 503", async () => {
+    const o = await startOrigin({ name: "grace-1" });
+    const w = await startWorker({ edge: poolsConfig({ main: [o] }, { extra: { eject_after_failures: 1 } }), bindings: SECRETS });
+    try {
+      for (const p of ["/", "/about"]) assert.equal((await w.request(p)).status, 200);
+      await o.kill();
+      for (let i = 0; i < 3; i++) {
+        for (const p of ["/", "/about"]) {
+          const r = await w.request(p);
+          assert.equal(r.status, 200, p);
+          assert.match(cacheStatus(r), /ttl=/, p);
+        }
+      }
+      const unc = await w.request("/whoami");
+      assert.equal(unc.status, 503);
+      assert.equal(unc.headers["retry-after"], "10");
+      // Known down (ejected): the stale copy answers at once, without an attempt.
+      const t = Date.now();
+      const r = await w.request("/about");
+      assert.ok(Date.now() - t < 200);
+      assert.match(cacheStatus(r), /hit; ttl=-?\d+; detail=origins-down|hit; ttl=\d+/);
+    } finally {
+      await w.dispose();
+      await o.stop();
+    }
+  });
+
+  test("a tag purge makes the next request a miss, while the soft-purged copy still serves when the origins are down", async () => {
+    const o = await scripted(() => [["Cache-Control", "max-age=60, stale-if-error=600"], ["X-Cache-Tags", "product-7 list"]]);
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false, eject_after_failures: 1 } }), bindings: SECRETS });
+    try {
+      assert.equal((await w.request("/p")).body.toString(), "body 1");
+      assert.match(cacheStatus(await w.request("/p")), /hit/);
+      const purge = (body) => w.request("/__edge/purge", { method: "POST", body: JSON.stringify(body), headers: { authorization: "Bearer cache-token", "content-type": "application/json" } });
+      assert.equal((await purge({ tags: ["product-7"] })).status, 200);
+      assert.equal((await w.request("/__edge/purge", { method: "POST", body: "{}" })).status, 401, "the token is required");
+      assert.equal((await purge({ tagz: [] })).status, 400);
+      const after = await w.request("/p");
+      assert.equal(after.body.toString(), "body 2", "purged: fetched anew");
+      assert.equal((await purge({ urls: [`${w.url.origin}/p`] })).status, 200);
+      await o.close();
+      const down = await w.request("/p");
+      assert.equal(down.status, 200);
+      assert.equal(down.body.toString(), "body 2", "the soft-purged copy answers while the origin is down");
+      assert.match(cacheStatus(down), /stale|origins-down/);
+      const health = JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer cache-token" } })).body);
+      assert.ok(health.cache.hit >= 1 && health.cache.miss >= 2 && health.cache.stale >= 1, JSON.stringify(health.cache));
+    } finally {
+      await w.dispose();
+      await o.close().catch(() => {});
+    }
+  });
+});
