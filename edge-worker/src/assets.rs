@@ -64,48 +64,42 @@ pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Re
     }
 }
 
-/// The deploy history for the next build: the history file, or one stored file of the index
-/// exactly as stored (never through the memory cache, which is for hot assets).
+/// The deploy history for the next build: the history file or a stored file, exactly as stored
+/// (never through the memory cache, which is for hot assets).
 pub(crate) async fn serve_history(
     req: &Request,
     target: Target,
     state: &State,
 ) -> worker::Result<Response> {
     let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
-    let plan = match target {
-        Target::Index => {
-            history::index(&method, &history::index_path(&state.config.assets.manifest))
-        }
-        Target::Stored(stored) => {
-            let mut size = None;
-            for r in history::readings(&stored) {
-                let Ok(index) = shard_for(state, &r.entry).await else {
-                    continue;
-                };
-                if let Ok(Some(e)) = index.get(&r.entry) {
-                    size = history::size_of(&e, r.representation);
-                    if size.is_some() {
-                        break;
-                    }
-                }
-            }
-            match size {
-                Some(len) => history::file(&method, &stored, len),
-                None => history::not_found(&method),
-            }
-        }
-        Target::Unknown => history::not_found(&method),
+    let mut plan = history::plan(&method, &target, &state.config.assets.manifest);
+    let Body::Unsized { path } = &plan.body else {
+        return respond(plan, state, false)
+            .await
+            .or_else(|_| send(Answer::not_found()));
     };
-    let head = method == Method::HEAD;
-    match respond(plan, state, false).await {
-        Ok(r) => Ok(r),
-        Err(why) => {
-            console_error!("edge-worker: deploy history unavailable: {why}");
-            respond(history::not_found(&method), state, false)
+    let upstream = match fetch_file(&state.assets, path, None).await {
+        Ok(r) if r.status() == 200 => r,
+        _ => {
+            return respond(history::not_found(&method), state, false)
                 .await
-                .or_else(|_| send(Answer::not_found().for_head(head)))
+                .or_else(|_| send(Answer::not_found()))
+        }
+    };
+    if let Some(len) = upstream.headers().get("content-length").ok().flatten() {
+        if let Ok(v) = http::HeaderValue::from_str(&len) {
+            plan.headers.insert(http::header::CONTENT_LENGTH, v);
         }
     }
+    let headers = plan
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)));
+    let body = (method == Method::GET)
+        .then(|| upstream.body())
+        .flatten()
+        .map(JsValue::from);
+    js::response(plan.status.as_u16(), headers, body.as_ref(), true)
 }
 
 /// The request headers the asset planner reads. Cloudflare (and Miniflare) rewrite
@@ -182,13 +176,8 @@ async fn respond(plan: Plan, state: &State, cached: bool) -> Result<Response, St
                 (_, status) => return Err(format!("{path}: status {status}")),
             }
         }
-        Body::Unsized { path } => {
-            let upstream = fetch_file(&state.assets, path, None).await?;
-            match upstream.status() {
-                200 => upstream.body().map(Into::into),
-                status => return Err(format!("{path}: status {status}")),
-            }
-        }
+        // Passed through by `serve_history`, which alone plans one.
+        Body::Unsized { path } => return Err(format!("{path}: not a sized file")),
     };
     js::response(
         plan.status.as_u16(),

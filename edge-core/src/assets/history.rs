@@ -3,19 +3,22 @@
 //!
 //! - `GET /.well-known/asset-history/history.json`: the history file the builder wrote beside
 //!   the index (`asset-history.json`), as stored;
-//! - `GET /.well-known/asset-history/files/<stored path>`: the exact bytes of one stored file of
-//!   the index (an entry, a `.br`/`.gz` sibling or a `dcz`/`dcb` delta), without content
-//!   negotiation, so that the builder can check each against its recorded SHA-256.
+//! - `GET /.well-known/asset-history/files/<stored path>`: the exact bytes of one stored file
+//!   under the public path (an entry, a `.br`/`.gz` sibling or a `dcz`/`dcb` delta), without
+//!   content negotiation, so that the builder can check each against its recorded SHA-256.
 //!
-//! Only files the index lists are served; everything is `no-store` (the builder wants what is
-//! deployed now, never a cached copy), and `no-transform`. `asset_history = false` turns the
-//! path off (it then goes to the routes like any other).
+//! Both are passed through from the assets directory as they are (what the assets service does not
+//! have is a 404): everything there is public already (the JSON manifests are kept out of the
+//! upload), and the builder checks every byte. Answers are `no-store` (the builder wants what is
+//! deployed now, never a cached copy) and `no-transform`. Stored paths are decoded and checked
+//! like asset paths (no dot segments, encoded slashes or control characters) and must be under
+//! the public path. `asset_history = false` turns the path off (it then goes to the routes like
+//! any other).
 
-use cdn_manifest::{Delta, DeltaEncoding, Encoding, EntryRef};
 use http::header;
 use http::{Method, StatusCode};
 
-use super::{dictionary, Body, Plan};
+use super::{Body, Plan};
 use crate::path;
 
 /// What a request under the well-known path asks for.
@@ -27,27 +30,6 @@ pub enum Target {
     Stored(String),
     /// Anything else under the well-known path: 404.
     Unknown,
-}
-
-/// One way to read a stored path: the entry it belongs to and which of its representations it
-/// is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reading {
-    /// The entry's published path.
-    pub entry: String,
-    /// Which representation.
-    pub representation: Representation,
-}
-
-/// A representation of an entry, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Representation {
-    /// The identity bytes (the entry's own path).
-    Identity,
-    /// A precompressed sibling (`.br`, `.gz`).
-    Sibling(Encoding),
-    /// A delta (`.<16 hex digits of the dictionary's SHA-256>.dcz|dcb`).
-    Delta([u8; 8], DeltaEncoding),
 }
 
 /// Where the history file is in the assets directory: beside the index root `manifest`.
@@ -74,115 +56,34 @@ pub fn target(raw_path: &str, public_path: &str) -> Option<Target> {
     })
 }
 
-/// Every way to read the stored path `stored`, most literal first (the builder never stores two
-/// files at one path, so at most one names a representation the index has).
-pub fn readings(stored: &str) -> Vec<Reading> {
-    let mut v = vec![Reading {
-        entry: stored.to_string(),
-        representation: Representation::Identity,
-    }];
-    for enc in Encoding::ALL {
-        if let Some(entry) = stored.strip_suffix(enc.suffix()) {
-            v.push(Reading {
-                entry: entry.to_string(),
-                representation: Representation::Sibling(enc),
-            });
-        }
-    }
-    for enc in DeltaEncoding::ALL {
-        let Some(rest) = stored
-            .strip_suffix(enc.token())
-            .and_then(|r| r.strip_suffix('.'))
-        else {
-            continue;
-        };
-        let Some((entry, short)) = rest.rsplit_once('.') else {
-            continue;
-        };
-        if let Some(prefix) = parse_hex8(short) {
-            v.push(Reading {
-                entry: entry.to_string(),
-                representation: Representation::Delta(prefix, enc),
-            });
-        }
-    }
-    v
-}
-
-fn parse_hex8(s: &str) -> Option<[u8; 8]> {
-    let padded = format!("{s:0<64}");
-    (s.len() == 16)
-        .then(|| cdn_manifest::parse_hex32(&padded))
-        .flatten()
-        .map(|full| full[..8].try_into().expect("8 of 32 bytes"))
-}
-
-/// The size of `representation` of `entry`, if the index has it.
-pub fn size_of(entry: &EntryRef<'_>, representation: Representation) -> Option<u64> {
-    match representation {
-        Representation::Identity => Some(entry.size),
-        Representation::Sibling(enc) => entry.representation(enc).map(|r| r.0),
-        Representation::Delta(prefix, enc) => entry
-            .deltas
-            .iter()
-            .find(|d| d.encoding == enc && d.dictionary[..8] == prefix)
-            .map(|d| d.size),
-    }
-}
-
-/// The common part of both answers: GET and HEAD only (`None` for another method).
-fn base(method: &Method, content_type: &str) -> Option<Plan> {
+/// The answer for `target` (`manifest` is the index root, beside which the history file is):
+/// GET and HEAD only; the body is the stored file, passed through by the glue (a HEAD fetches
+/// it too, to answer 404 for a file that is not there, and sends no body).
+pub fn plan(method: &Method, target: &Target, manifest: &str) -> Plan {
+    let (path, content_type) = match target {
+        Target::Index => (index_path(manifest), "application/json"),
+        Target::Stored(p) => (p.clone(), "application/octet-stream"),
+        Target::Unknown => return not_found(method),
+    };
     if method != Method::GET && method != Method::HEAD {
-        return None;
+        let mut p = Plan::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 Method Not Allowed\n",
+            false,
+        );
+        p.set(header::ALLOW, "GET, HEAD");
+        return p;
     }
     let mut plan = Plan::new(StatusCode::OK);
     plan.set(header::CONTENT_TYPE, content_type);
     plan.set(header::CACHE_CONTROL, "no-store, no-transform");
     // Stored bytes as they are: the runtime must not encode them again.
     plan.precompressed = true;
-    Some(plan)
-}
-
-fn not_allowed() -> Plan {
-    let mut p = Plan::text(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "405 Method Not Allowed\n",
-        false,
-    );
-    p.set(header::ALLOW, "GET, HEAD");
-    p
-}
-
-/// Serves the history file at `path` (see [`index_path`]).
-pub fn index(method: &Method, path: &str) -> Plan {
-    let Some(mut plan) = base(method, "application/json") else {
-        return not_allowed();
-    };
-    if method == Method::GET {
-        plan.body = Body::Unsized {
-            path: path.to_string(),
-        };
-    }
+    plan.body = Body::Unsized { path };
     plan
 }
 
-/// Serves the stored file `stored` of `len` bytes, exactly as stored.
-pub fn file(method: &Method, stored: &str, len: u64) -> Plan {
-    let Some(mut plan) = base(method, "application/octet-stream") else {
-        return not_allowed();
-    };
-    plan.set(header::CONTENT_LENGTH, &len.to_string());
-    if method == Method::GET {
-        plan.body = Body::File {
-            path: stored.to_string(),
-            range: None,
-            len,
-        };
-    }
-    plan
-}
-
-/// 404 for a well-known path that names nothing (or a history that is not there).
+/// 404 for a well-known path that names nothing (or a file that is not there).
 pub fn not_found(method: &Method) -> Plan {
     Plan::text(
         StatusCode::NOT_FOUND,
@@ -191,19 +92,9 @@ pub fn not_found(method: &Method) -> Plan {
     )
 }
 
-/// The stored path of a representation (the inverse of [`readings`], for tests and tools).
-pub fn stored_path(entry: &str, representation: Representation, dictionary: &[u8; 32]) -> String {
-    match representation {
-        Representation::Identity => entry.to_string(),
-        Representation::Sibling(enc) => format!("{entry}{}", enc.suffix()),
-        Representation::Delta(_, enc) => Delta::path_for(entry, &dictionary::hex(dictionary), enc),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cdn_manifest::{Entry, Manifest, Representation as Rep};
 
     #[test]
     fn targets() {
@@ -237,6 +128,10 @@ mod tests {
                 Some(Target::Unknown),
             ),
             (
+                "/.well-known/asset-history/files/assets/a%00b",
+                Some(Target::Unknown),
+            ),
+            (
                 "/.well-known/asset-history/filesx/assets/a",
                 Some(Target::Unknown),
             ),
@@ -253,117 +148,39 @@ mod tests {
     }
 
     #[test]
-    fn stored_paths_read_back_to_their_representation() {
-        let dict = [0xab; 32];
-        let e = "/assets/app-0123456789abcdef.js";
-        for rep in [
-            Representation::Identity,
-            Representation::Sibling(Encoding::Brotli),
-            Representation::Sibling(Encoding::Gzip),
-            Representation::Delta([0xab; 8], DeltaEncoding::Zstd),
-            Representation::Delta([0xab; 8], DeltaEncoding::Brotli),
-        ] {
-            let stored = stored_path(e, rep, &dict);
-            let found = readings(&stored);
-            assert!(
-                found.contains(&Reading {
-                    entry: e.into(),
-                    representation: rep
-                }),
-                "{stored}: {found:?}"
-            );
-        }
-        // Not a delta: too short a prefix, not hex, no dot.
-        for s in [
-            "/a.js.abcd.dcz",
-            "/a.js.0123456789abcdeg.dcz",
-            "/a.js0123456789abcdef.dcz",
-        ] {
-            assert_eq!(readings(s).len(), 1, "{s}");
-        }
-    }
-
-    #[test]
-    fn plans_serve_exact_bytes_uncached() {
-        let mut m = Manifest::new("/assets/");
-        let mut encodings = std::collections::BTreeMap::new();
-        encodings.insert(
-            Encoding::Gzip,
-            Rep {
-                size: 5,
-                etag: "\"g\"".into(),
-            },
-        );
-        m.entries.insert(
-            "/assets/a-1.js".into(),
-            Entry {
-                logical_path: "a.js".into(),
-                content_type: "text/javascript; charset=utf-8".into(),
-                size: 9,
-                etag: "\"e\"".into(),
-                integrity: "sha384-x".into(),
-                immutable: true,
-                encodings,
-                deploy: "d".into(),
-                use_as_dictionary: None,
-                deltas: vec![cdn_manifest::Delta {
-                    encoding: DeltaEncoding::Zstd,
-                    dictionary: "cd".repeat(32),
-                    size: 3,
-                    etag: "\"z\"".into(),
-                }],
-            },
-        );
-        let idx = cdn_manifest::Index::from_bytes(cdn_manifest::index::encode(&m)).unwrap();
-        let e = idx.get("/assets/a-1.js").unwrap().unwrap();
-        assert_eq!(size_of(&e, Representation::Identity), Some(9));
-        assert_eq!(
-            size_of(&e, Representation::Sibling(Encoding::Gzip)),
-            Some(5)
-        );
-        assert_eq!(size_of(&e, Representation::Sibling(Encoding::Brotli)), None);
-        assert_eq!(
-            size_of(&e, Representation::Delta([0xcd; 8], DeltaEncoding::Zstd)),
-            Some(3)
-        );
-        assert_eq!(
-            size_of(&e, Representation::Delta([0xcd; 8], DeltaEncoding::Brotli)),
-            None
-        );
-        assert_eq!(
-            size_of(&e, Representation::Delta([0xce; 8], DeltaEncoding::Zstd)),
-            None
-        );
-
-        let p = file(&Method::GET, "/assets/a-1.js.gz", 5);
+    fn plans_pass_stored_bytes_through_uncached() {
+        let stored = Target::Stored("/assets/a-1.js.gz".into());
+        let p = plan(&Method::GET, &stored, "/cdn-manifest.bin");
         assert_eq!(p.status, StatusCode::OK);
-        assert_eq!(p.headers["content-length"], "5");
         assert_eq!(p.headers["content-type"], "application/octet-stream");
         assert_eq!(p.headers["cache-control"], "no-store, no-transform");
         assert!(p.headers.get("content-encoding").is_none());
         assert!(p.precompressed, "passed through untouched");
-        assert!(matches!(
-            p.body,
-            Body::File {
-                len: 5,
-                range: None,
-                ..
-            }
-        ));
-        let head = file(&Method::HEAD, "/assets/a-1.js.gz", 5);
-        assert_eq!((head.headers, head.body), (p.headers, Body::Empty));
-        assert_eq!(
-            file(&Method::POST, "/x", 1).status,
-            StatusCode::METHOD_NOT_ALLOWED
-        );
-        let p = index(&Method::GET, "/asset-history.json");
         assert_eq!(
             p.body,
             Body::Unsized {
-                path: "/asset-history.json".into()
+                path: "/assets/a-1.js.gz".into()
+            }
+        );
+        let head = plan(&Method::HEAD, &stored, "/cdn-manifest.bin");
+        assert_eq!(
+            (&head.headers, &head.body),
+            (&p.headers, &p.body),
+            "HEAD checks the file too"
+        );
+        assert_eq!(
+            plan(&Method::POST, &stored, "/cdn-manifest.bin").status,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        let p = plan(&Method::GET, &Target::Index, "/x/cdn-manifest.bin");
+        assert_eq!(
+            p.body,
+            Body::Unsized {
+                path: "/x/asset-history.json".into()
             }
         );
         assert_eq!(p.headers["content-type"], "application/json");
-        assert_eq!(not_found(&Method::GET).status, StatusCode::NOT_FOUND);
+        let p = plan(&Method::GET, &Target::Unknown, "/cdn-manifest.bin");
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
     }
 }
