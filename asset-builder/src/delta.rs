@@ -5,23 +5,34 @@
 //!   dictionary's SHA-256, then one zstd frame compressed with the dictionary as a raw prefix
 //!   (what `zstd --patch-from` does). The window covers dictionary and file where the RFC allows
 //!   it (at most the larger of 8 MiB and 1.25 × the dictionary, and 128 MiB), so the whole
-//!   dictionary stays reachable.
+//!   dictionary stays reachable. Level [`ZSTD_FAST_LEVEL`] first — a patch-like change gives a
+//!   delta of a few hundred bytes in milliseconds — and level [`ZSTD_LEVEL`] when that delta is
+//!   over 1/128 of the file (a real change, where the thorough search pays, and the fast levels'
+//!   hash tables may miss matches far back in the dictionary).
 //! - `dcb`: the magic `ff 44 43 42`, the SHA-256, then a brotli stream compressed with the
-//!   dictionary as a custom (raw prefix) dictionary, in a standard window (at most 16 MiB).
+//!   dictionary as a custom (raw prefix) dictionary, in a standard window (at most 16 MiB), at
+//!   quality [`BROTLI_QUALITY`] (quality 11's optimal parsing for a few percent more time; lower
+//!   qualities' hashers lose matches far back in a large dictionary).
 //!
 //! Every delta is decoded again before it is kept ([`verify`]): with the reference zstd library
 //! for `dcz`, with the port of the reference brotli decoder for `dcb`; one that does not give back
-//! exactly the file is an error, never published.
+//! exactly the file is an error, never published. The brotli encoder has panicked on some inputs
+//! with a custom dictionary (an index out of bounds in `StoreCommandExtra`, seen at quality 9):
+//! a panic inside it is caught and reported as an error, so there is then no `dcb` body for that
+//! file — "where the brotli library can produce one".
 
 use brotli::enc::backward_references::BrotliEncoderMode;
 use cdn_manifest::DeltaEncoding;
 
 use crate::fingerprint::hex;
 
-/// zstd level of `dcz` bodies (what `zstd -19 --patch-from` uses).
+/// zstd level of `dcz` bodies tried first.
+pub const ZSTD_FAST_LEVEL: i32 = 11;
+/// zstd level of `dcz` bodies when the fast one is over 1/128 of the file (what
+/// `zstd -19 --patch-from` uses).
 pub const ZSTD_LEVEL: i32 = 19;
 /// brotli quality of `dcb` bodies.
-pub const BROTLI_QUALITY: i32 = 11;
+pub const BROTLI_QUALITY: i32 = 10;
 
 /// The largest window a `dcb` body may use (RFC 9842 §4.2: 16 MiB).
 const DCB_MAX_WINDOW_LOG: u32 = 24;
@@ -73,7 +84,7 @@ impl DeltaCodec {
     pub fn tag(self, dictionary: &[u8; 32]) -> String {
         let settings = match self.encoding {
             DeltaEncoding::Zstd => format!(
-                "dcz-zstd{}-l{ZSTD_LEVEL}",
+                "dcz-zstd{}-l{ZSTD_FAST_LEVEL}+{ZSTD_LEVEL}",
                 zstd::zstd_safe::version_number()
             ),
             DeltaEncoding::Brotli => format!("dcb-br8-q{BROTLI_QUALITY}"),
@@ -92,8 +103,18 @@ impl DeltaCodec {
         out.extend_from_slice(self.encoding.magic());
         out.extend_from_slice(digest);
         match self.encoding {
-            DeltaEncoding::Zstd => zstd_encode(dictionary, input, &mut out)?,
-            DeltaEncoding::Brotli => brotli_encode(dictionary, input, &mut out)?,
+            DeltaEncoding::Zstd => {
+                let fast = zstd_encode(dictionary, input, ZSTD_FAST_LEVEL)?;
+                if fast.len() * 128 <= input.len() {
+                    out.extend_from_slice(&fast);
+                } else {
+                    out.extend_from_slice(&zstd_encode(dictionary, input, ZSTD_LEVEL)?);
+                }
+            }
+            DeltaEncoding::Brotli => {
+                let body = guarded(|| brotli_encode(dictionary, input, &mut out)).and_then(|r| r);
+                body.map_err(|why| DeltaError::Encode { coding: "dcb", why })?;
+            }
         }
         Ok(out)
     }
@@ -115,7 +136,33 @@ fn covering_log(len: usize) -> u32 {
     log
 }
 
-fn zstd_encode(dictionary: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<(), DeltaError> {
+thread_local! {
+    /// Set while this thread runs the brotli encoder or decoder under [`guarded`].
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while the current thread runs brotli under a guard that turns a panic into an error:
+/// a binary's panic hook can stay quiet then (the error says what happened).
+pub fn in_guarded_brotli() -> bool {
+    GUARDED.with(|g| g.get())
+}
+
+/// Runs `f`, turning a panic inside it into an error.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    GUARDED.with(|g| g.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(false));
+    result.map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the brotli library failed on this input ({msg})")
+    })
+}
+
+fn zstd_encode(dictionary: &[u8], input: &[u8], level: i32) -> Result<Vec<u8>, DeltaError> {
     use zstd::zstd_safe::{CCtx, CParameter};
     let err = |why: &str| DeltaError::Encode {
         coding: "dcz",
@@ -125,7 +172,7 @@ fn zstd_encode(dictionary: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<(),
         covering_log(dictionary.len() + input.len()).min(dcz_max_window_log(dictionary.len()));
     let mut cctx = CCtx::create();
     for p in [
-        CParameter::CompressionLevel(ZSTD_LEVEL),
+        CParameter::CompressionLevel(level),
         CParameter::WindowLog(window),
         CParameter::ContentSizeFlag(true),
         CParameter::ChecksumFlag(false),
@@ -139,8 +186,7 @@ fn zstd_encode(dictionary: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<(),
     let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(input.len()));
     cctx.compress2(&mut frame, input)
         .map_err(|c| err(zstd::zstd_safe::get_error_name(c)))?;
-    out.extend_from_slice(&frame);
-    Ok(())
+    Ok(frame)
 }
 
 /// The brotli window (log2) for a `dcb` body: dictionary and file, within the RFC's 16 MiB.
@@ -148,7 +194,7 @@ fn dcb_window_log(dict_len: usize, input_len: usize) -> u32 {
     covering_log(dict_len + input_len + 16).clamp(10, DCB_MAX_WINDOW_LOG)
 }
 
-fn brotli_encode(dictionary: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<(), DeltaError> {
+fn brotli_encode(dictionary: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let params = brotli::enc::BrotliEncoderParams {
         quality: BROTLI_QUALITY,
         lgwin: dcb_window_log(dictionary.len(), input.len()) as i32,
@@ -176,10 +222,7 @@ fn brotli_encode(dictionary: &[u8], input: &[u8], out: &mut Vec<u8>) -> Result<(
         std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
     )
     .map(drop)
-    .map_err(|e| DeltaError::Encode {
-        coding: "dcb",
-        why: e.to_string(),
-    })
+    .map_err(|e| e.to_string())
 }
 
 /// Decodes a `dcz`/`dcb` body made against `dictionary` (whose SHA-256 is `digest`).
@@ -240,13 +283,16 @@ pub fn decode(
         DeltaEncoding::Brotli => {
             let mut out = Vec::new();
             let (mut ibuf, mut obuf) = ([0u8; 4096], [0u8; 4096]);
-            brotli_decompressor::BrotliDecompressCustomDict(
-                &mut &payload[..],
-                &mut out,
-                &mut ibuf,
-                &mut obuf,
-                dictionary.to_vec(),
-            )
+            guarded(|| {
+                brotli_decompressor::BrotliDecompressCustomDict(
+                    &mut &payload[..],
+                    &mut out,
+                    &mut ibuf,
+                    &mut obuf,
+                    dictionary.to_vec(),
+                )
+            })
+            .map_err(fail)?
             .map_err(|e| fail(e.to_string()))?;
             Ok(out)
         }
@@ -408,6 +454,62 @@ mod tests {
                 assert!(decode(encoding, &old, &digest, &trailing).is_err());
             }
         }
+    }
+
+    #[test]
+    fn a_panic_in_the_encoder_is_an_error() {
+        let r: Result<(), String> = guarded(|| panic!("index out of bounds"));
+        let e = r.unwrap_err();
+        assert!(
+            e.contains("brotli library failed") && e.contains("index out of bounds"),
+            "{e}"
+        );
+        assert!(!in_guarded_brotli(), "the guard is lifted");
+        assert_eq!(guarded(|| 7), Ok(7));
+    }
+
+    #[test]
+    fn dcz_tries_the_fast_level_first_and_the_thorough_one_when_it_pays() {
+        // Pseudo-random text: the fast level's hash tables lose matches far back.
+        let mut x: u64 = 42;
+        let words = [
+            "function", "return", "const", "this", "value", "(", ")", "{", "}", ";", "\n", "chart",
+            "data", "=", "+",
+        ];
+        let mut text = String::new();
+        while text.len() < 100_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(words[(x >> 33) as usize % words.len()]);
+            text.push(' ');
+        }
+        let old = text.clone().into_bytes();
+        let mid = text.len() / 2;
+        let new = format!(
+            "{}/* change */{}\n/* release 2 */\n",
+            &text[..mid],
+            &text[mid..]
+        )
+        .into_bytes();
+        let digest = sha256(&old);
+        let fast = zstd_encode(&old, &new, ZSTD_FAST_LEVEL).unwrap();
+        assert!(
+            fast.len() * 128 > new.len(),
+            "the fast level misses: {}",
+            fast.len()
+        );
+        let body = DeltaCodec {
+            encoding: DeltaEncoding::Zstd,
+        }
+        .encode(&old, &digest, &new)
+        .unwrap();
+        assert!(
+            body.len() < 1000,
+            "the thorough level finds them: {}",
+            body.len()
+        );
+        verify(DeltaEncoding::Zstd, &old, &digest, &body, &new).unwrap();
     }
 
     #[test]

@@ -23,12 +23,18 @@ fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
     fs::write(p, bytes).unwrap();
 }
 
-/// A script large enough for deltas, different in `version`.
+/// A script large enough for deltas, different in `version`: one line in fifteen names it (a
+/// real release, not a patch-like one).
 fn app_js(version: u32) -> String {
     let mut s = String::from("import { greet } from './greet.js';\n");
     for i in 0..300 {
+        let place = if i % 15 == 0 {
+            format!("shop-v{version}-{}", i * 7 + version as usize)
+        } else {
+            "shop".to_string()
+        };
         s.push_str(&format!(
-            "export function handler{i}(event) {{ return greet(event.target, {i}, 'shop'); }}\n"
+            "export function handler{i}(event) {{ return greet(event.target, {i}, '{place}'); }}\n"
         ));
     }
     s.push_str(&format!("export const VERSION = '{version}.0.0';\n"));
@@ -198,13 +204,13 @@ fn three_deploys_keep_every_file_and_deltas_decode_to_the_new_version() {
             &fs::read(out.join(p.trim_start_matches('/'))).unwrap(),
         ))
     };
+    // dcz against both, dcb against the most recent.
     assert_eq!(
         dicts,
         [
             (hex(&v2_path), DeltaEncoding::Zstd),
             (hex(&v2_path), DeltaEncoding::Brotli),
             (hex(&d1["js/app.js"]), DeltaEncoding::Zstd),
-            (hex(&d1["js/app.js"]), DeltaEncoding::Brotli),
         ]
     );
     let br = v3.encodings[&cdn_manifest::Encoding::Brotli].size;
@@ -274,6 +280,35 @@ fn the_history_is_the_compression_cache() {
     let r = build(&site.opts("d2", T0 + 60), &NoProgress).unwrap();
     assert_eq!((r.delta_computed, r.delta_hits), (0, 2));
     assert_eq!(r.deploys.len(), 2, "d2 replaced, d1 kept: {:?}", r.deploys);
+}
+
+#[test]
+fn a_patch_like_change_gets_no_dcb() {
+    let site = Site::new();
+    site.deploy(1);
+    // Only the version line changes: the dcz delta is a few dozen bytes.
+    let src = site.src().join("js/app.js");
+    let v1 = fs::read_to_string(&src).unwrap();
+    fs::write(&src, v1.replace("'1.0.0'", "'1.0.1'")).unwrap();
+    let r = build(&site.opts("d2", T0 + 60), &NoProgress).unwrap();
+    let cdn = site.cdn();
+    let app = &cdn.entries[&site.symfony()["js/app.js"]];
+    let codings: Vec<DeltaEncoding> = app.deltas.iter().map(|d| d.encoding).collect();
+    assert_eq!(codings, [DeltaEncoding::Zstd], "{:?}", app.deltas);
+    assert!(app.deltas[0].size * 256 <= app.size);
+    assert_eq!(r.delta_computed, 1);
+    // Asked for dcb alone, it is made.
+    let mut o = site.opts("d3", T0 + 120);
+    o.deltas.encodings = vec![DeltaEncoding::Brotli];
+    fs::write(&src, v1.replace("'1.0.0'", "'1.0.2'")).unwrap();
+    build(&o, &NoProgress).unwrap();
+    let cdn = site.cdn();
+    let app = &cdn.entries[&site.symfony()["js/app.js"]];
+    assert!(app
+        .deltas
+        .iter()
+        .all(|d| d.encoding == DeltaEncoding::Brotli));
+    assert!(!app.deltas.is_empty());
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! Stage 6, deltas: each planned `dcz`/`dcb` delta (see [`super::previous`]) reused from the
 //! cache or the deploy history, or computed against its dictionary and decoded again before it
-//! is kept; kept only when clearly smaller than the file's `br` sibling.
+//! is kept; kept only when clearly smaller than the file's `br` sibling. A `dcb` delta is not
+//! made when the `dcz` delta against the same dictionary is already at most 1/256 of the file:
+//! a patch-like change, where brotli could save a few dozen bytes at the cost of its slower
+//! encoder and one more stored file.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use cdn_manifest::{Delta, Encoding};
+use cdn_manifest::{Delta, DeltaEncoding, Encoding};
 use sha2::{Digest, Sha256};
 
 use super::compress::{Blob, Compressed};
@@ -108,6 +111,29 @@ pub fn deltas(
     }
     out.hits = found.iter().flatten().count();
     out.computed = todo.len();
+    // The jobs to compute, by (file, dictionary), dcz first: a dcb job may depend on its dcz.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &k in &todo {
+        let key = (jobs[k].file, jobs[k].dictionary);
+        match groups
+            .iter_mut()
+            .rev()
+            .find(|g| (jobs[g[0]].file, jobs[g[0]].dictionary) == key)
+        {
+            Some(g) => g.push(k),
+            None => groups.push(vec![k]),
+        }
+    }
+    for g in &mut groups {
+        g.sort_by_key(|&k| jobs[k].encoding != DeltaEncoding::Zstd);
+    }
+    // The dcz delta of each (file, dictionary) found without computing it.
+    let found_dcz: HashMap<(usize, [u8; 32]), u64> = jobs
+        .iter()
+        .zip(&found)
+        .filter(|(j, _)| j.encoding == DeltaEncoding::Zstd)
+        .filter_map(|(j, f)| f.as_ref().map(|f| ((j.file, j.dictionary), f.1)))
+        .collect();
     let total: u64 = todo
         .iter()
         .map(|&k| fp.final_bytes(sources, jobs[k].file).len() as u64)
@@ -117,14 +143,15 @@ pub fn deltas(
     let results = Mutex::new(Vec::with_capacity(todo.len()));
     let failure = Mutex::new(None);
     let skipped = Mutex::new(Vec::new());
+    let patch_like = AtomicUsize::new(0);
     rayon::scope(|s| {
         for _ in 0..rayon::current_num_threads() {
             s.spawn(|_| loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&k) = todo.get(n) else { break };
-                let job = &jobs[k];
-                let input = fp.final_bytes(sources, job.file);
-                let dict_file = &carried[&job.dictionary_path];
+                let Some(group) = groups.get(n) else { break };
+                let first = &jobs[group[0]];
+                let input = fp.final_bytes(sources, first.file);
+                let dict_file = &carried[&first.dictionary_path];
                 let dictionary = match std::fs::read(dict_file) {
                     Ok(d) => d,
                     Err(e) => {
@@ -133,39 +160,63 @@ pub fn deltas(
                         break;
                     }
                 };
-                let codec = DeltaCodec {
-                    encoding: job.encoding,
-                };
-                let made = codec
-                    .encode(&dictionary, &job.dictionary, input)
-                    .and_then(|body| {
-                        delta::verify(job.encoding, &dictionary, &job.dictionary, &body, input)?;
-                        Ok(body)
-                    });
-                progress.advance(input.len() as u64);
-                let body = match made {
-                    Ok(b) => b,
-                    Err(e) => {
-                        lock(&skipped).push((job.file, job.dictionary_path.clone(), e.to_string()));
+                let mut dcz_size = found_dcz.get(&(first.file, first.dictionary)).copied();
+                for &k in group {
+                    let job = &jobs[k];
+                    progress.advance(input.len() as u64);
+                    if job.encoding == DeltaEncoding::Brotli
+                        && dcz_size.is_some_and(|z| z * 256 <= input.len() as u64)
+                    {
+                        patch_like.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                };
-                let size = body.len() as u64;
-                let sha = fingerprint::sha256(&body);
-                let tag = codec.tag(&job.dictionary);
-                let blob = match cache.put_tagged(&fp.digests[job.file], &tag, &body) {
-                    Ok(Some(path)) => Blob::Cached(path),
-                    Ok(None) => Blob::Memory(body.into()),
-                    Err(e) => {
-                        lock(&failure).get_or_insert(e);
-                        next.store(usize::MAX / 2, Ordering::Relaxed);
-                        break;
+                    let codec = DeltaCodec {
+                        encoding: job.encoding,
+                    };
+                    let made = codec
+                        .encode(&dictionary, &job.dictionary, input)
+                        .and_then(|body| {
+                            delta::verify(
+                                job.encoding,
+                                &dictionary,
+                                &job.dictionary,
+                                &body,
+                                input,
+                            )?;
+                            Ok(body)
+                        });
+                    let body = match made {
+                        Ok(b) => b,
+                        Err(e) => {
+                            lock(&skipped).push((
+                                job.file,
+                                job.dictionary_path.clone(),
+                                e.to_string(),
+                            ));
+                            continue;
+                        }
+                    };
+                    let size = body.len() as u64;
+                    if job.encoding == DeltaEncoding::Zstd {
+                        dcz_size = Some(size);
                     }
-                };
-                lock(&results).push((k, blob, size, sha));
+                    let sha = fingerprint::sha256(&body);
+                    let tag = codec.tag(&job.dictionary);
+                    let blob = match cache.put_tagged(&fp.digests[job.file], &tag, &body) {
+                        Ok(Some(path)) => Blob::Cached(path),
+                        Ok(None) => Blob::Memory(body.into()),
+                        Err(e) => {
+                            lock(&failure).get_or_insert(e);
+                            next.store(usize::MAX / 2, Ordering::Relaxed);
+                            break;
+                        }
+                    };
+                    lock(&results).push((k, blob, size, sha));
+                }
             });
         }
     });
+    out.computed -= patch_like.into_inner();
     if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }

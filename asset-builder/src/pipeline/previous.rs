@@ -211,7 +211,8 @@ pub fn plan(
     }
 
     // Deltas: each of this build's dictionary files against the K most recent earlier versions
-    // of its logical path that browsers may hold (kept, and announced with the same pattern).
+    // of its logical path that browsers may hold (kept, and announced with the same pattern):
+    // dcz against each, dcb against the most recent.
     // Logical path → (recency rank of the newest deploy with it, published path, SHA-256).
     type Version<'a> = (usize, &'a str, [u8; 32]);
     let mut versions: HashMap<&str, Vec<Version<'_>>> = HashMap::new();
@@ -254,6 +255,11 @@ pub fn plan(
                 break;
             }
             for &encoding in &opts.deltas.encodings {
+                // dcb (the costlier encoder) against the most recent earlier version only: the
+                // one a browser that keeps up holds.
+                if encoding == DeltaEncoding::Brotli && seen.len() > 1 {
+                    continue;
+                }
                 let tag = DeltaCodec { encoding }.tag(&digest);
                 let stored = Delta::path_for(&path, &hex(&digest), encoding);
                 let reuse = old_entry
