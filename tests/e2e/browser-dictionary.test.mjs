@@ -5,7 +5,7 @@
 // Available-Dictionary, and gets app.js of deploy 2 as a delta (Content-Encoding: dcz, then dcb
 // in a second run), which it decodes to exactly deploy 2's bytes and runs.
 //
-// Needs /usr/bin/chromium and playwright-core in target/browser (`make browser` installs both);
+// Needs /usr/bin/chromium and playwright-core in target/browser (`make e2e-tools` installs both);
 // skipped, saying so, when either is missing.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
