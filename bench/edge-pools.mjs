@@ -67,11 +67,14 @@ async function wrk(url) {
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
 const open = await startOrigin({ name: "open", key: null }); // no origin auth: the floors, edge without auth
 const signed = await startOrigin({ name: "signed" }); // verifies the edge's signature (and nonce)
+// The page is cacheable (s-maxage=30): the edge's cache is off here so every request reaches the
+// origin, like the forwarders' (bench/edge-cache.mjs measures the cache).
+const uncached = (pool) => ({ routes: [{ path_prefix: "/", pools: [pool], cache: { enabled: false } }] });
 const targets = {
   direct: { label: "(a) origin directly", url: open.url },
-  edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
-  open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false } }), keepLog: false }) },
-  quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { extra: { origin_auth: false, log_requests: false } }), keepLog: false }) },
+  edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
+  open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false }) },
+  quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false }) },
   rust: { label: "(c) Rust forwarder + assets", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
   js: { label: "(d) JS forwarder, no assets", w: await jsPassThrough(open.url.origin) },
 };

@@ -18,6 +18,8 @@ if [ ! -f .dev.vars ]; then
 fi
 key=$(sed -n 's/^EDGE_ORIGIN_KEY="\(.*\)"$/\1/p' .dev.vars)
 mkdir -p "www/var/dev/$name"
+# Symfony's prod cache does not notice changed templates or config: start from a fresh one.
+rm -rf "www/var/dev/$name/cache"
 # One process group per origin (PHP_CLI_SERVER_WORKERS forks workers): whoever stops it stops
 # them all, and the port is free again.
 exec env EDGE_ORIGIN_KEY="$key" APP_ORIGIN_NAME="$name" APP_VAR_DIR="$PWD/www/var/dev/$name" \

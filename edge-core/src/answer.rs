@@ -77,6 +77,26 @@ impl Answer {
         }
     }
 
+    /// An HTML page of the edge's own (the status page): never stored, never framed, no scripts
+    /// or outside resources allowed.
+    pub fn html(status: u16, body: String) -> Self {
+        Answer {
+            status,
+            headers: vec![
+                ("content-type", "text/html; charset=utf-8".into()),
+                ("cache-control", "no-store".into()),
+                (
+                    "content-security-policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'".into(),
+                ),
+                ("x-content-type-options", "nosniff".into()),
+                ("referrer-policy", "no-referrer".into()),
+            ],
+            body,
+            page: None,
+        }
+    }
+
     /// 308 to `location` (HTTPS redirect: method and body are kept).
     pub fn redirect(location: String) -> Self {
         Answer {
@@ -96,9 +116,15 @@ impl Answer {
     pub fn unauthorized() -> Self {
         let mut a = Answer::text(
             401,
-            "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required\n",
+            "401 Unauthorized: Authorization: Bearer <EDGE_HEALTH_TOKEN> required (or, from a browser, any user name with the token as the password)\n",
         );
-        a.headers.push(("www-authenticate", "Bearer".into()));
+        // Basic, so that a browser asks for the token (status page); one challenge only: the
+        // runtime joins repeated headers into one line, which browsers do not parse as two.
+        // (Scripts send `Bearer` unasked.)
+        a.headers.push((
+            "www-authenticate",
+            "Basic realm=\"edge operations\", charset=\"UTF-8\"".into(),
+        ));
         a
     }
 

@@ -8,6 +8,9 @@
 //! - [`proxy::plan`]: route + request facts + pool state + now → the next attempt (pool, origin,
 //!   timeout); each attempt's outcome → respond (with cookies), try again, or give up.
 //! - [`forward`]: what the origin sees (X-Forwarded-*, signature) and what the client sees.
+//!
+//! Beside it, for the coordinator: [`jobs`] (cron schedules and the record of job runs) and
+//! [`status_page`] (the HTML status page).
 
 pub mod answer;
 pub mod assets;
@@ -15,8 +18,10 @@ pub mod balancer;
 pub mod cache;
 pub mod config;
 pub mod cookies;
+pub mod coordinator;
 pub mod forward;
 pub mod http_date;
+pub mod jobs;
 pub mod loading;
 pub mod memory_cache;
 pub mod ops;
@@ -26,3 +31,4 @@ pub mod path;
 pub mod proxy;
 pub mod router;
 pub mod routes;
+pub mod status_page;

@@ -72,6 +72,13 @@ impl<V> MemoryCache<V> {
         true
     }
 
+    /// Forgets `key`.
+    pub fn remove(&mut self, key: &str) {
+        if let Some((_, size, _)) = self.items.remove(key) {
+            self.used -= size;
+        }
+    }
+
     /// Bytes currently held.
     pub fn used(&self) -> usize {
         self.used

@@ -2,8 +2,9 @@
 //!
 //! Order: the HTTPS redirect (when configured), the edge's own operations endpoints
 //! (`/__edge/…`), the deploy history (`/.well-known/asset-history/…`, unless `asset_history` is
-//! off), the assets (under the public path), Symfony's internal paths (denied unless a route
-//! names them), then the routes, first match wins.
+//! off), the assets (under the public path), the scheduled jobs' paths (denied: only the
+//! coordinator may start a job, and a request the edge forwards is signed), Symfony's internal
+//! paths (denied unless a route names them), then the routes, first match wins.
 
 use crate::assets::history;
 use crate::config::Config;
@@ -21,6 +22,8 @@ pub enum Ops {
     Health,
     /// `POST /__edge/purge`: soft-purge tags and URLs from the cache, everywhere.
     Purge,
+    /// `GET /__edge/status`: the HTML status page (pools, origins, jobs, cache).
+    Status,
     /// Any other path under `/__edge/`: 404.
     Unknown,
 }
@@ -58,6 +61,7 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
         return Decision::Ops(match rest {
             "health" => Ops::Health,
             "purge" => Ops::Purge,
+            "status" => Ops::Status,
             _ => Ops::Unknown,
         });
     }
@@ -80,6 +84,9 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
     }
     let host = split_request_url(url).map(|u| u.host).unwrap_or_default();
     let decoded = path::decode_lossy(raw_path);
+    if is_job_path(&decoded, cfg) {
+        return Decision::Deny;
+    }
     let Some(route) = cfg.routes.iter().find(|r| r.matches(&host, &decoded)) else {
         return Decision::NoRoute;
     };
@@ -90,6 +97,24 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
         Action::Deny => Decision::Deny,
         Action::Proxy(upstream) => Decision::Proxy(route, upstream),
     }
+}
+
+/// Whether `decoded` names a scheduled job's path, however spelled (repeated or trailing slashes,
+/// deeper segments): a public request there would reach the origin signed by the edge and start
+/// the job outside its schedule.
+fn is_job_path(decoded: &[u8], cfg: &Config) -> bool {
+    if cfg.jobs.is_empty() {
+        return false;
+    }
+    let mut norm = Vec::with_capacity(decoded.len());
+    for seg in decoded.split(|&b| b == b'/').filter(|s| !s.is_empty()) {
+        norm.push(b'/');
+        norm.extend_from_slice(seg);
+    }
+    cfg.job_paths().iter().any(|job| {
+        let job = job.trim_end_matches('/').as_bytes();
+        norm == job || norm.strip_prefix(job).is_some_and(|r| r.starts_with(b"/"))
+    })
 }
 
 /// Where a plain-HTTP request is sent when `https_redirect` is on: the same host (without the
@@ -295,5 +320,33 @@ mod tests {
         ));
         assert_eq!(decide("http://h/private/x", &deny), Decision::Deny);
         assert_eq!(decide("http://h/x", &cfg("{}")), Decision::NoRoute);
+    }
+
+    #[test]
+    fn job_paths_are_denied_however_spelled() {
+        let c = cfg(&format!(
+            r#"{{"routes":[{{"pools":["a"]}}],"jobs":[{{"name":"j","every_s":60,"pool":"a","path":"/_jobs/append?x=1"}}],{POOLS}}}"#
+        ));
+        for url in [
+            "http://h/_jobs/append",
+            "http://h/_jobs/append?x=1",
+            "http://h/_jobs/append/",
+            "http://h//_jobs//append",
+            "http://h/_jobs/%61ppend",
+            "http://h/_jobs/append/more",
+        ] {
+            assert_eq!(decide(url, &c), Decision::Deny, "{url}");
+        }
+        for url in [
+            "http://h/_jobs/appendix",
+            "http://h/_jobs",
+            "http://h/_JOBS/append",
+        ] {
+            assert!(proxied_by(&decide(url, &c)).is_some(), "{url}");
+        }
+        assert_eq!(
+            decide("http://h/__edge/status", &c),
+            Decision::Ops(Ops::Status)
+        );
     }
 }

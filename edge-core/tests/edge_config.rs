@@ -233,17 +233,13 @@ fn secrets_and_bindings_are_checked() {
         &["--secrets", secrets],
     );
     assert!(ok, "{out}");
-    let health = format!("{BUILD_ASSETS}[[vars.EDGE.routes]]\npools = [\"dc1\"]\n[vars.EDGE.pools.dc1]\norigins = [{{ url = \"https://app.internal\" }}]\n[vars.EDGE.pools.dc1.health]\npath = \"/health\"\n{DO}");
+    let health = format!("{BUILD_ASSETS}[[vars.EDGE.routes]]\npools = [\"dc1\"]\ncache = {{ enabled = false }}\n[vars.EDGE.pools.dc1]\norigins = [{{ url = \"https://app.internal\" }}]\n[vars.EDGE.pools.dc1.health]\npath = \"/health\"\n");
     let (ok, out) = check_in(dir.path(), &health, &[]);
     assert!(
-        !ok && out.contains("EDGE_HEALTH") && out.contains("kv_namespaces"),
+        !ok && out.contains("EDGE_COORDINATOR") && out.contains("health"),
         "{out}"
     );
-    let (ok, out) = check_in(
-        dir.path(),
-        &format!("{health}[[kv_namespaces]]\nbinding = \"EDGE_HEALTH\"\nid = \"x\"\n"),
-        &[],
-    );
+    let (ok, out) = check_in(dir.path(), &format!("{health}{DO}"), &[]);
     assert!(ok, "{out}");
     let (ok, out) = check_in(dir.path(), "", &["--bogus"]);
     assert!(!ok && out.contains("unknown option"), "{out}");

@@ -1,10 +1,13 @@
-//! The shared HTTP cache's I/O: the Cache API (`caches.default`), waiting for another request's
-//! fetch of the same key, background revalidation and storing. Every decision is edge-core's
-//! `cache` module: what is stored, for how long, which copy answers, when to go forward.
+//! The shared HTTP cache's I/O: two levels of storage — hot copies in isolate memory in front
+//! of the Workers Cache API (`caches.default`) — waiting for another request's fetch of the same
+//! key, background revalidation and storing. Every decision is edge-core's `cache` module: what
+//! is stored, for how long, which copy answers, when to go forward.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use edge_core::answer::Answer;
+use edge_core::balancer::health::PoolVerdicts;
 use edge_core::cache::coalesce::{Flight, Role};
 use edge_core::cache::conditional::{self, NOT_MODIFIED_FIELDS};
 use edge_core::cache::entry::{storage_url, Entry, META_HEADER, VARY_MARKER_HEADER};
@@ -16,6 +19,8 @@ use edge_core::cache::lookup::{self, StaleWhy, Use};
 use edge_core::cache::request::CacheRequest;
 use edge_core::cache::status::CacheStatus;
 use edge_core::cache::storable::{self, RequestBits, ToStore};
+use edge_core::proxy::inbound::Inbound;
+use edge_core::proxy::plan::Plan;
 use edge_core::router::{self, Decision};
 use edge_core::routes::{Route, Upstream};
 use js_sys::{Array, Reflect, Uint8Array};
@@ -28,15 +33,35 @@ use crate::js;
 use crate::proxy::{self, Forwarded, Prepared};
 use crate::state::{now_ms, send, State};
 
+/// How often a follower looks whether the leader's fetch is done.
+const FOLLOW_POLL_MS: u64 = 5;
+/// Largest copy kept in isolate memory.
+const MEMORY_MAX_ITEM: usize = 1 << 20;
+
+/// What the isolate keeps in memory under a storage key.
+#[derive(Clone)]
+pub(crate) enum Hot {
+    /// The responses under this primary key vary on these fields.
+    Marker(Vec<String>),
+    /// A stored response and its body.
+    Copy(Rc<(Entry, Option<Uint8Array>)>),
+}
+
+/// A stored response found for a request.
+struct Stored {
+    entry: Entry,
+    body: Option<Uint8Array>,
+}
+
 /// Work done after the response has gone (`ctx.waitUntil`). One future type for all of it:
 /// each distinct future handed to the runtime costs its own promise glue in the Wasm.
 pub(crate) enum Task {
-    /// Put a response into the cache.
+    /// Put a response into the cache (its body still streaming, or already read).
     Store {
         primary: String,
         secondary: String,
         to_store: ToStore,
-        body: Option<ReadableStream>,
+        body: Body,
         max: u64,
         leader: Option<String>,
     },
@@ -44,8 +69,15 @@ pub(crate) enum Task {
     Revalidate { url: String, headers: Headers },
     /// Record a purge with the coordinator.
     Purge { tags: Vec<String> },
-    /// Refresh this isolate's copy of the purge log.
-    RefreshPurges,
+    /// Refresh this isolate's copy of the coordinator's snapshot (verdicts, purge log).
+    RefreshCoordinator,
+}
+
+/// A body to store.
+pub(crate) enum Body {
+    None,
+    Stream(ReadableStream),
+    Bytes(Uint8Array),
 }
 
 /// Runs a task after the response (the only future handed to `ctx.wait_until`).
@@ -67,11 +99,13 @@ pub(crate) async fn run(state: Rc<State>, task: Task) {
                 }
             }
         }
-        Task::RefreshPurges => {
+        Task::RefreshCoordinator => {
             if let Some(ns) = &state.coordinator {
-                match crate::coordinator::purges(ns).await {
-                    Ok(log) => state.purges.borrow_mut().0.merge(&log),
-                    Err(e) => console_error!("edge-worker: reading the purge log: {e}"),
+                match crate::coordinator::snapshot(ns).await {
+                    Ok(snap) => state.adopt(snap),
+                    Err(e) => {
+                        console_error!("edge-worker: reading the coordinator's snapshot: {e}")
+                    }
                 }
             }
         }
@@ -80,15 +114,6 @@ pub(crate) async fn run(state: Rc<State>, task: Task) {
 
 fn later(state: &Rc<State>, ctx: &Context, task: Task) {
     ctx.wait_until(run(state.clone(), task));
-}
-
-/// How often a follower looks whether the leader's fetch is done.
-const FOLLOW_POLL_MS: u64 = 5;
-
-/// A stored response found for a request.
-struct Stored {
-    entry: Entry,
-    response: Response,
 }
 
 /// Serves a request on a caching route: from the cache when a stored response may answer it,
@@ -105,13 +130,20 @@ pub(crate) async fn serve(
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
     let creq = CacheRequest::read(&req.method(), get, settings);
-    refresh_purges(state, ctx);
-    let mut p = match proxy::prepare(&req, url, state).await? {
-        Ok(p) => p,
+    let inbound = match proxy::read(&req, url, state) {
+        Ok(i) => i,
         Err(answer) => return send(answer),
     };
-    let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+    let plan = Plan::new(
+        &state.config,
+        route,
+        upstream,
+        inbound.facts.clone(),
+        &state.cookie_key,
+    );
     if let Some(why) = creq.bypass(settings) {
+        let mut p = proxy::outbound(&req, inbound).await?;
+        let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
         let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
         if !creq.readable {
             invalidate_after(&fw, url, &p, upstream, state, ctx);
@@ -126,34 +158,47 @@ pub(crate) async fn serve(
         return proxy::finish(fw, &plan, &p, &req, upstream, state, Some(&status)).await;
     }
     let primary = key::primary(url, &settings.ignore_query);
-    let found = lookup_stored(&primary, &get).await;
-    let now = now_ms();
-    let down = plan.all_down(&state.pools.borrow(), &verdicts, now);
-    let Some(stored) = found else {
+    let Some(stored) = lookup_stored(state, &primary, &get).await else {
         if creq.cc.has("only-if-cached") {
             return send(Answer::text(
                 504,
                 "504 Gateway Timeout: not in the cache (only-if-cached)\n",
             ));
         }
-        return miss(
-            req, &primary, &creq, p, plan, &verdicts, upstream, state, ctx,
-        )
-        .await;
+        let p = proxy::outbound(&req, inbound).await?;
+        return miss(req, &primary, &creq, p, upstream, route, state, ctx).await;
     };
+    let now = now_ms();
     let purged = state
-        .purges
+        .coord
         .borrow()
         .0
+        .purges
         .purged(&stored.entry.tags, stored.entry.stored_ms);
-    match lookup::decide(&stored.entry, &creq, settings, now, purged, down) {
+    let mut decision = lookup::decide(&stored.entry, &creq, settings, now, purged, false);
+    let mut verdicts = None;
+    if matches!(
+        decision,
+        Use::Forward {
+            stale_on_error: true,
+            ..
+        }
+    ) {
+        // Only a stale copy needs to know whether the origins are down (a health read).
+        let v = crate::health::verdicts_for(state, plan.chain());
+        if plan.all_down(&state.pools.borrow(), &v, now) {
+            decision = lookup::decide(&stored.entry, &creq, settings, now, purged, true);
+        }
+        verdicts = Some(v);
+    }
+    match decision {
         Use::Fresh { age, ttl } => {
             let status = CacheStatus {
                 hit: true,
                 ttl: Some(ttl),
                 ..Default::default()
             };
-            serve_stored(stored, age, status, &creq, &p, &plan, state, None)
+            serve_stored(stored, age, status, &creq, &inbound, &plan, state, None)
         }
         Use::Stale { age, ttl, why } => {
             let detail = match why {
@@ -177,18 +222,24 @@ pub(crate) async fn serve(
                 detail: Some(detail.into()),
                 ..Default::default()
             };
-            serve_stored(stored, age, status, &creq, &p, &plan, state, None)
+            serve_stored(stored, age, status, &creq, &inbound, &plan, state, None)
         }
         Use::Forward {
             revalidate,
             stale_on_error,
         } => {
             let own_conditionals = creq.if_none_match.is_some() || creq.if_modified_since.is_some();
+            let mut p = proxy::outbound(&req, inbound).await?;
             if revalidate && !own_conditionals {
                 for (name, value) in conditional::validators(&stored.entry) {
                     p.headers.set(name, &value)?;
                 }
             }
+            let mut plan = plan;
+            let verdicts = match verdicts {
+                Some(v) => v,
+                None => crate::health::verdicts_for(state, plan.chain()),
+            };
             let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
             let failed = fw.result.is_err()
                 || fw
@@ -211,19 +262,18 @@ pub(crate) async fn serve(
                         age,
                         status,
                         &creq,
-                        &p,
+                        &p.inbound,
                         &plan,
                         state,
                         Some(fw.origin_ms),
                     );
                 }
             }
-            let not_modified = revalidate
+            if revalidate
                 && !own_conditionals
-                && fw.result.as_ref().is_ok_and(|r| r.status() == 304);
-            if not_modified {
-                return refreshed(stored, fw, &primary, &creq, &p, &plan, upstream, state, ctx)
-                    .await;
+                && fw.result.as_ref().is_ok_and(|r| r.status() == 304)
+            {
+                return refreshed(stored, fw, &primary, &creq, &p, &plan, upstream, state, ctx);
             }
             let base = CacheStatus {
                 fwd: Some("stale"),
@@ -244,9 +294,8 @@ async fn miss(
     primary: &str,
     creq: &CacheRequest,
     mut p: Prepared,
-    mut plan: edge_core::proxy::plan::Plan<'_>,
-    verdicts: &std::collections::BTreeMap<String, edge_core::balancer::health::PoolVerdicts>,
     upstream: &Upstream,
+    route: &Route,
     state: &Rc<State>,
     ctx: &Context,
 ) -> worker::Result<Response> {
@@ -256,6 +305,7 @@ async fn miss(
         .coalescer
         .borrow_mut()
         .join(&flight, now_ms(), deadline);
+    let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
     let mut collapsed = false;
     if role == Role::Follower {
         loop {
@@ -267,18 +317,24 @@ async fn miss(
                     collapsed = true;
                     let js = req.headers();
                     let get = |n: &str| js.get(n).ok().flatten();
-                    if let Some(stored) = lookup_stored(primary, &get).await {
-                        let now = now_ms();
-                        if let Use::Fresh { age, ttl } =
-                            lookup::decide(&stored.entry, creq, &upstream.cache, now, false, false)
-                        {
+                    if let Some(stored) = lookup_stored(state, primary, &get).await {
+                        if let Use::Fresh { age, ttl } = lookup::decide(
+                            &stored.entry,
+                            creq,
+                            &upstream.cache,
+                            now_ms(),
+                            false,
+                            false,
+                        ) {
                             let status = CacheStatus {
                                 hit: true,
                                 ttl: Some(ttl),
                                 collapsed: true,
                                 ..Default::default()
                             };
-                            return serve_stored(stored, age, status, creq, &p, &plan, state, None);
+                            return serve_stored(
+                                stored, age, status, creq, &p.inbound, &plan, state, None,
+                            );
                         }
                     }
                     break;
@@ -287,7 +343,7 @@ async fn miss(
             }
         }
     }
-    let fw = proxy::forward(&mut p, &mut plan, verdicts, state).await?;
+    let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
     let base = CacheStatus {
         fwd: Some("uri-miss"),
         collapsed,
@@ -311,7 +367,7 @@ async fn store_and_finish(
     primary: &str,
     creq: &CacheRequest,
     p: &Prepared,
-    plan: &edge_core::proxy::plan::Plan<'_>,
+    plan: &Plan<'_>,
     req: &Request,
     upstream: &Upstream,
     state: &Rc<State>,
@@ -339,60 +395,66 @@ async fn store_and_finish(
             &upstream.cache,
             now_ms(),
         ) {
-            Ok(to_store) => {
-                let too_big = fields
+            Ok(_)
+                if fields
                     .first("content-length")
                     .and_then(|l| l.trim().parse::<u64>().ok())
-                    .is_some_and(|l| l > upstream.cache.max_object_bytes);
-                if !too_big {
-                    let js = req.headers();
-                    let secondary = key::secondary(&to_store.vary, |n| js.get(n).ok().flatten());
-                    let (client, keep) = tee(r);
-                    let replaced = Response::new_with_opt_readable_stream_and_init(
-                        client.as_ref(),
-                        r.unchecked_ref(),
-                    )?;
-                    fw.result = Ok(replaced);
-                    later(
-                        state,
-                        ctx,
-                        Task::Store {
-                            primary: primary.to_string(),
-                            secondary,
-                            to_store,
-                            body: keep,
-                            max: upstream.cache.max_object_bytes,
-                            leader: leader.clone(),
-                        },
-                    );
-                    stored = true;
-                    status.stored = true;
-                } else {
-                    status.detail = Some("too-large".into());
-                }
+                    .is_some_and(|l| l > upstream.cache.max_object_bytes) =>
+            {
+                status.detail = Some("too-large".into());
+            }
+            Ok(to_store) => {
+                let secondary = key::secondary(&to_store.vary, |n| p.headers.get(n).ok().flatten());
+                let (client, keep) = match r.body() {
+                    Some(b) => {
+                        let parts = b.tee();
+                        (
+                            parts.get(0).dyn_into::<ReadableStream>().ok(),
+                            parts.get(1).dyn_into::<ReadableStream>().ok(),
+                        )
+                    }
+                    None => (None, None),
+                };
+                fw.result = Ok(Response::new_with_opt_readable_stream_and_init(
+                    client.as_ref(),
+                    r.unchecked_ref(),
+                )?);
+                let body = keep.map_or(Body::None, Body::Stream);
+                later(
+                    state,
+                    ctx,
+                    Task::Store {
+                        primary: primary.to_string(),
+                        secondary,
+                        to_store,
+                        body,
+                        max: upstream.cache.max_object_bytes,
+                        leader: leader.clone(),
+                    },
+                );
+                stored = true;
+                status.stored = true;
             }
             Err(why) => status.detail = Some(why.token().into()),
         }
     }
-    if !stored {
-        if let Some(flight) = &leader {
-            state.coalescer.borrow_mut().finish(flight, false, now_ms());
-        }
+    if let (false, Some(flight)) = (stored, &leader) {
+        state.coalescer.borrow_mut().finish(flight, false, now_ms());
     }
     count(state, &status);
     proxy::finish(fw, plan, p, req, upstream, state, Some(&status)).await
 }
 
 /// The stored response was still good (the origin answered `304`): it is refreshed with the
-/// 304's fields and served.
+/// 304's fields, stored again and served.
 #[allow(clippy::too_many_arguments)]
-async fn refreshed(
+fn refreshed(
     stored: Stored,
     fw: Forwarded,
     primary: &str,
     creq: &CacheRequest,
     p: &Prepared,
-    plan: &edge_core::proxy::plan::Plan<'_>,
+    plan: &Plan<'_>,
     upstream: &Upstream,
     state: &Rc<State>,
     ctx: &Context,
@@ -422,27 +484,14 @@ async fn refreshed(
         stored_ms: now,
         ..stored.entry.clone()
     };
-    let (client, keep) = match stored.response.body() {
-        Some(b) => {
-            let parts = b.tee();
-            (
-                parts.get(0).dyn_into::<ReadableStream>().ok(),
-                parts.get(1).dyn_into::<ReadableStream>().ok(),
-            )
-        }
-        None => (None, None),
-    };
-    if let (Ok(to_store), Some(keep)) = (
-        storable::decide(
-            bits,
-            entry.status,
-            &fields,
-            timing,
-            primary,
-            &upstream.cache,
-            now,
-        ),
-        keep,
+    if let Ok(to_store) = storable::decide(
+        bits,
+        entry.status,
+        &fields,
+        timing,
+        primary,
+        &upstream.cache,
+        now,
     ) {
         let secondary = key::secondary(&to_store.vary, |n| p.headers.get(n).ok().flatten());
         let to_store = ToStore {
@@ -452,6 +501,7 @@ async fn refreshed(
             },
             ..to_store
         };
+        let body = stored.body.clone().map_or(Body::None, Body::Bytes);
         later(
             state,
             ctx,
@@ -459,7 +509,7 @@ async fn refreshed(
                 primary: primary.to_string(),
                 secondary,
                 to_store,
-                body: Some(keep),
+                body,
                 max: upstream.cache.max_object_bytes,
                 leader: None,
             },
@@ -469,19 +519,13 @@ async fn refreshed(
     let facts = entry.facts();
     let age = facts.current_age(timing, now);
     status.ttl = Some(entry.lifetime(&facts, &upstream.cache) as i64 - age as i64);
-    let response = Stored {
-        entry,
-        response: Response::new_with_opt_readable_stream_and_init(
-            client.as_ref(),
-            &web_sys::ResponseInit::new(),
-        )?,
-    };
+    let body = stored.body;
     serve_stored(
-        response,
+        Stored { entry, body },
         age,
         status,
         creq,
-        p,
+        &p.inbound,
         plan,
         state,
         Some(fw.origin_ms),
@@ -495,8 +539,8 @@ fn serve_stored(
     age: u64,
     status: CacheStatus,
     creq: &CacheRequest,
-    p: &Prepared,
-    plan: &edge_core::proxy::plan::Plan<'_>,
+    inbound: &Inbound,
+    plan: &Plan<'_>,
     state: &State,
     origin_ms: Option<u64>,
 ) -> worker::Result<Response> {
@@ -519,55 +563,97 @@ fn serve_stored(
         // No body for HEAD, nor for statuses that cannot have one (a Response refuses it).
         (stored.entry.status, fields, None)
     } else {
-        (stored.entry.status, fields, stored.response.body())
+        (stored.entry.status, fields, stored.body)
     };
     let pairs = fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let out = js::response(code, pairs, body.map(JsValue::from).as_ref(), false)?;
-    proxy::hygiene(&out.headers(), &p.inbound, state)?;
-    proxy::annotate(&out, Some(&status), p.inbound.facts.started_ms, origin_ms);
+    proxy::hygiene(&out.headers(), inbound, state)?;
+    proxy::annotate(&out, Some(&status), inbound.facts.started_ms, origin_ms);
     count(state, &status);
-    proxy::log_request(plan, &p.inbound.method, code, None, Some(&status), state);
+    proxy::log_request(plan, &inbound.method, code, None, Some(&status), state);
     Ok(out)
 }
 
 /// The stored response for a request: under the primary key, or under the variant its `Vary`
-/// fields select (the primary key then holds a marker listing them).
-async fn lookup_stored(primary: &str, get: &dyn Fn(&str) -> Option<String>) -> Option<Stored> {
-    let found = cache_match(&storage_url(primary, None)).await?;
-    let response = match found.headers().get(VARY_MARKER_HEADER).ok().flatten() {
-        Some(names) => {
-            let names: Vec<String> = names
-                .split(',')
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty())
-                .collect();
-            cache_match(&storage_url(primary, Some(&key::secondary(&names, get)))).await?
+/// fields select (the primary key then holds a marker listing them). Isolate memory first, then
+/// the Cache API (whose copies are then kept in memory too).
+async fn lookup_stored(
+    state: &State,
+    primary: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Option<Stored> {
+    let mut key = storage_url(primary, None);
+    for _ in 0..2 {
+        let hot = state.hot.borrow_mut().get(&key).cloned();
+        let hot = match hot {
+            Some(h) => h,
+            None => load(state, &key).await?,
+        };
+        match hot {
+            Hot::Marker(names) => key = storage_url(primary, Some(&key::secondary(&names, get))),
+            Hot::Copy(c) => {
+                return Some(Stored {
+                    entry: c.0.clone(),
+                    body: c.1.clone(),
+                })
+            }
         }
-        None => found,
-    };
-    let entry = Entry::decode(&response.headers().get(META_HEADER).ok().flatten()?)?;
-    Some(Stored { entry, response })
+    }
+    None
 }
 
-/// Stores a response in the background: reads the kept branch (bounded), then puts the copy —
-/// and, when it varies, the marker under the primary key. Tells waiting followers when done.
+/// Reads a copy from the Cache API into isolate memory.
+async fn load(state: &State, key: &str) -> Option<Hot> {
+    let found = cache_match(key).await?;
+    let h = found.headers();
+    let (hot, size) = match h.get(VARY_MARKER_HEADER).ok().flatten() {
+        Some(names) => (
+            Hot::Marker(
+                names
+                    .split(',')
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            ),
+            64,
+        ),
+        None => {
+            let entry = Entry::decode(&h.get(META_HEADER).ok().flatten()?)?;
+            let bytes = js::bytes(&found).await.ok()?;
+            let size = bytes.length() as usize + 512;
+            let body = (bytes.length() > 0).then_some(bytes);
+            (Hot::Copy(Rc::new((entry, body))), size)
+        }
+    };
+    if size <= MEMORY_MAX_ITEM {
+        state
+            .hot
+            .borrow_mut()
+            .insert(key.to_string(), hot.clone(), size);
+    }
+    Some(hot)
+}
+
+/// Stores a response: reads its body (bounded), puts the copy — and, when it varies, the marker
+/// under the primary key — into the Cache API and isolate memory. Tells waiting followers.
 async fn store(
     state: &State,
     primary: &str,
     secondary: &str,
     to_store: ToStore,
-    body: Option<ReadableStream>,
+    body: Body,
     max: u64,
     leader: Option<String>,
 ) {
     let result = async {
         let bytes = match body {
-            Some(b) => Some(
+            Body::Stream(b) => Some(
                 read_bounded(b, max)
                     .await
                     .ok_or("too large or unreadable")?,
             ),
-            None => None,
+            Body::Bytes(b) => Some(b),
+            Body::None => None,
         };
         let ttl = format!("public, max-age={}", to_store.keep_for_s);
         let meta = to_store.entry.encode();
@@ -578,14 +664,23 @@ async fn store(
                 ("cache-control", ttl.as_str()),
                 (META_HEADER, meta.as_str()),
             ],
-            bytes.map(JsValue::from).as_ref(),
+            bytes.as_ref().map(JsValue::from).as_ref(),
             false,
         )
         .map_err(|_| "response")?;
-        if to_store.vary.is_empty() {
-            cache_put(&storage_url(primary, None), &copy).await?;
+        let key = if to_store.vary.is_empty() {
+            storage_url(primary, None)
         } else {
-            cache_put(&storage_url(primary, Some(secondary)), &copy).await?;
+            storage_url(primary, Some(secondary))
+        };
+        cache_put(&key, &copy).await?;
+        let size = bytes.as_ref().map_or(0, |b| b.length() as usize) + 512;
+        let body = bytes.filter(|b| b.length() > 0);
+        state
+            .hot
+            .borrow_mut()
+            .insert(key, Hot::Copy(Rc::new((to_store.entry, body))), size);
+        if !to_store.vary.is_empty() {
             let names = to_store.vary.join(", ");
             let marker = js::response(
                 200,
@@ -598,6 +693,11 @@ async fn store(
             )
             .map_err(|_| "response")?;
             cache_put(&storage_url(primary, None), &marker).await?;
+            state.hot.borrow_mut().insert(
+                storage_url(primary, None),
+                Hot::Marker(to_store.vary.clone()),
+                64,
+            );
         }
         Ok::<(), &'static str>(())
     }
@@ -629,7 +729,7 @@ async fn revalidate(state: &State, url: &str, headers: &Headers) {
     {
         return;
     }
-    let stored = lookup_stored(&primary, &|n| headers.get(n).ok().flatten()).await;
+    let stored = lookup_stored(state, &primary, &|n| headers.get(n).ok().flatten()).await;
     let result = async {
         let init = RequestInit::new();
         init.set_headers(headers);
@@ -643,7 +743,8 @@ async fn revalidate(state: &State, url: &str, headers: &Headers) {
                 p.headers.set(name, &value).map_err(|_| "headers")?;
             }
         }
-        let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+        let (mut plan, verdicts): (Plan<'_>, BTreeMap<String, PoolVerdicts>) =
+            proxy::plan_for(&p, route, upstream, state).await;
         let fw = proxy::forward(&mut p, &mut plan, &verdicts, state)
             .await
             .map_err(|_| "forward")?;
@@ -680,7 +781,7 @@ async fn revalidate(state: &State, url: &str, headers: &Headers) {
                         },
                         ..t
                     },
-                    s.response.body(),
+                    s.body.clone().map_or(Body::None, Body::Bytes),
                 )
             }
             _ => (
@@ -694,7 +795,7 @@ async fn revalidate(state: &State, url: &str, headers: &Headers) {
                     now_ms(),
                 )
                 .map_err(|e| e.token())?,
-                r.body(),
+                r.body().map_or(Body::None, Body::Stream),
             ),
         };
         let secondary = key::secondary(&to_store.vary, |n| headers.get(n).ok().flatten());
@@ -740,29 +841,12 @@ fn invalidate_after(
         return;
     }
     state
-        .purges
+        .coord
         .borrow_mut()
         .0
+        .purges
         .purge(tags.iter().map(String::as_str), now_ms());
     later(state, ctx, Task::Purge { tags });
-}
-
-/// Refreshes this isolate's copy of the purge log in the background when it is older than
-/// `purge_poll_ms` (so a purge anywhere reaches this isolate within that bound plus one
-/// round trip).
-fn refresh_purges(state: &Rc<State>, ctx: &Context) {
-    let now = now_ms();
-    if state.coordinator.is_none() {
-        return;
-    }
-    {
-        let mut p = state.purges.borrow_mut();
-        if now.saturating_sub(p.1) < state.config.purge_poll_ms {
-            return;
-        }
-        p.1 = now;
-    }
-    later(state, ctx, Task::RefreshPurges);
 }
 
 /// Counts the outcome for `/__edge/health`.
@@ -792,17 +876,6 @@ pub(crate) fn fields_of(h: &Headers) -> Fields {
         }
     }
     Fields(out)
-}
-
-/// Splits a response body in two: (the client's, the cache's).
-fn tee(r: &Response) -> (Option<ReadableStream>, Option<ReadableStream>) {
-    match r.body() {
-        Some(b) => {
-            let parts = b.tee();
-            (parts.get(0).dyn_into().ok(), parts.get(1).dyn_into().ok())
-        }
-        None => (None, None),
-    }
 }
 
 /// Reads a stream to its end, giving up (and cancelling it) past `max` bytes.

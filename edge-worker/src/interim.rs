@@ -38,7 +38,7 @@ use worker::web_sys::{ReadableStreamDefaultReader, WritableStreamDefaultWriter};
 use worker::worker_sys::{self, Socket};
 
 use crate::origin::OriginRequest;
-use crate::state::{now_ms, State};
+use crate::state::now_ms;
 
 /// Origins remembered at most (configured origins are far fewer).
 const MAX_REMEMBERED: usize = 1024;
@@ -68,7 +68,7 @@ fn remember(origin: &str) {
 /// The final response to `r`, whose fetch (started at `started_ms`) gave the interim response
 /// `interim`: `r` sent again over a socket when that is safe, within what is left of its timeout.
 pub(crate) async fn final_response(
-    state: &State,
+    key: Option<&[u8]>,
     r: &OriginRequest<'_>,
     interim: Response,
     started_ms: u64,
@@ -99,16 +99,16 @@ pub(crate) async fn final_response(
     if left == 0 {
         return Err(Outcome::TimedOut);
     }
-    exchange(state, r, left, hints).await
+    exchange(key, r, left, hints).await
 }
 
 /// The response to `r` from an origin known to send interim responses, over a socket first.
-pub(crate) async fn direct(state: &State, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+pub(crate) async fn direct(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
     if streamed(r) {
         let why = format_args!("the origin sends interim responses, so requests to it go over a socket, which cannot send a streamed body");
         return Err(fail(r, Outcome::Invalid, why));
     }
-    exchange(state, r, r.timeout_ms, None).await
+    exchange(key, r, r.timeout_ms, None).await
 }
 
 /// Whether `r` has a body that was streamed (sent once) rather than buffered.
@@ -128,12 +128,12 @@ fn path<'a>(r: &OriginRequest<'a>) -> &'a str {
 /// Sends `r` (freshly signed) on a socket of its own and reads the final response, within
 /// `timeout_ms`. `hints`: `Link` of the interim response `fetch` gave, if any.
 async fn exchange(
-    state: &State,
+    key: Option<&[u8]>,
     r: &OriginRequest<'_>,
     timeout_ms: u64,
     hints: Option<String>,
 ) -> Result<Response, Outcome> {
-    crate::origin::sign(state, r)?;
+    crate::origin::sign(key, r)?;
     let origin = OriginUrl::parse(r.origin).ok_or(Outcome::Refused)?;
     let body = r.body.as_ref().and_then(|b| b.dyn_ref::<Uint8Array>());
     let message = message(r, &origin, body)?;

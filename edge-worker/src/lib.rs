@@ -17,6 +17,8 @@ mod health;
 #[cfg(target_arch = "wasm32")]
 mod interim;
 #[cfg(target_arch = "wasm32")]
+mod jobs;
+#[cfg(target_arch = "wasm32")]
 mod js;
 #[cfg(target_arch = "wasm32")]
 mod ops;
@@ -60,9 +62,11 @@ mod handler {
                 super::assets::send_answer(answer.for_head(head), &req, &state).await
             }
             Decision::Proxy(route, upstream) if upstream.cache.enabled => {
+                super::health::maybe_refresh(&state, &ctx);
                 super::cache::serve(req, &url, route, upstream, &state, &ctx).await
             }
             Decision::Proxy(route, upstream) => {
+                super::health::maybe_refresh(&state, &ctx);
                 super::proxy::proxy(req, &url, route, upstream, &state).await
             }
         }?;

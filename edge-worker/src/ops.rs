@@ -3,9 +3,13 @@
 use edge_core::answer::Answer;
 use edge_core::ops::{self, Access};
 use edge_core::router::Ops;
+use edge_core::status_page;
 use web_sys::{Request, Response};
 
 use crate::state::{now_ms, send, State};
+
+/// How often the status page reloads itself, in seconds.
+const STATUS_REFRESH_S: u64 = 5;
 
 /// Serves `op`: 404 without the `EDGE_HEALTH_TOKEN` secret, 401 without the token.
 pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Result<Response> {
@@ -17,23 +21,41 @@ pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Resu
         (Access::Hidden, _) | (Access::Granted, Ops::Unknown) => send(Answer::not_found()),
         (Access::Denied, _) => send(Answer::unauthorized()),
         (Access::Granted, Ops::Purge) => purge(req, state).await,
-        (Access::Granted, Ops::Health) => {
+        (Access::Granted, op @ (Ops::Health | Ops::Status)) => {
             let names: Vec<String> = state.config.pools.keys().cloned().collect();
-            let verdicts = crate::health::verdicts_for(state, &names).await;
-            let report = ops::health_report(
-                &state.config,
-                &state.pools.borrow(),
-                &verdicts,
-                &state.counters.borrow(),
-                now_ms(),
-            );
-            send(Answer::json(200, report))
+            // Fresh from the coordinator for the operator (not the isolate's periodic copy).
+            let mut book = None;
+            if let Some(ns) = &state.coordinator {
+                if let Ok(snap) = crate::coordinator::snapshot(ns).await {
+                    state.adopt(snap);
+                }
+                if !state.config.jobs.is_empty() {
+                    book = crate::coordinator::book(ns).await.ok();
+                }
+            }
+            let verdicts = crate::health::verdicts_for(state, &names);
+            let pools = state.pools.borrow();
+            let counters = state.counters.borrow();
+            let view = ops::View {
+                cfg: &state.config,
+                states: &pools,
+                verdicts: &verdicts,
+                book: book.as_ref(),
+                cache: &counters,
+                now_ms: now_ms(),
+            };
+            if op == Ops::Health {
+                send(Answer::json(200, ops::health_report(&view)))
+            } else {
+                let page = status_page::render(&ops::status_snapshot(&view, STATUS_REFRESH_S));
+                send(Answer::html(200, page))
+            }
         }
     }
 }
 
 /// `POST /__edge/purge` `{"tags": […], "urls": […]}`: soft-purges them everywhere (through the
-/// coordinator; this isolate at once, the others within `purge_poll_ms`).
+/// coordinator; this isolate at once, the others within `coordinator_poll_ms`).
 async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
     if req.method() != "POST" {
         let mut a = Answer::text(
@@ -53,9 +75,10 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
     };
     let tags = request.all_tags(&state.config);
     state
-        .purges
+        .coord
         .borrow_mut()
         .0
+        .purges
         .purge(tags.iter().map(String::as_str), now_ms());
     let Some(ns) = &state.coordinator else {
         return send(Answer::text(
@@ -64,9 +87,9 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
         ));
     };
     match crate::coordinator::purge(ns, &tags).await {
-        Ok(log) => {
-            state.purges.borrow_mut().0.merge(&log);
-            send(Answer::json(200, serde_json::json!({ "purged": request.tags, "urls": request.urls, "propagation_ms": state.config.purge_poll_ms }).to_string()))
+        Ok(snap) => {
+            state.adopt(snap);
+            send(Answer::json(200, serde_json::json!({ "purged": request.tags, "urls": request.urls, "propagation_ms": state.config.coordinator_poll_ms }).to_string()))
         }
         Err(e) => send(Answer::text(
             502,

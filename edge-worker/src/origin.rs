@@ -7,7 +7,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response};
 
 use crate::js;
-use crate::state::{now_ms, random, State};
+use crate::state::{now_ms, random};
 
 /// One request to an origin.
 pub(crate) struct OriginRequest<'a> {
@@ -28,11 +28,11 @@ pub(crate) struct OriginRequest<'a> {
 /// rather than followed, bounded by `AbortSignal.timeout` — the runtime owns that timer, so
 /// nothing of ours fires after the request has ended (a Rust-side timer would wake a finished
 /// request's task, which workerd cancels, stalling the isolate's future queue).
-pub(crate) async fn fetch(state: &State, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
     if crate::interim::sends_interim(r.origin) {
-        return crate::interim::direct(state, r).await;
+        return crate::interim::direct(key, r).await;
     }
-    sign(state, r)?;
+    sign(key, r)?;
     let started = now_ms();
     let init = RequestInit::new();
     init.set_method(r.method);
@@ -53,15 +53,15 @@ pub(crate) async fn fetch(state: &State, r: &OriginRequest<'_>) -> Result<Respon
     })?;
     match resp.status() {
         // An interim head handed over as the response: the final one is read over a socket.
-        100 | 102 | 103 => crate::interim::final_response(state, r, resp, started).await,
+        100 | 102 | 103 => crate::interim::final_response(key, r, resp, started).await,
         _ => Ok(resp),
     }
 }
 
 /// Sets `r`'s signature when the `EDGE_ORIGIN_KEY` secret is set: a fresh nonce each time (an
 /// origin refuses a nonce it has seen, so a request sent again is signed again).
-pub(crate) fn sign(state: &State, r: &OriginRequest<'_>) -> Result<(), Outcome> {
-    if let Some(key) = &state.origin_key {
+pub(crate) fn sign(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<(), Outcome> {
+    if let Some(key) = key {
         let nonce = origin_auth::nonce(random(), random());
         let host = origin_auth::authority_of(r.origin);
         let signed = Signed {

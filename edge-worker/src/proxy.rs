@@ -65,6 +65,14 @@ pub(crate) async fn prepare(
     url: &str,
     state: &State,
 ) -> worker::Result<Result<Prepared, Answer>> {
+    match read(req, url, state) {
+        Ok(inbound) => Ok(Ok(outbound(req, inbound).await?)),
+        Err(answer) => Ok(Err(answer)),
+    }
+}
+
+/// The facts of a request (no copy of its headers or body yet: a cache hit needs neither).
+pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, Answer> {
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
     let kind = inbound::body_kind(
@@ -72,10 +80,13 @@ pub(crate) async fn prepare(
         req.body().is_some(),
         get("content-length").as_deref(),
     );
-    let inbound = match inbound::read(url, &req.method(), get, kind, &state.config, now_ms()) {
-        Ok(i) => i,
-        Err(answer) => return Ok(Err(answer)),
-    };
+    inbound::read(url, &req.method(), get, kind, &state.config, now_ms())
+}
+
+/// What the origins will get: the headers less hop-by-hop and the edge's own, plus the
+/// forwarding headers; the body read as the plan needs it.
+pub(crate) async fn outbound(req: &Request, inbound: Inbound) -> worker::Result<Prepared> {
+    let kind = inbound.facts.body;
     let body = match kind {
         BodyKind::None => None,
         BodyKind::Buffered => {
@@ -83,19 +94,19 @@ pub(crate) async fn prepare(
         }
         BodyKind::Streamed => req.body().map(JsValue::from),
     };
-    let headers = Headers::new_with_headers(&js)?;
+    let headers = Headers::new_with_headers(&req.headers())?;
     for name in &inbound.drop {
         headers.delete(name)?;
     }
     for (name, value) in &inbound.set {
         headers.set(name, value)?;
     }
-    Ok(Ok(Prepared {
+    Ok(Prepared {
         inbound,
         headers,
         kind,
         body,
-    }))
+    })
 }
 
 /// The plan for a prepared request, with the health verdicts of its chain.
@@ -112,7 +123,7 @@ pub(crate) async fn plan_for<'c>(
         p.inbound.facts.clone(),
         &state.cookie_key,
     );
-    let verdicts = crate::health::verdicts_for(state, plan.chain()).await;
+    let verdicts = crate::health::verdicts_for(state, plan.chain());
     (plan, verdicts)
 }
 
@@ -137,7 +148,11 @@ pub(crate) async fn forward(
         } else {
             p.body.take()
         };
-        let result = origin::fetch(state, &request(&p.inbound, &p.headers, a, body)).await;
+        let result = origin::fetch(
+            state.origin_key.as_deref(),
+            &request(&p.inbound, &p.headers, a, body),
+        )
+        .await;
         let outcome = result
             .as_ref()
             .map_or_else(|o| *o, |r| Outcome::of_status(r.status()));

@@ -7,12 +7,11 @@ use std::rc::Rc;
 
 use cdn_manifest::{shard_path, Index, Root};
 use edge_core::answer::Answer;
-use edge_core::balancer::health::VerdictCache;
 use edge_core::balancer::{pool_states, PoolStates};
 use edge_core::cache::coalesce::Coalescer;
 use edge_core::cache::counters::Counters;
-use edge_core::cache::purge::PurgeLog;
 use edge_core::config::{self, Config, Environment};
+use edge_core::coordinator::Snapshot;
 use edge_core::loading::LoadGate;
 use edge_core::memory_cache::MemoryCache;
 use js_sys::{Reflect, Uint8Array};
@@ -41,14 +40,13 @@ pub(crate) struct State {
     pub(crate) cookie_key: Vec<u8>,
     /// Every configured origin URL (their own addresses are never shown to clients).
     pub(crate) origin_urls: Vec<String>,
-    /// Where the cron trigger's health verdicts are shared (`EDGE_HEALTH` KV namespace).
-    pub(crate) health_kv: Option<worker::KvStore>,
-    /// Verdicts read from KV (reused for health_cache_ms).
-    pub(crate) verdicts: RefCell<VerdictCache>,
     /// The coordinator (`EDGE_COORDINATOR`), when bound.
     pub(crate) coordinator: Option<worker::ObjectNamespace>,
-    /// This isolate's copy of the purge log, and when it was last refreshed.
-    pub(crate) purges: RefCell<(PurgeLog, u64)>,
+    /// This isolate's copy of the coordinator's snapshot (verdicts, purge log), and when it was
+    /// last refreshed.
+    pub(crate) coord: RefCell<(Snapshot, u64)>,
+    /// Hot cached pages (and Vary markers) in isolate memory, in front of the Cache API.
+    pub(crate) hot: RefCell<MemoryCache<crate::cache::Hot>>,
     /// Cache misses being fetched in this isolate.
     pub(crate) coalescer: RefCell<Coalescer>,
     /// What the cache did in this isolate.
@@ -125,7 +123,6 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
             .and_then(|v| v.as_string())
             .filter(|s| !s.is_empty())
     };
-    let health_kv = worker::KvStore::from_this(env_js, config::HEALTH_KV).ok();
     let coordinator = env.durable_object(config::COORDINATOR).ok();
     let environment = Environment {
         secrets: Some(
@@ -135,10 +132,6 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
                 .map(|n| n.to_string())
                 .collect(),
         ),
-        kv_namespaces: health_kv
-            .iter()
-            .map(|_| config::HEALTH_KV.to_string())
-            .collect(),
         durable_objects: coordinator
             .iter()
             .map(|_| config::COORDINATOR.to_string())
@@ -158,11 +151,10 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
         cookie_key: secret(config::COOKIE_KEY)
             .map(String::into_bytes)
             .unwrap_or_default(),
-        health_kv: health_kv.filter(|_| config.has_health_checks()),
-        verdicts: RefCell::new(VerdictCache::default()),
         coordinator,
-        purges: RefCell::new((PurgeLog::default(), 0)),
+        coord: RefCell::new((Snapshot::default(), 0)),
         coalescer: RefCell::new(Coalescer::default()),
+        hot: RefCell::new(MemoryCache::new(config.cache_memory_bytes, 1 << 20)),
         counters: RefCell::new(Counters::default()),
         cache_fields: cache_fields(&config),
         shards: RefCell::new(vec![None; root.shard_count()]),
@@ -184,6 +176,17 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let line = serde_json::json!({"event": "manifest", "root": state.config.assets.manifest, "shards": state.root.shard_count()});
     worker::console_log!("{line}");
     Ok(state)
+}
+
+impl State {
+    /// Takes a snapshot from the coordinator: its verdicts replace this isolate's, its purge log
+    /// is merged (purges made here since stay).
+    pub(crate) fn adopt(&self, snap: Snapshot) {
+        let mut c = self.coord.borrow_mut();
+        c.0.purges.merge(&snap.purges);
+        c.0.verdicts = snap.verdicts;
+        c.0.now_ms = snap.now_ms;
+    }
 }
 
 /// The cache's own response fields of every route (tag and purge headers).

@@ -62,5 +62,8 @@ final class Kernel extends BaseKernel
         $routes->add('health', '/health')->controller([Controller\PageController::class, 'health']);
         $routes->add('order', '/order')->controller([Controller\OrderController::class, 'order'])->methods(['POST']);
         $routes->add('orders', '/orders')->controller([Controller\OrderController::class, 'count'])->methods(['GET']);
+        // Scheduled jobs, sent by the edge's coordinator (log first: `log` is not a job).
+        $routes->add('jobs_log', '/_jobs/log')->controller([Controller\JobController::class, 'log'])->methods(['GET']);
+        $routes->add('jobs_run', '/_jobs/{name}')->controller([Controller\JobController::class, 'run'])->methods(['GET', 'POST', 'PUT']);
     }
 }

@@ -44,6 +44,9 @@ pub struct Verdict {
     pub checked_ms: u64,
     /// What the last probe saw (`ok`, `status 503`, `timeout`, …).
     pub reason: String,
+    /// How long the last probe took, ms.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
 }
 
 /// The verdicts of one pool, as stored in KV (one key per pool), by origin id.
@@ -63,6 +66,7 @@ impl Verdict {
             since_ms: now_ms,
             checked_ms: now_ms,
             reason: "not probed yet".into(),
+            latency_ms: None,
         }
     }
 
@@ -115,6 +119,15 @@ impl PoolVerdicts {
     }
 }
 
+/// What one probe of one origin gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Up (`Ok`) or why not.
+    pub result: Result<(), String>,
+    /// How long it took, ms.
+    pub latency_ms: u64,
+}
+
 /// An origin whose verdict changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flip {
@@ -139,17 +152,18 @@ impl PoolVerdicts {
     pub fn record_round(
         &mut self,
         origins: &[super::Origin],
-        results: Vec<Result<(), String>>,
+        probes: Vec<Probe>,
         now_ms: u64,
         check: &HealthCheck,
     ) -> Vec<Flip> {
         let mut flips = Vec::new();
-        for (o, result) in origins.iter().zip(results) {
+        for (o, probe) in origins.iter().zip(probes) {
             let v = self
                 .origins
                 .entry(super::affinity::origin_id(&o.url))
                 .or_insert_with(|| Verdict::new(now_ms));
-            if v.observe(result, now_ms, check) {
+            v.latency_ms = Some(probe.latency_ms);
+            if v.observe(probe.result, now_ms, check) {
                 flips.push(Flip {
                     origin: o.url.clone(),
                     healthy: v.healthy,
@@ -277,12 +291,22 @@ mod tests {
         ];
         let mut pv = PoolVerdicts::default();
         pv.origins.insert("gone".into(), Verdict::new(0));
+        let round = || {
+            vec![
+                Probe {
+                    result: Ok(()),
+                    latency_ms: 3,
+                },
+                Probe {
+                    result: Err("timeout".into()),
+                    latency_ms: 2000,
+                },
+            ]
+        };
         for t in 0..2 {
-            assert!(pv
-                .record_round(&origins, vec![Ok(()), Err("timeout".into())], t, &c)
-                .is_empty());
+            assert!(pv.record_round(&origins, round(), t, &c).is_empty());
         }
-        let flips = pv.record_round(&origins, vec![Ok(()), Err("timeout".into())], 2, &c);
+        let flips = pv.record_round(&origins, round(), 2, &c);
         assert_eq!(
             flips,
             [Flip {
@@ -293,6 +317,12 @@ mod tests {
         );
         assert!(flips[0].line("p").contains("\"healthy\":false"));
         assert_eq!(pv.origins.len(), 2, "the removed origin is forgotten");
+        let b = crate::balancer::affinity::origin_id("http://b");
+        assert_eq!(pv.origins[&b].latency_ms, Some(2000));
+        assert_eq!(
+            pv.origins[&crate::balancer::affinity::origin_id("http://b")].latency_ms,
+            Some(2000)
+        );
         let mut cache = VerdictCache::default();
         cache.store("p", pv.clone(), 1000);
         assert_eq!(cache.fresh("p", 5999, 5000), Some(&pv));

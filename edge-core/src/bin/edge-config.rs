@@ -23,7 +23,7 @@ mod cli {
 
 Validates [vars.EDGE] and every [env.NAME.vars.EDGE] of a wrangler.toml (default
 ./wrangler.toml) with the worker's own parser, plus what each needs from the deployment:
-the [assets] binding, the EDGE_HEALTH KV namespace for health checks, the build in the
+the [assets] binding, the coordinator (Durable Object EDGE_COORDINATOR) for caching routes and health checks, the build in the
 [assets] directory (when it exists: its public path and the pages the configuration names),
 and — with --secrets FILE, a dotenv file such as .dev.vars — the secrets.
 Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage errors.";
@@ -148,15 +148,6 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
             let cfg = Config::from_value(value).map_err(|e| {
                 format!("invalid configuration at `{scope}.{}`: {}", e.key, e.reason)
             })?;
-            let kv_namespaces = table
-                .get("kv_namespaces")
-                .and_then(|k| k.as_array())
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|k| k.get("binding")?.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
             let durable_objects = table
                 .get("durable_objects")
                 .and_then(|d| d.get("bindings"))
@@ -173,7 +164,6 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
                 .transpose()?;
             let env = Environment {
                 secrets: secrets.clone(),
-                kv_namespaces,
                 durable_objects,
                 manifest_public_path: built.as_ref().map(|r| r.public_path().to_string()),
             };

@@ -12,8 +12,6 @@ pub const ORIGIN_KEY: &str = "EDGE_ORIGIN_KEY";
 pub const COOKIE_KEY: &str = "EDGE_COOKIE_KEY";
 /// The secret that opens the operations endpoints.
 pub const HEALTH_TOKEN: &str = "EDGE_HEALTH_TOKEN";
-/// The KV namespace active health checks share their verdicts through.
-pub const HEALTH_KV: &str = "EDGE_HEALTH";
 /// The Durable Object binding of the coordinator (purges; health and jobs).
 pub const COORDINATOR: &str = "EDGE_COORDINATOR";
 
@@ -23,8 +21,6 @@ pub struct Environment {
     /// Names of the secrets that are set (non-empty). `None` when unknown (a config check
     /// without the secrets at hand): then they are not checked.
     pub secrets: Option<Vec<String>>,
-    /// Binding names of the KV namespaces.
-    pub kv_namespaces: Vec<String>,
     /// Binding names of the Durable Object namespaces.
     pub durable_objects: Vec<String>,
     /// The build's public path (from its manifest), when the build is at hand.
@@ -90,15 +86,24 @@ impl Config {
                 }
             }
         }
-        if self.has_health_checks() && !env.kv_namespaces.iter().any(|k| k == HEALTH_KV) {
-            return Err(KeyPath::root().key("pools").error(format!(
-                "pools with `health` checks share their verdicts through the KV namespace {HEALTH_KV}, which is not bound ([[kv_namespaces]] binding = \"{HEALTH_KV}\" in wrangler.toml)"
-            )));
-        }
-        if self.needs_coordinator() && !env.durable_objects.iter().any(|d| d == COORDINATOR) {
-            return Err(KeyPath::root().key("routes").error(format!(
-                "routes that cache need the coordinator, which keeps their purges: the Durable Object binding {COORDINATOR} is missing ([[durable_objects.bindings]] name = \"{COORDINATOR}\", class_name = \"EdgeCoordinator\" in wrangler.toml, with its migration); or set cache = {{ enabled = false }} on every route"
-            )));
+        if !env.durable_objects.iter().any(|d| d == COORDINATOR) {
+            let why = if self.has_health_checks() {
+                Some((
+                    "pools",
+                    "pools with `health` checks are probed by the coordinator",
+                ))
+            } else if !self.jobs.is_empty() {
+                Some(("jobs", "scheduled jobs are run by the coordinator"))
+            } else if self.needs_coordinator() {
+                Some(("routes", "routes that cache need the coordinator, which keeps their purges (or set cache = { enabled = false } on every route)"))
+            } else {
+                None
+            };
+            if let Some((key, why)) = why {
+                return Err(KeyPath::root().key(key).error(format!(
+                    "{why}: the Durable Object binding {COORDINATOR} is missing ([[durable_objects.bindings]] name = \"{COORDINATOR}\", class_name = \"EdgeCoordinator\" in wrangler.toml, with its migration)"
+                )));
+            }
         }
         if let Some(built) = &env.manifest_public_path {
             if *built != self.assets.public_path {

@@ -19,9 +19,9 @@
 //! eject_after_failures = 3              # passive health: consecutive failures that eject
 //! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
 //! eject_max_ms = 300000                 # longest ejection
-//! health_cache_ms = 5000                # how long an isolate reuses active-health verdicts
 //! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
-//! purge_poll_ms = 1000                  # how soon every isolate sees a purge
+//! coordinator_poll_ms = 1000            # how soon every isolate sees a purge or a verdict
+//! cache_memory_bytes = 8388608          # hot cached pages kept in isolate memory too
 //! hide_response_headers = ["X-Generator"] # more origin response headers the public never sees
 //! pass_server_header = false            # let the origins' `Server` header through
 //! error_pages = { 503 = "/assets/errors/503.html" }  # 404, 500, 502, 503, 504: pages for browsers
@@ -59,7 +59,19 @@
 //! healthy_threshold = 2                 # consecutive successes to come back
 //! unhealthy_threshold = 2               # consecutive failures to go down
 //! ttl_s = 180                           # a verdict older than this is ignored
+//!
+//! [[vars.EDGE.jobs]]                    # run by the coordinator on one healthy origin, once
+//! name = "cleanup"                      # unique; the run's Idempotency-Key is name@instant
+//! schedule = "*/15 * * * *"             # five-field cron in UTC (see jobs::cron) …
+//! # every_s = 30                        # … or every N seconds (development and tests)
+//! pool = "dc1"                          # whose healthy origins run it
+//! path = "/_jobs/cleanup"               # requested on the origin (never routed from the public)
+//! method = "POST"                       # GET, POST or PUT
+//! timeout_ms = 30000                    # one origin's answer (at most max_run_s)
+//! max_run_s = 300                       # until then the next due run is skipped, not overlapped
 //! ```
+//!
+//! `health_interval_s = 5` (top level): how often the coordinator probes the origins.
 //!
 //! Every error names the key (`EDGE.cors_allow_origins[1]`) and says what is expected. An unknown
 //! key is an error, so a typo cannot silently fall back to a default. Defaults are defined once,
@@ -70,6 +82,7 @@ mod cache;
 mod environment;
 mod errors;
 mod health;
+mod jobs;
 mod key_path;
 mod pools;
 mod proxy;
@@ -84,12 +97,11 @@ use crate::balancer::affinity::CookieSettings;
 use crate::balancer::ejection::OutlierPolicy;
 use crate::balancer::retry::RetryPolicy;
 use crate::balancer::Pool;
+use crate::jobs::Job;
 use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
-pub use environment::{
-    Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_KV, HEALTH_TOKEN, ORIGIN_KEY,
-};
+pub use environment::{Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_TOKEN, ORIGIN_KEY};
 use key_path::Validate;
 pub use key_path::{is_token, ConfigError, KeyPath};
 pub use proxy::ForwardSettings;
@@ -108,13 +120,14 @@ pub struct Config {
     pub outlier: OutlierPolicy,
     /// The edge's own cookies.
     pub cookies: CookieSettings,
-    /// How long an isolate reuses health verdicts read from KV.
-    pub health_cache_ms: u64,
     /// Deny Symfony's internal paths and dotfiles unless a route names them.
     pub deny_internal: bool,
-    /// How often an isolate refreshes the purge log from the coordinator: the bound on how
-    /// long a purge takes to reach every isolate.
-    pub purge_poll_ms: u64,
+    /// How often an isolate copies the coordinator's snapshot (purge log, health verdicts): the
+    /// bound on how long a purge or a verdict takes to reach every isolate.
+    pub coordinator_poll_ms: u64,
+    /// Budget in bytes of the isolate's memory copy of hot cached pages (in front of the Cache
+    /// API; 0 disables).
+    pub cache_memory_bytes: usize,
     /// Log one JSON line per proxied request.
     pub log_requests: bool,
     /// Pages the edge answers with (404, 5xx) instead of a line of text, for browsers.
@@ -125,6 +138,10 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Origin pools by name.
     pub pools: BTreeMap<String, Pool>,
+    /// Scheduled jobs the coordinator runs, in configuration order.
+    pub jobs: Vec<Job>,
+    /// How often the coordinator probes the origins of pools with health checks, in seconds.
+    pub health_interval_s: u64,
 }
 
 impl Config {
@@ -150,7 +167,7 @@ impl Config {
         RawEdge::read(&value)?.validate(&KeyPath::root())
     }
 
-    /// Whether any pool has active health checks (they need the `EDGE_HEALTH` KV namespace).
+    /// Whether any pool has active health checks (the coordinator probes them).
     pub fn has_health_checks(&self) -> bool {
         self.pools.values().any(|p| p.health.is_some())
     }
@@ -170,6 +187,12 @@ impl Config {
             .values()
             .flat_map(|p| p.origins.iter().map(|o| o.url.clone()))
             .collect()
+    }
+
+    /// The paths (without query) the jobs request on origins: the public must never reach them
+    /// through the edge, only the coordinator does.
+    pub fn job_paths(&self) -> Vec<&str> {
+        self.jobs.iter().map(Job::path_only).collect()
     }
 
     /// The names of request headers consistent hashing reads (the glue passes their values).
@@ -192,28 +215,38 @@ impl Validate for RawEdge {
     fn validate(&self, at: &KeyPath) -> Result<Config, ConfigError> {
         let assets = assets::validate(self, at)?;
         let (forwarding, retry, outlier, cookies) = proxy::validate(self, at)?;
-        let health_cache_ms =
-            at.key("health_cache_ms")
-                .in_range(self.health_cache_ms, 0, 600_000)?;
         let (error_pages, response) = errors::validate(self, &assets.public_path, at)?;
         let pools = pools::validate(&self.pools, &at.key("pools"))?;
         let routes = routes::validate(&self.routes, &pools, &at.key("routes"))?;
+        let jobs = jobs::validate(&self.jobs, &pools, &at.key("jobs"))?;
         Ok(Config {
             assets,
             forwarding,
             retry,
             outlier,
             cookies,
-            health_cache_ms,
             deny_internal: self.deny_internal,
-            purge_poll_ms: at
-                .key("purge_poll_ms")
-                .in_range(self.purge_poll_ms, 100, 60_000)?,
+            coordinator_poll_ms: at.key("coordinator_poll_ms").in_range(
+                self.coordinator_poll_ms,
+                100,
+                60_000,
+            )?,
+            cache_memory_bytes: at.key("cache_memory_bytes").in_range(
+                self.cache_memory_bytes,
+                0,
+                64 << 20,
+            )? as usize,
             log_requests: self.log_requests,
             error_pages,
             response,
             routes,
             pools,
+            jobs,
+            health_interval_s: at.key("health_interval_s").in_range(
+                self.health_interval_s,
+                1,
+                300,
+            )?,
         })
     }
 }

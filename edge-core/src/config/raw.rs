@@ -36,14 +36,16 @@ pub(crate) struct RawEdge {
     pub affinity_cookie: String,
     pub affinity_ttl_s: u64,
     pub ryw_cookie: String,
-    pub health_cache_ms: u64,
     pub deny_internal: bool,
-    pub purge_poll_ms: u64,
+    pub coordinator_poll_ms: u64,
+    pub cache_memory_bytes: u64,
     pub hide_response_headers: Vec<String>,
     pub pass_server_header: bool,
     pub error_pages: BTreeMap<String, String>,
     pub routes: Vec<RawRoute>,
     pub pools: BTreeMap<String, RawPool>,
+    pub jobs: Vec<RawJob>,
+    pub health_interval_s: u64,
 }
 
 impl Default for RawEdge {
@@ -70,14 +72,16 @@ impl Default for RawEdge {
             affinity_cookie: "__edge_affinity".into(),
             affinity_ttl_s: 3_600,
             ryw_cookie: "__edge_ryw".into(),
-            health_cache_ms: 5_000,
             deny_internal: true,
-            purge_poll_ms: 1_000,
+            coordinator_poll_ms: 1_000,
+            cache_memory_bytes: 8 << 20,
             hide_response_headers: Vec::new(),
             pass_server_header: false,
             error_pages: BTreeMap::new(),
             routes: Vec::new(),
             pools: BTreeMap::new(),
+            jobs: Vec::new(),
+            health_interval_s: 5,
         }
     }
 }
@@ -219,6 +223,34 @@ impl Default for RawHealth {
     }
 }
 
+/// `[[vars.EDGE.jobs]]`.
+#[derive(Debug, Clone)]
+pub(crate) struct RawJob {
+    pub name: Option<String>,
+    pub schedule: Option<String>,
+    pub every_s: Option<u64>,
+    pub pool: Option<String>,
+    pub path: Option<String>,
+    pub method: String,
+    pub timeout_ms: u64,
+    pub max_run_s: u64,
+}
+
+impl Default for RawJob {
+    fn default() -> Self {
+        RawJob {
+            name: None,
+            schedule: None,
+            every_s: None,
+            pool: None,
+            path: None,
+            method: "POST".into(),
+            timeout_ms: 30_000,
+            max_run_s: 300,
+        }
+    }
+}
+
 impl RawEdge {
     /// Reads the `EDGE` object.
     pub(crate) fn read(v: &Value) -> Result<Self, ConfigError> {
@@ -247,14 +279,16 @@ impl RawEdge {
                 "affinity_cookie",
                 "affinity_ttl_s",
                 "ryw_cookie",
-                "health_cache_ms",
                 "deny_internal",
-                "purge_poll_ms",
+                "coordinator_poll_ms",
+                "cache_memory_bytes",
                 "hide_response_headers",
                 "pass_server_header",
                 "error_pages",
                 "routes",
                 "pools",
+                "jobs",
+                "health_interval_s",
             ],
         )?;
         let d = RawEdge::default();
@@ -290,14 +324,20 @@ impl RawEdge {
             affinity_cookie: t.string("affinity_cookie", &d.affinity_cookie)?,
             affinity_ttl_s: t.u64("affinity_ttl_s", d.affinity_ttl_s)?,
             ryw_cookie: t.string("ryw_cookie", &d.ryw_cookie)?,
-            health_cache_ms: t.u64("health_cache_ms", d.health_cache_ms)?,
             deny_internal: t.bool("deny_internal", d.deny_internal)?,
-            purge_poll_ms: t.u64("purge_poll_ms", d.purge_poll_ms)?,
+            coordinator_poll_ms: t.u64("coordinator_poll_ms", d.coordinator_poll_ms)?,
+            cache_memory_bytes: t.u64("cache_memory_bytes", d.cache_memory_bytes)?,
             hide_response_headers: t.strings("hide_response_headers", &d.hide_response_headers)?,
             pass_server_header: t.bool("pass_server_header", d.pass_server_header)?,
             error_pages: t.string_map("error_pages")?,
             routes,
             pools,
+            jobs: t
+                .items("jobs")?
+                .into_iter()
+                .map(|(at, v)| RawJob::read(v, at))
+                .collect::<Result<_, _>>()?,
+            health_interval_s: t.u64("health_interval_s", d.health_interval_s)?,
         })
     }
 }
@@ -434,6 +474,36 @@ impl RawHealth {
             healthy_threshold: t.u64("healthy_threshold", d.healthy_threshold)?,
             unhealthy_threshold: t.u64("unhealthy_threshold", d.unhealthy_threshold)?,
             ttl_s: t.u64("ttl_s", d.ttl_s)?,
+        })
+    }
+}
+
+impl RawJob {
+    fn read(v: &Value, at: KeyPath) -> Result<Self, ConfigError> {
+        let t = Table::new(
+            v,
+            at,
+            &[
+                "name",
+                "schedule",
+                "every_s",
+                "pool",
+                "path",
+                "method",
+                "timeout_ms",
+                "max_run_s",
+            ],
+        )?;
+        let d = RawJob::default();
+        Ok(RawJob {
+            name: t.opt_string("name")?,
+            schedule: t.opt_string("schedule")?,
+            every_s: t.opt_u64("every_s")?,
+            pool: t.opt_string("pool")?,
+            path: t.opt_string("path")?,
+            method: t.string("method", &d.method)?,
+            timeout_ms: t.u64("timeout_ms", d.timeout_ms)?,
+            max_run_s: t.u64("max_run_s", d.max_run_s)?,
         })
     }
 }

@@ -321,8 +321,8 @@ fn errors_name_the_key() {
             "deny",
         ),
         (
-            r#"{"health_cache_ms":9999999}"#,
-            "EDGE.health_cache_ms",
+            r#"{"coordinator_poll_ms":9999999}"#,
+            "EDGE.coordinator_poll_ms",
             "out of range",
         ),
         (
@@ -359,7 +359,6 @@ fn environment_checks_name_what_is_missing() {
     let c = Config::from_json(r#"{"routes":[{"pools":["a"]}],"pools":{"a":{"sticky":true,"origins":[{"url":"http://127.0.0.1:8001"},{"url":"https://app.internal"}],"health":{"path":"/h"}}}}"#).unwrap();
     let mut env = Environment {
         secrets: Some(vec![]),
-        kv_namespaces: vec![],
         durable_objects: vec![],
         manifest_public_path: Some("/assets/".into()),
     };
@@ -372,14 +371,8 @@ fn environment_checks_name_what_is_missing() {
     env.secrets = None;
     let e = c.check_environment(&env).unwrap_err();
     assert!(
-        e.reason.contains("EDGE_HEALTH"),
-        "unknown secrets are not checked; {e}"
-    );
-    env.kv_namespaces = vec!["EDGE_HEALTH".into()];
-    let e = c.check_environment(&env).unwrap_err();
-    assert!(
-        e.reason.contains("EDGE_COORDINATOR"),
-        "caching routes need the coordinator: {e}"
+        e.reason.contains("EDGE_COORDINATOR") && e.reason.contains("health"),
+        "unknown secrets are not checked; health checks need the coordinator: {e}"
     );
     env.durable_objects = vec!["EDGE_COORDINATOR".into()];
     assert_eq!(c.check_environment(&env), Ok(()));
@@ -410,4 +403,257 @@ fn the_binding_as_the_worker_sees_it() {
         assert_eq!(e.key, "EDGE", "{bad}");
         assert!(e.reason.contains("must be a table"), "{bad}");
     }
+}
+
+const JOB_POOLS: &str = r#""pools":{"dc1":{"origins":[{"url":"http://127.0.0.1:8001"}]}}"#;
+
+fn with_jobs(jobs: &str) -> String {
+    format!(r#"{{{JOB_POOLS},"jobs":[{jobs}]}}"#)
+}
+
+#[test]
+fn jobs_and_their_defaults() {
+    use crate::jobs::Schedule;
+    let c = Config::from_json("{}").unwrap();
+    assert!(c.jobs.is_empty() && c.job_paths().is_empty());
+    assert_eq!(c.health_interval_s, 5);
+    let c = Config::from_json(&with_jobs(
+        r#"{"name":"cleanup","schedule":"*/15 * * * MON-FRI","pool":"dc1","path":"/_jobs/cleanup"},
+           {"name":"tick","every_s":5,"pool":"dc1","path":"/_jobs/sleep?ms=100","method":"PUT","timeout_ms":2000,"max_run_s":3}"#,
+    ))
+    .unwrap();
+    let [cleanup, tick] = c.jobs.as_slice() else {
+        panic!("{:?}", c.jobs)
+    };
+    assert_eq!(cleanup.name, "cleanup");
+    assert_eq!(cleanup.schedule.to_string(), "*/15 * * * MON-FRI");
+    assert_eq!(
+        (
+            cleanup.pool.as_str(),
+            cleanup.path.as_str(),
+            cleanup.method.as_str()
+        ),
+        ("dc1", "/_jobs/cleanup", "POST")
+    );
+    assert_eq!((cleanup.timeout_ms, cleanup.max_run_s), (30_000, 300));
+    assert_eq!(tick.schedule, Schedule::Every { seconds: 5 });
+    assert_eq!(
+        (tick.method.as_str(), tick.timeout_ms, tick.max_run_s),
+        ("PUT", 2_000, 3)
+    );
+    assert_eq!(c.job_paths(), ["/_jobs/cleanup", "/_jobs/sleep"]);
+    assert_eq!(
+        Config::from_json(r#"{"health_interval_s":2}"#)
+            .unwrap()
+            .health_interval_s,
+        2
+    );
+    // The development form is accepted in `schedule` too.
+    let c = Config::from_json(&with_jobs(
+        r#"{"name":"t","schedule":"every 30s","pool":"dc1","path":"/x"}"#,
+    ))
+    .unwrap();
+    assert_eq!(c.jobs[0].schedule, Schedule::Every { seconds: 30 });
+}
+
+#[test]
+fn job_errors_name_the_key() {
+    let cases = [
+        (
+            r#"{"schedule":"* * * * *","pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].name",
+            "missing",
+        ),
+        (
+            r#"{"name":"a b","every_s":5,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].name",
+            "token",
+        ),
+        (
+            r#"{"name":"a@b","every_s":5,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].name",
+            "token",
+        ),
+        (
+            r#"{"name":"","every_s":5,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].name",
+            "token",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x"},{"name":"a","every_s":9,"pool":"dc1","path":"/y"}"#,
+            "EDGE.jobs[1].name",
+            "also the name of jobs[0]",
+        ),
+        (
+            r#"{"name":"a","pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].schedule",
+            "missing",
+        ),
+        (
+            r#"{"name":"a","schedule":"* * * * *","every_s":5,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].every_s",
+            "not both",
+        ),
+        (
+            r#"{"name":"a","schedule":"* * *","pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].schedule",
+            "expected five fields",
+        ),
+        (
+            r#"{"name":"a","schedule":"61 * * * *","pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].schedule",
+            "minute field: `61`: 61 is out of range 0–59",
+        ),
+        (
+            r#"{"name":"a","schedule":"0 0 31 2 *","pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].schedule",
+            "never fires",
+        ),
+        (
+            r#"{"name":"a","schedule":"every 0s","pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].schedule",
+            "out of range",
+        ),
+        (
+            r#"{"name":"a","schedule":5,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].schedule",
+            "invalid type",
+        ),
+        (
+            r#"{"name":"a","every_s":0,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].every_s",
+            "0 is out of range 1–86400",
+        ),
+        (
+            r#"{"name":"a","every_s":86401,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].every_s",
+            "out of range",
+        ),
+        (
+            r#"{"name":"a","every_s":-5,"pool":"dc1","path":"/x"}"#,
+            "EDGE.jobs[0].every_s",
+            "invalid type",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"path":"/x"}"#,
+            "EDGE.jobs[0].pool",
+            "missing",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc9","path":"/x"}"#,
+            "EDGE.jobs[0].pool",
+            "unknown pool `dc9` (defined: dc1)",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1"}"#,
+            "EDGE.jobs[0].path",
+            "missing",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"x"}"#,
+            "EDGE.jobs[0].path",
+            "start with `/`",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/a b"}"#,
+            "EDGE.jobs[0].path",
+            "visible ASCII",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/a#b"}"#,
+            "EDGE.jobs[0].path",
+            "no `#`",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","method":"DELETE"}"#,
+            "EDGE.jobs[0].method",
+            "GET, POST or PUT",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","method":"post"}"#,
+            "EDGE.jobs[0].method",
+            "GET, POST or PUT",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","timeout_ms":99}"#,
+            "EDGE.jobs[0].timeout_ms",
+            "out of range 100–900000",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","timeout_ms":900001}"#,
+            "EDGE.jobs[0].timeout_ms",
+            "out of range",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","max_run_s":0}"#,
+            "EDGE.jobs[0].max_run_s",
+            "out of range 1–86400",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","max_run_s":86401}"#,
+            "EDGE.jobs[0].max_run_s",
+            "out of range",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","max_run_s":2}"#,
+            "EDGE.jobs[0].timeout_ms",
+            "more than max_run_s",
+        ),
+        (
+            r#"{"name":"a","every_s":5,"pool":"dc1","path":"/x","retries":2}"#,
+            "EDGE.jobs[0].retries",
+            "unknown field",
+        ),
+        (r#""not a table""#, "EDGE.jobs[0]", "expected a table"),
+    ];
+    for (jobs, key, reason) in cases {
+        let json = with_jobs(jobs);
+        let e = Config::from_json(&json).unwrap_err();
+        assert_eq!(e.key, key, "{json}: {e}");
+        assert!(e.reason.contains(reason), "{json}: {e}");
+    }
+    for (json, key, reason) in [
+        (r#"{"jobs":{"a":1}}"#, "EDGE.jobs", "expected an array"),
+        (
+            r#"{"health_interval_s":0}"#,
+            "EDGE.health_interval_s",
+            "0 is out of range 1–300",
+        ),
+        (
+            r#"{"health_interval_s":301}"#,
+            "EDGE.health_interval_s",
+            "out of range",
+        ),
+        (
+            r#"{"health_interval_s":"5"}"#,
+            "EDGE.health_interval_s",
+            "invalid type",
+        ),
+    ] {
+        let e = Config::from_json(json).unwrap_err();
+        assert_eq!(e.key, key, "{json}: {e}");
+        assert!(e.reason.contains(reason), "{json}: {e}");
+    }
+}
+
+#[test]
+fn jobs_need_the_coordinator_and_every_top_level_key_is_known() {
+    let c = Config::from_json(&with_jobs(
+        r#"{"name":"n","every_s":60,"pool":"dc1","path":"/_jobs/n"}"#,
+    ))
+    .unwrap();
+    let mut env = Environment {
+        secrets: None,
+        durable_objects: vec![],
+        manifest_public_path: None,
+    };
+    let e = c.check_environment(&env).unwrap_err();
+    assert_eq!(e.key, "EDGE.jobs");
+    assert!(e.reason.contains("EDGE_COORDINATOR"), "{e}");
+    env.durable_objects = vec!["EDGE_COORDINATOR".into()];
+    assert_eq!(c.check_environment(&env), Ok(()));
+    let c = Config::from_json(r#"{"cache_memory_bytes":0,"coordinator_poll_ms":250}"#).unwrap();
+    assert_eq!((c.cache_memory_bytes, c.coordinator_poll_ms), (0, 250));
+    let e = Config::from_json(r#"{"health_cache_ms":5000}"#).unwrap_err();
+    assert_eq!(e.key, "EDGE.health_cache_ms", "the KV-era key is gone: {e}");
 }

@@ -43,7 +43,12 @@ fn decide_on(req: RequestBits, status: u16, pairs: &[(&str, &str)]) -> Result<To
 #[test]
 fn what_is_stored_and_what_is_not() {
     use NotStored::*;
-    type Case<'a> = (RequestBits, u16, &'a [(&'a str, &'a str)], Result<(), NotStored>);
+    type Case<'a> = (
+        RequestBits,
+        u16,
+        &'a [(&'a str, &'a str)],
+        Result<(), NotStored>,
+    );
     let cases: &[Case] = &[
         (
             GET,
