@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check deploy-check deploy-history-check symfony-check e2e-tools e2e bench bench-edge bench-deltas fuzz clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check deploy-history-check symfony-check e2e bench bench-edge bench-deltas fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -62,17 +62,7 @@ deploy-history-check: worker $(BUILDER) ## three builds with --history into one 
 symfony-check: assets ## Symfony (Debian's packages) consumes the build: manifest, pages, URLs
 	php tests/symfony/check.php www
 
-BROWSER := target/browser/node_modules/playwright-core/package.json
-$(BROWSER):
-	mkdir -p target/browser && cd target/browser && { test -f package.json || echo '{"private":true}' >package.json; } && \
-	  npm install --no-audit --no-fund --loglevel=error playwright-core@1.64.1
-
-e2e-tools: $(BROWSER) ## what the deploy tests need: Debian's Chromium and zstd, playwright-core (into target/browser)
-	@missing=""; command -v chromium >/dev/null || missing="chromium"; command -v zstd >/dev/null || missing="$$missing zstd"; \
-	if [ -n "$$missing" ]; then SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
-
-e2e: worker assets e2e-tools ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins, headless Chromium
+e2e: worker assets ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins, headless Chromium
 	node --test --test-concurrency=1 tests/e2e/
 
 test: setup lint unit config-check deploy-check deploy-history-check symfony-check e2e ## every test

@@ -5,22 +5,21 @@
 // Available-Dictionary, and gets app.js of deploy 2 as a delta (Content-Encoding: dcz, then dcb
 // in a second run), which it decodes to exactly deploy 2's bytes and runs.
 //
-// Needs /usr/bin/chromium and playwright-core in target/browser (`make e2e-tools` installs both);
-// skipped, saying so, when either is missing.
+// Needs /usr/bin/chromium (Debian's, `make setup` installs it) and playwright-core (package.json);
+// skipped, saying so, when Chromium is missing.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
 import { freePort, ROOT, startWorker } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const PLAYWRIGHT = path.join(ROOT, "target/browser/node_modules/playwright-core");
 const BUILDER = path.join(ROOT, "target/release/asset-builder");
-const missing = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} is not installed` : !fs.existsSync(PLAYWRIGHT) ? "playwright-core is not in target/browser" : null;
+const missing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is not installed`;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "browser-dict-"));
 const SRC = path.join(tmp, "src");
@@ -40,7 +39,6 @@ function build(n, out, extra = []) {
 
 let origin;
 let page = "";
-let chromium;
 
 before(async () => {
   if (missing) return;
@@ -51,7 +49,6 @@ before(async () => {
     res.end(page);
   });
   await new Promise((r) => origin.listen(0, "127.0.0.1", r));
-  ({ chromium } = createRequire(import.meta.url)(PLAYWRIGHT));
 });
 after(async () => {
   await new Promise((r) => (origin ? origin.close(r) : r()));
