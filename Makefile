@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check deploy-check symfony-check e2e bench bench-edge bench-coordinator fuzz clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check deploy-history-check symfony-check e2e bench bench-edge bench-coordinator bench-deltas fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -59,17 +59,23 @@ config-check: assets ## validate wrangler.toml's edge configuration (as before a
 deploy-check: worker assets ## wrangler deploy --dry-run: the bundle and bindings a deploy would upload
 	CI=1 node_modules/.bin/wrangler deploy --dry-run --outdir target/wrangler-dry-run
 
+deploy-history-check: worker $(BUILDER) ## three builds with --history into one output, then wrangler deploy --dry-run of it
+	tests/deploy/history-check.sh
+
 symfony-check: assets ## Symfony (Debian's packages) consumes the build: manifest, pages, URLs
 	php tests/symfony/check.php www
 
-e2e: worker assets ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins
+e2e: worker assets ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins, headless Chromium
 	node --test --test-concurrency=1 tests/e2e/
 
-test: setup lint unit config-check deploy-check symfony-check e2e ## every test
+test: setup lint unit config-check deploy-check deploy-history-check symfony-check e2e ## every test
 	@echo "make test: all suites passed"
 
 bench: setup $(BUILDER) ## asset-builder vs the reference pipeline (minutes)
 	python3 bench/asset-builder.py
+
+bench-deltas: setup $(BUILDER) ## RFC 9842 delta bytes vs br on real npm releases; CI build time with --history (minutes)
+	python3 bench/deltas.py
 
 fuzz: ## fuzz every parser FUZZ_SECONDS (60) each, then RANDOM_BUILDS (200) random builds; not in test
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) RANDOM_BUILDS=$(or $(RANDOM_BUILDS),200) fuzz/run.sh

@@ -21,7 +21,7 @@ seed=${RANDOM_SEED:-$(date +%s)}
 version=0.13.2
 cargo_fuzz=$root/.tools/cargo-fuzz-$version/bin/cargo-fuzz
 export PATH="$root/.tools/cargo-fuzz-$version/bin:$PATH"
-targets=${FUZZ_TARGETS:-"css js reference manifest_json index edge_path edge_headers edge_urls edge_config"}
+targets=${FUZZ_TARGETS:-"css js reference manifest_json index history delta edge_path edge_headers edge_dictionary edge_urls edge_config"}
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   rustup toolchain install nightly --profile minimal
@@ -61,7 +61,7 @@ summary=()
 failed=0
 for t in $targets; do
   max_len=4096
-  case $t in css|js) max_len=${FUZZ_MAX_LEN:-8192} ;; manifest_json|index|edge_config) max_len=16384 ;; esac
+  case $t in css|js) max_len=${FUZZ_MAX_LEN:-8192} ;; manifest_json|index|history|edge_config) max_len=16384 ;; esac
   echo "== fuzz $t for ${seconds}s"
   if cargo +nightly fuzz run --sanitizer none "$t" "corpus/$t" -- \
       -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=1 \

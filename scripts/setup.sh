@@ -9,7 +9,7 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 # --- Debian packages -------------------------------------------------------------------------
 APT_PACKAGES=(php-cli php-symfony-framework-bundle php-symfony-asset php-symfony-twig-bundle
-  php-twig php-symfony-yaml brotli wrk chromium)
+  php-twig php-symfony-yaml brotli wrk chromium zstd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -41,17 +41,24 @@ impl Cache {
 
     /// Where the output of `codec` on input with SHA-256 `digest` is (or would be) stored.
     pub fn object_path(&self, digest: &[u8; 32], codec: Codec) -> Option<PathBuf> {
+        self.tagged_path(digest, &codec.tag())
+    }
+
+    /// Where the output of the settings named `tag` on input `digest` is (or would be) stored.
+    fn tagged_path(&self, digest: &[u8; 32], tag: &str) -> Option<PathBuf> {
         let root = self.root.as_ref()?;
         let h = hex(digest);
-        Some(
-            root.join(&h[..2])
-                .join(format!("{}-{}", &h[2..], codec.tag())),
-        )
+        Some(root.join(&h[..2]).join(format!("{}-{tag}", &h[2..])))
     }
 
     /// The stored object and its size, if present.
     pub fn get(&self, digest: &[u8; 32], codec: Codec) -> Option<(PathBuf, u64)> {
-        let path = self.object_path(digest, codec)?;
+        self.get_tagged(digest, &codec.tag())
+    }
+
+    /// The object made by the settings named `tag` (a delta's, say) and its size, if present.
+    pub fn get_tagged(&self, digest: &[u8; 32], tag: &str) -> Option<(PathBuf, u64)> {
+        let path = self.tagged_path(digest, tag)?;
         let meta = std::fs::metadata(&path).ok()?;
         meta.is_file().then_some((path, meta.len()))
     }
@@ -64,7 +71,17 @@ impl Cache {
         codec: Codec,
         bytes: &[u8],
     ) -> Result<Option<PathBuf>, BuildError> {
-        let Some(path) = self.object_path(digest, codec) else {
+        self.put_tagged(digest, &codec.tag(), bytes)
+    }
+
+    /// Stores `bytes` as the output of the settings named `tag` on `digest`.
+    pub fn put_tagged(
+        &self,
+        digest: &[u8; 32],
+        tag: &str,
+        bytes: &[u8],
+    ) -> Result<Option<PathBuf>, BuildError> {
+        let Some(path) = self.tagged_path(digest, tag) else {
             return Ok(None);
         };
         let dir = path.parent().expect("object has a parent");

@@ -96,6 +96,22 @@ pub enum BuildError {
         /// What claimed it second (e.g. "the gzip sibling of `static/data.json`").
         second: String,
     },
+    /// The deploy history named by `--history` cannot be used (without `--history-optional`).
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    /// The output would hold more files than a deployment may upload.
+    #[error(
+        "the output would hold {count} files, over the limit of {limit} files per deployment \
+         ({deploys}); lower --keep-deploys (or --delta-versions)"
+    )]
+    TooManyFiles {
+        /// Files in the output.
+        count: usize,
+        /// `--max-files`.
+        limit: usize,
+        /// The files of each deploy, described.
+        deploys: String,
+    },
     /// Something that may be a reference could not be classified, in `--strict` mode.
     #[error("{file}:{line}: possible reference `{excerpt}` not rewritten: {reason}")]
     UnclassifiedReference {
@@ -172,11 +188,56 @@ pub enum Warning {
     },
     /// More files in the output than a Workers free plan accepts for one deployment.
     TooManyFiles {
-        /// Files in the output, precompressed siblings and manifests included.
+        /// Files in the output, precompressed siblings, deltas and manifests included.
         count: usize,
         /// The plan's limit.
         limit: usize,
+        /// The files of each deploy in the output.
+        deploys: Vec<crate::report::DeployFiles>,
     },
+    /// `--history-optional`: the history could not be used, so the build keeps no earlier deploy.
+    HistoryIgnored {
+        /// Why, naming where.
+        reason: String,
+    },
+    /// A delta that could not be made or did not decode to the file; not published.
+    DeltaSkipped {
+        /// The file, relative to SRC.
+        file: String,
+        /// The dictionary's published path.
+        dictionary: String,
+        /// Why.
+        reason: String,
+    },
+    /// A kept deploy's entry left out: one of its files would collide with this build's output,
+    /// or the history does not hold it.
+    KeptFileDropped {
+        /// The stored file at fault.
+        file: String,
+        /// The deploy.
+        deploy: String,
+        /// What claims the path, or why it is missing.
+        reason: String,
+    },
+}
+
+/// "id: N files (M not in newer deploys), …" for messages.
+pub fn describe_deploys(deploys: &[crate::report::DeployFiles]) -> String {
+    deploys
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            if k == 0 {
+                format!("this deploy `{}`: {} files", d.id, d.files)
+            } else {
+                format!(
+                    "`{}`: {} files, {} not in newer deploys",
+                    d.id, d.files, d.not_in_newer
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl std::fmt::Display for Warning {
@@ -203,9 +264,32 @@ impl std::fmt::Display for Warning {
             Warning::SkippedSpecialFile { file } => {
                 write!(f, "{file} is not a regular file; skipped")
             }
-            Warning::TooManyFiles { count, limit } => write!(
+            Warning::TooManyFiles {
+                count,
+                limit,
+                deploys,
+            } => write!(
                 f,
-                "output holds {count} files, over the {limit} files a Workers free plan accepts per deployment"
+                "output holds {count} files, over the {limit} files a Workers free plan accepts per \
+                 deployment ({}); on the free plan lower --keep-deploys",
+                describe_deploys(deploys)
+            ),
+            Warning::HistoryIgnored { reason } => write!(
+                f,
+                "{reason}; --history-optional: building without it, so no earlier deploy is kept"
+            ),
+            Warning::DeltaSkipped {
+                file,
+                dictionary,
+                reason,
+            } => write!(f, "{file}: no delta against {dictionary}: {reason}"),
+            Warning::KeptFileDropped {
+                file,
+                deploy,
+                reason,
+            } => write!(
+                f,
+                "{file} of the kept deploy `{deploy}` is left out ({reason}); pages of that deploy that use it will not find it"
             ),
         }
     }

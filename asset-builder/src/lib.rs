@@ -9,9 +9,11 @@
 pub mod cache;
 pub mod compress;
 pub mod content_type;
+pub mod delta;
 pub mod error;
 pub mod fingerprint;
 pub mod graph;
+pub mod history;
 pub mod manifest;
 pub mod options;
 pub mod output;

@@ -60,9 +60,69 @@ struct BuildArgs {
     /// Print nothing but errors (warnings still go to the report).
     #[arg(long, short)]
     quiet: bool,
+    /// Keep earlier deploys: SOURCE is a previous output directory (restored from a CI cache or
+    /// artifact, or OUT itself) or the live site's base URL (https://shop.example.com), whose
+    /// edge serves the history at /.well-known/asset-history/. Every file taken from it is
+    /// checked against its recorded SHA-256; its compressed files are reused, not recomputed.
+    #[arg(long, value_name = "SOURCE")]
+    history: Option<String>,
+    /// If the history cannot be used (missing, unreachable, corrupt), warn and build without it
+    /// instead of failing (e.g. the first build with --history).
+    #[arg(long, requires = "history")]
+    history_optional: bool,
+    /// Deploys OUT keeps, this one included: older ones' files are dropped.
+    #[arg(long, value_name = "N", default_value_t = asset_builder::options::DEFAULT_KEEP_DEPLOYS)]
+    keep_deploys: usize,
+    /// Also drop a deploy replaced by a newer one more than D days ago.
+    #[arg(long, value_name = "D")]
+    keep_days: Option<u64>,
+    /// This deploy's id in the history (1-64 letters, digits, `.`, `_`, `-`; e.g. the git
+    /// commit) [default: the build's UTC time, YYYYMMDDTHHMMSSZ]. Building again with the same
+    /// id replaces that deploy.
+    #[arg(long, value_name = "ID")]
+    deploy_id: Option<String>,
+    /// RFC 9842 deltas: each fingerprinted text file gets dcz deltas against this many earlier
+    /// versions of its path in the history (dcb against the most recent), and a
+    /// Use-As-Dictionary header (0: neither).
+    #[arg(long, value_name = "K", default_value_t = asset_builder::options::DEFAULT_DELTA_VERSIONS)]
+    delta_versions: usize,
+    /// Files smaller than this get no deltas and no Use-As-Dictionary.
+    #[arg(long, value_name = "BYTES", default_value_t = asset_builder::options::DEFAULT_DELTA_MIN_SIZE)]
+    delta_min_size: u64,
+    /// The delta codings to make: dcz (zstd), dcb (brotli), or both, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "dcz,dcb", value_parser = parse_codings)]
+    delta_codings: std::vec::Vec<cdn_manifest::DeltaEncoding>,
+    /// The most files OUT may hold (siblings, deltas, kept deploys and manifests included): an
+    /// error past it. Workers accepts 100,000 files per version on the paid plan, 20,000 on the
+    /// free plan (past 20,000 is always a warning).
+    #[arg(long, value_name = "N", default_value_t = asset_builder::options::MAX_FILES_PAID)]
+    max_files: usize,
+}
+
+fn parse_codings(s: &str) -> Result<Vec<cdn_manifest::DeltaEncoding>, String> {
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let enc = match part {
+            "dcz" => cdn_manifest::DeltaEncoding::Zstd,
+            "dcb" => cdn_manifest::DeltaEncoding::Brotli,
+            other => return Err(format!("`{other}` is not dcz or dcb")),
+        };
+        if !v.contains(&enc) {
+            v.push(enc);
+        }
+    }
+    Ok(v)
 }
 
 fn main() -> ExitCode {
+    // A panic the library catches (the brotli encoder's, on some inputs with a dictionary) is
+    // reported as a warning; only others print.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !asset_builder::delta::in_guarded_brotli() {
+            default_hook(info);
+        }
+    }));
     let Command::Build(args) = Cli::parse().command;
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,6 +145,18 @@ fn run(args: &BuildArgs) -> Result<(), String> {
         opts.cache_dir = Some(dir.clone());
     }
     opts.jobs = args.jobs;
+    opts.history = args
+        .history
+        .as_deref()
+        .map(asset_builder::history::Source::parse);
+    opts.history_optional = args.history_optional;
+    opts.keep.deploys = args.keep_deploys;
+    opts.keep.days = args.keep_days;
+    opts.deploy_id = args.deploy_id.clone();
+    opts.deltas.versions = args.delta_versions;
+    opts.deltas.min_size = args.delta_min_size;
+    opts.deltas.encodings = args.delta_codings.clone();
+    opts.max_files = args.max_files;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
     let progress: &dyn Progress = match &bar {
         Some(b) => b,
@@ -125,7 +197,9 @@ fn summary(r: &Report, out: &std::path::Path) -> String {
     format!(
         "built {} files into {} ({} output files) in {:.2}s\n  \
          identity {}\n  brotli   {} ({:.1}%, {} .br files)\n  gzip     {} ({:.1}%, {} .gz files)\n  \
-         cache    {} reused, {} compressed{}",
+         cache    {} reused, {} from the history, {} compressed\n  \
+         deltas   {} kept ({} reused, {} computed)\n  \
+         deploy   {}; OUT holds {}{}{}",
         r.files,
         out.display(),
         r.output_files,
@@ -138,7 +212,29 @@ fn summary(r: &Report, out: &std::path::Path) -> String {
         pct(gzip),
         r.gzip_files,
         r.cache_hits,
+        r.history_hits,
         r.cache_misses,
+        r.delta_files,
+        r.delta_hits,
+        r.delta_computed,
+        r.deploy,
+        r.deploys
+            .iter()
+            .map(|d| format!("{} ({} files)", d.id, d.files))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if r.dropped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; dropped {}",
+                r.dropped
+                    .iter()
+                    .map(|d| d.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
         if r.warnings.is_empty() {
             String::new()
         } else {
@@ -179,6 +275,11 @@ impl Progress for Bar {
     fn start(&self, phase: Phase, total: u64) {
         let (label, template) = match phase {
             Phase::Read => ("reading", "{msg:>11} [{bar:30}] {pos}/{len} files"),
+            Phase::History => ("history", "{msg:>11} [{bar:30}] {pos}/{len} files"),
+            Phase::Deltas => (
+                "deltas",
+                "{msg:>11} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ),
             Phase::Compress => (
                 "compressing",
                 "{msg:>11} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",

@@ -2,10 +2,47 @@
 
 use std::path::{Path, PathBuf};
 
+use cdn_manifest::DeltaEncoding;
+
 use crate::error::BuildError;
+use crate::history::{KeepPolicy, Source};
 
 /// The default URL path prefix of published files.
 pub const DEFAULT_PUBLIC_PATH: &str = "/assets/";
+/// Deploys an output keeps by default, the current one included.
+pub const DEFAULT_KEEP_DEPLOYS: usize = 5;
+/// Earlier versions each file gets a delta against, by default.
+pub const DEFAULT_DELTA_VERSIONS: usize = 2;
+/// Files smaller than this get no deltas (nor `Use-As-Dictionary`), by default.
+pub const DEFAULT_DELTA_MIN_SIZE: u64 = 1024;
+/// The most files one Workers deployment may upload on the paid plan (an error past it).
+pub const MAX_FILES_PAID: usize = 100_000;
+/// The most files one Workers deployment may upload on the free plan (a warning past it).
+pub const MAX_FILES_FREE: usize = 20_000;
+/// The most earlier versions `--delta-versions` accepts.
+pub const MAX_DELTA_VERSIONS: usize = 16;
+
+/// RFC 9842 deltas: against how many earlier versions, from what size, in which codings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaOptions {
+    /// Earlier versions of a file's logical path to make deltas against (`K`; 0 = no deltas and
+    /// no `Use-As-Dictionary`).
+    pub versions: usize,
+    /// Files smaller than this get neither.
+    pub min_size: u64,
+    /// The codings to make, in order.
+    pub encodings: Vec<DeltaEncoding>,
+}
+
+impl Default for DeltaOptions {
+    fn default() -> Self {
+        DeltaOptions {
+            versions: DEFAULT_DELTA_VERSIONS,
+            min_size: DEFAULT_DELTA_MIN_SIZE,
+            encodings: DeltaEncoding::ALL.to_vec(),
+        }
+    }
+}
 
 /// Build settings. Construct with [`Options::new`] and adjust the public fields.
 #[derive(Debug, Clone)]
@@ -27,6 +64,21 @@ pub struct Options {
     pub no_fingerprint: Vec<String>,
     /// Worker threads of the build's own thread pool; `None` = one per core.
     pub jobs: Option<usize>,
+    /// Where the previous deploys' history is (`--history`): a previous output directory or the
+    /// live site's base URL.
+    pub history: Option<Source>,
+    /// Build without the history, with a warning, when it cannot be used.
+    pub history_optional: bool,
+    /// Which previous deploys to keep.
+    pub keep: KeepPolicy,
+    /// This deploy's id; `None` = its date as `YYYYMMDDTHHMMSSZ`.
+    pub deploy_id: Option<String>,
+    /// This deploy's time (Unix seconds); `None` = now.
+    pub deploy_time: Option<u64>,
+    /// Deltas against earlier versions.
+    pub deltas: DeltaOptions,
+    /// The most files the output may hold (an error past it).
+    pub max_files: usize,
 }
 
 impl Options {
@@ -43,7 +95,26 @@ impl Options {
             strict: false,
             no_fingerprint: Vec::new(),
             jobs: None,
+            history: None,
+            history_optional: false,
+            keep: KeepPolicy {
+                deploys: DEFAULT_KEEP_DEPLOYS,
+                days: None,
+            },
+            deploy_id: None,
+            deploy_time: None,
+            deltas: DeltaOptions::default(),
+            max_files: MAX_FILES_PAID,
         }
+    }
+
+    /// This deploy's time (Unix seconds): `deploy_time`, else now.
+    pub fn deploy_time(&self) -> u64 {
+        self.deploy_time.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
     }
 
     /// `.asset-builder-cache/` beside OUT: on the same filesystem, so cached objects can be
@@ -95,6 +166,29 @@ impl Options {
         self.no_fingerprint_matcher()?;
         if self.jobs == Some(0) {
             return Err(bad("--jobs", "must be at least 1".into()));
+        }
+        if let Some(id) = &self.deploy_id {
+            if !crate::history::format::valid_deploy_id(id) {
+                return Err(bad(
+                    "--deploy-id",
+                    format!("`{id}` must be 1-64 letters, digits, `.`, `_` or `-` (a git commit, a tag, a build number)"),
+                ));
+            }
+        }
+        if self.keep.deploys == 0 {
+            return Err(bad(
+                "--keep-deploys",
+                "must be at least 1 (the deploy being built)".into(),
+            ));
+        }
+        if self.deltas.versions > MAX_DELTA_VERSIONS {
+            return Err(bad(
+                "--delta-versions",
+                format!("must be at most {MAX_DELTA_VERSIONS}"),
+            ));
+        }
+        if self.max_files == 0 {
+            return Err(bad("--max-files", "must be at least 1".into()));
         }
         let (src, out) = (absolute(&self.src), absolute(&self.out));
         if out.starts_with(&src) || src.starts_with(&out) {
@@ -196,5 +290,23 @@ mod tests {
         assert!(o.validate().unwrap_err().to_string().contains("--jobs"));
         let o = Options::new("/tmp/src-x", "/tmp/src-x/build");
         assert!(o.validate().unwrap_err().to_string().contains("--out"));
+        type Edit = fn(&mut Options);
+        let cases: &[(&str, Edit)] = &[
+            ("--deploy-id", |o| o.deploy_id = Some("a/b".into())),
+            ("--deploy-id", |o| o.deploy_id = Some(String::new())),
+            ("--keep-deploys", |o| o.keep.deploys = 0),
+            ("--delta-versions", |o| o.deltas.versions = 17),
+            ("--max-files", |o| o.max_files = 0),
+        ];
+        for (option, edit) in cases {
+            let mut o = opts();
+            edit(&mut o);
+            let e = o.validate().unwrap_err().to_string();
+            assert!(e.contains(option), "{option}: {e}");
+        }
+        let mut o = opts();
+        o.deploy_id = Some("v1.2.3-rc_1".into());
+        o.deltas.versions = 0;
+        o.validate().unwrap();
     }
 }

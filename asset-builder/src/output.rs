@@ -19,6 +19,7 @@ pub const MARKER: &str = cdn_manifest::FILE_NAME;
 pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
+    scratch: PathBuf,
     _lock: File,
     committed: bool,
 }
@@ -70,12 +71,21 @@ impl Staging {
         }
         let dir = parent.join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| BuildError::io("create directory", &dir, e))?;
+        let scratch = parent.join(format!("{prefix}{}-downloads", std::process::id()));
         Ok(Staging {
             out: out.to_path_buf(),
             dir,
+            scratch,
             _lock: lock,
             committed: false,
         })
+    }
+
+    /// A directory beside OUT (same filesystem, so its files can be hard-linked into the
+    /// output) for files downloaded during the build; removed with the staging directory, and
+    /// by the next build if this one is killed. Created by whoever first writes into it.
+    pub fn scratch(&self) -> PathBuf {
+        self.scratch.clone()
     }
 
     /// The staging directory's path for a relative output path.
@@ -145,6 +155,7 @@ impl Drop for Staging {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
 

@@ -10,8 +10,12 @@ use crate::error::Warning;
 pub enum Phase {
     /// Reading and hashing the sources (units: files).
     Read,
+    /// Fetching and verifying the files kept from the deploy history (units: files).
+    History,
     /// Compressing what the cache did not have (units: input bytes).
     Compress,
+    /// Computing deltas against earlier versions (units: input bytes).
+    Deltas,
     /// Writing the output tree (units: files).
     Write,
 }
@@ -39,6 +43,27 @@ pub struct Totals {
     pub gzip: u64,
 }
 
+/// One deploy in the output: the stored files its entries need, and how many of them no newer
+/// deploy needs (what keeping it costs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeployFiles {
+    /// The deploy's id.
+    pub id: String,
+    /// Stored files (entries, siblings, deltas) it needs.
+    pub files: usize,
+    /// Of those, the ones no newer deploy needs.
+    pub not_in_newer: usize,
+}
+
+/// A previous deploy the build did not keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DroppedDeploy {
+    /// Its id.
+    pub id: String,
+    /// Why.
+    pub why: crate::history::Dropped,
+}
+
 /// The summary of a successful build.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -56,6 +81,24 @@ pub struct Report {
     pub cache_hits: usize,
     /// Compressions computed in this build.
     pub cache_misses: usize,
+    /// Compressions reused from the deploy history.
+    pub history_hits: usize,
+    /// This build's deploy id.
+    pub deploy: String,
+    /// Every deploy the output holds, newest (this build's) first, with its file counts.
+    pub deploys: Vec<DeployFiles>,
+    /// Previous deploys not kept.
+    pub dropped: Vec<DroppedDeploy>,
+    /// Entries of kept deploys in the output (besides this build's files).
+    pub kept_entries: usize,
+    /// Files taken from the history (fetched or read, and verified).
+    pub carried_files: usize,
+    /// Deltas published for this build's files.
+    pub delta_files: usize,
+    /// Deltas reused from the cache or the history.
+    pub delta_hits: usize,
+    /// Deltas computed in this build (kept or not).
+    pub delta_computed: usize,
     /// Wall time of the build in milliseconds.
     pub duration_ms: u64,
     /// Everything worth a look that did not stop the build.

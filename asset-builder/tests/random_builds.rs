@@ -246,8 +246,13 @@ fn generate(seed: u64) -> Case {
     }
     if rng.chance(5) {
         list.push(
-            rng.pick(&["manifest.json", "cdn-manifest.json", ".assetsignore"])
-                .to_string(),
+            rng.pick(&[
+                "manifest.json",
+                "cdn-manifest.json",
+                ".assetsignore",
+                "asset-history.json",
+            ])
+            .to_string(),
         );
     }
     list.sort();
@@ -418,7 +423,12 @@ fn decompress(enc: Encoding, packed: &[u8]) -> Vec<u8> {
     back
 }
 
-/// Checks an exit-0 OUT against its manifests; returns what is wrong.
+/// Deltas decoded and checked by [`verify`], over the whole run.
+static DELTAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Checks an exit-0 OUT against its manifests; returns what is wrong. With a history, entries of
+/// the earlier build are there too (not in `manifest.json`), and every delta decodes to its
+/// entry's bytes against the entry whose bytes are its dictionary.
 fn verify(case: &Case, src: &Path, out: &Path) -> Result<(), String> {
     let cdn =
         Manifest::from_json(&fs::read(out.join("cdn-manifest.json")).map_err(|e| e.to_string())?)
@@ -431,6 +441,7 @@ fn verify(case: &Case, src: &Path, out: &Path) -> Result<(), String> {
         "cdn-manifest.json",
         "cdn-manifest.bin",
         ".assetsignore",
+        "asset-history.json",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -446,9 +457,25 @@ fn verify(case: &Case, src: &Path, out: &Path) -> Result<(), String> {
     }
     let symfony: BTreeMap<String, String> =
         serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    if symfony.len() != cdn.entries.len() {
-        return Err("manifest.json and cdn-manifest.json differ in size".into());
+    let current = cdn
+        .entries
+        .values()
+        .map(|e| e.deploy.as_str())
+        .max()
+        .unwrap_or_default()
+        .to_string();
+    let listed_now = cdn.entries.values().filter(|e| e.deploy == current).count();
+    if symfony.len() != listed_now {
+        return Err("manifest.json and cdn-manifest.json's current deploy differ in size".into());
     }
+    let by_sha: BTreeMap<String, String> = cdn
+        .entries
+        .keys()
+        .map(|p| {
+            let bytes = fs::read(out.join(p.trim_start_matches('/'))).unwrap_or_default();
+            (asset_builder::fingerprint::hex(&sha256(&bytes)), p.clone())
+        })
+        .collect();
     let logical: BTreeSet<&str> = case.files.iter().map(|(p, _)| p.as_str()).collect();
     for (path, e) in &cdn.entries {
         let rel = path.trim_start_matches('/');
@@ -464,6 +491,35 @@ fn verify(case: &Case, src: &Path, out: &Path) -> Result<(), String> {
         }
         if !logical.contains(e.logical_path.as_str()) {
             return Err(format!("{path}: unknown logical path {}", e.logical_path));
+        }
+        for d in &e.deltas {
+            let stored = cdn_manifest::Delta::path_for(path, &d.dictionary, d.encoding);
+            let rel_delta = stored.trim_start_matches('/').to_string();
+            let body = fs::read(out.join(&rel_delta)).map_err(|err| format!("{stored}: {err}"))?;
+            let dict_path = by_sha
+                .get(&d.dictionary)
+                .ok_or_else(|| format!("{stored}: its dictionary is not an entry"))?;
+            let dict = fs::read(out.join(dict_path.trim_start_matches('/'))).unwrap();
+            let back = asset_builder::delta::decode(d.encoding, &dict, &sha256(&dict), &body)
+                .map_err(|err| format!("{stored}: {err}"))?;
+            if back != bytes || body.len() as u64 != d.size {
+                return Err(format!("{stored} does not decode to {path}"));
+            }
+            listed.insert(rel_delta);
+            DELTAS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if e.deploy != current {
+            // An earlier build's entry: its bytes and siblings are checked, not its source.
+            listed.insert(rel.to_string());
+            for (enc, rep) in &e.encodings {
+                let sib = format!("{rel}{}", enc.suffix());
+                let packed = fs::read(out.join(&sib)).map_err(|err| format!("{sib}: {err}"))?;
+                if packed.len() as u64 != rep.size || decompress(*enc, &packed) != bytes {
+                    return Err(format!("{sib} does not decompress to {rel}"));
+                }
+                listed.insert(sib);
+            }
+            continue;
         }
         let url = symfony
             .get(&e.logical_path)
@@ -543,27 +599,58 @@ fn run(seed: u64) -> Result<Vec<i32>, String> {
     }
     let mut codes = Vec::new();
     let mut rng = Rng(seed ^ 0x5eed);
+    let mut with_history = false;
     for round in 0..2 {
         if round == 1 {
             if !rng.chance(25) {
                 break;
             }
-            // Change one file and build again into the same OUT.
-            let (rel, _) = &case.files[rng.below(case.files.len())];
+            // Change one file and build again into the same OUT; half the time keeping the first
+            // build as history, a stylesheet or script changed enough for deltas to pay.
+            with_history = rng.chance(50);
+            let scripts: Vec<&String> = case
+                .files
+                .iter()
+                .map(|(rel, _)| rel)
+                .filter(|r| r.ends_with(".css") || r.ends_with(".js"))
+                .collect();
+            let rel = match scripts.len() {
+                n if with_history && n > 0 => scripts[rng.below(n)],
+                _ => &case.files[rng.below(case.files.len())].0,
+            };
             let p = src.join(rel);
             if p.is_file() {
                 let mut bytes = fs::read(&p).unwrap();
+                if with_history {
+                    bytes.extend_from_within(..);
+                }
                 bytes.extend_from_slice(b"\n/* changed */\n");
                 fs::write(&p, bytes).unwrap();
             }
         }
         let before = snapshot(&out);
+        // With deltas on small files too.
+        let history: Vec<String> = if with_history {
+            [
+                "--history",
+                "out",
+                "--history-optional",
+                "--delta-min-size",
+                "0",
+            ]
+            .map(String::from)
+            .to_vec()
+        } else {
+            Vec::new()
+        };
         let output = Command::new(env!("CARGO_BIN_EXE_asset-builder"))
             .arg("build")
             .arg(&src)
             .arg("--out")
             .arg(&out)
             .args(&case.args)
+            .args(["--deploy-id", &format!("r{round}")])
+            .args(&history)
             .arg("--quiet")
             .current_dir(dir.path())
             .output()
@@ -627,8 +714,9 @@ fn random_trees_build_cleanly_and_match_their_manifests() {
         }
     }
     println!(
-        "random builds: seeds {first}..{}, exit codes {exits:?}",
-        first + count
+        "random builds: seeds {first}..{}, exit codes {exits:?}, {} deltas decoded",
+        first + count,
+        DELTAS.load(std::sync::atomic::Ordering::Relaxed)
     );
     assert!(
         failures.is_empty(),

@@ -2,9 +2,10 @@
 //!
 //! Parsing 20,000 JSON entries on an isolate's first request would cost tens of milliseconds, so
 //! the builder also writes `cdn-manifest.bin`: the fields the edge needs to answer a request
-//! (path, content type, size, validators, immutability, precompressed representations; not the
-//! logical path or SRI integrity, which only the JSON carries) laid out as an open-addressing hash
-//! table over one string area. Loading checks only the header and the table bounds, in constant
+//! (path, content type, size, validators, immutability, precompressed representations, deploy id,
+//! `Use-As-Dictionary` value and dictionary-compressed deltas; not the logical path or SRI
+//! integrity, which only the JSON carries) laid out as an open-addressing hash table over one
+//! string area. Loading checks only the header and the table bounds, in constant
 //! time; a lookup hashes the path and probes a bucket or two, so neither cost grows with the
 //! manifest. Every read is bounds-checked: a truncated or hostile file gives an [`IndexError`],
 //! never a panic.
@@ -16,22 +17,30 @@
 //! 12  entry count
 //! 16  bucket count               power of two, > entry count
 //! 20  entries offset
-//! 24  strings offset
-//! 28  strings length             strings run to the end of the file
-//! 32  public_path                (offset, length) into strings
-//! 40  buckets                    bucket count × u32: entry index + 1, 0 = empty
-//! ..  entries                    entry count × 72 bytes:
+//! 24  deltas offset
+//! 28  delta count
+//! 32  strings offset
+//! 36  strings length             strings run to the end of the file
+//! 40  public_path                (offset, length) into strings
+//! 48  buckets                    bucket count × u32: entry index + 1, 0 = empty
+//! ..  entries                    entry count × 96 bytes:
 //!       path, content_type, etag   3 × (offset u32, length u32)
 //!       size u64, flags u32 (bit 0 = immutable), pad u32
 //!       br size u64 (u64::MAX = none), br etag (offset, length)
 //!       gzip size u64 (u64::MAX = none), gzip etag (offset, length)
+//!       deploy id                  (offset, length)
+//!       Use-As-Dictionary value    (offset, length); length 0 = none
+//!       first delta u32, delta count u32
+//! ..  deltas                     delta count × 56 bytes:
+//!       dictionary SHA-256 (32 bytes), size u64, etag (offset, length),
+//!       coding u32 (0 = dcz, 1 = dcb), pad u32
 //! ..  strings                    UTF-8, deduplicated
 //! ```
 //! Buckets are found by FNV-1a (64-bit) of the path, with linear probing.
 
 use std::collections::HashMap;
 
-use crate::{Encoding, Entry, Manifest, FORMAT_VERSION};
+use crate::{DeltaEncoding, Encoding, Entry, Manifest, FORMAT_VERSION};
 
 /// The file name of the binary index's root inside the builder's output directory. The shards
 /// sit beside it (see [`shard_path`]).
@@ -46,8 +55,9 @@ pub const MAX_SHARDS: usize = 256;
 const ROOT_MAGIC: &[u8; 8] = b"CDNMROOT";
 
 const MAGIC: &[u8; 8] = b"CDNMIDX\0";
-const HEADER: usize = 40;
-const ENTRY: usize = 72;
+const HEADER: usize = 48;
+const ENTRY: usize = 96;
+const DELTA: usize = 56;
 const NONE: u64 = u64::MAX;
 
 /// Why an index could not be loaded or read.
@@ -78,6 +88,8 @@ pub struct Index {
     entries: usize,
     buckets: usize,
     entries_at: usize,
+    deltas_at: usize,
+    deltas: usize,
     strings_at: usize,
 }
 
@@ -98,6 +110,86 @@ pub struct EntryRef<'a> {
     pub br: Option<(u64, &'a str)>,
     /// gzip representation (size, ETag).
     pub gzip: Option<(u64, &'a str)>,
+    /// The id of the newest kept deploy that publishes the file.
+    pub deploy: &'a str,
+    /// The `Use-As-Dictionary` value its responses carry, if any.
+    pub use_as_dictionary: Option<&'a str>,
+    /// Its dictionary-compressed representations.
+    pub deltas: Deltas<'a>,
+}
+
+/// The dictionary-compressed representations of one entry: a view of checked records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deltas<'a> {
+    records: &'a [u8],
+    strings: &'a [u8],
+}
+
+/// One dictionary-compressed representation read from an [`Index`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeltaRef<'a> {
+    /// `dcz` or `dcb`.
+    pub encoding: DeltaEncoding,
+    /// SHA-256 of the dictionary it was compressed against.
+    pub dictionary: &'a [u8; 32],
+    /// Size in bytes of the stored body.
+    pub size: u64,
+    /// Its strong ETag.
+    pub etag: &'a str,
+}
+
+impl<'a> Deltas<'a> {
+    /// Number of deltas.
+    pub fn len(&self) -> usize {
+        self.records.len() / DELTA
+    }
+
+    /// True when the entry has none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every delta, in the builder's order (most recent dictionary first).
+    pub fn iter(&self) -> impl Iterator<Item = DeltaRef<'a>> + 'a {
+        let strings = self.strings;
+        self.records
+            .chunks_exact(DELTA)
+            .filter_map(move |r| delta_record(r, strings).ok())
+    }
+
+    /// The delta against the dictionary whose SHA-256 is `dictionary`, in `encoding`.
+    pub fn get(&self, dictionary: &[u8; 32], encoding: DeltaEncoding) -> Option<DeltaRef<'a>> {
+        self.iter()
+            .find(|d| d.dictionary == dictionary && d.encoding == encoding)
+    }
+}
+
+/// Decodes one 56-byte delta record whose strings live in `strings`.
+fn delta_record<'a>(r: &'a [u8], strings: &'a [u8]) -> Result<DeltaRef<'a>, IndexError> {
+    let bad = IndexError::Corrupt("delta");
+    let dictionary: &[u8; 32] = r
+        .get(..32)
+        .and_then(|d| d.try_into().ok())
+        .ok_or(bad.clone())?;
+    let size = u64_at(r, 32).ok_or(bad.clone())?;
+    let off = u32_at(r, 40).ok_or(bad.clone())? as usize;
+    let len = u32_at(r, 44).ok_or(bad.clone())? as usize;
+    let encoding = match u32_at(r, 48).ok_or(bad.clone())? {
+        0 => DeltaEncoding::Zstd,
+        1 => DeltaEncoding::Brotli,
+        _ => return Err(IndexError::Corrupt("delta coding")),
+    };
+    let etag = off
+        .checked_add(len)
+        .and_then(|end| strings.get(off..end))
+        .ok_or(IndexError::Corrupt("string past the end"))?;
+    let etag = std::str::from_utf8(etag).map_err(|_| IndexError::Corrupt("string is not UTF-8"))?;
+    Ok(DeltaRef {
+        encoding,
+        dictionary,
+        size,
+        etag,
+    })
 }
 
 impl EntryRef<'_> {
@@ -153,8 +245,8 @@ impl Index {
                 expected: FORMAT_VERSION,
             });
         }
-        let (entries, buckets, entries_at, strings_at, strings_len) =
-            (h(12)?, h(16)?, h(20)?, h(24)?, h(28)?);
+        let (entries, buckets, entries_at, deltas_at, deltas, strings_at, strings_len) =
+            (h(12)?, h(16)?, h(20)?, h(24)?, h(28)?, h(32)?, h(36)?);
         if !buckets.is_power_of_two() || buckets <= entries {
             return Err(IndexError::Corrupt("bucket count"));
         }
@@ -162,8 +254,12 @@ impl Index {
         let entries_end = entries
             .checked_mul(ENTRY)
             .and_then(|e| e.checked_add(entries_at));
+        let deltas_end = deltas
+            .checked_mul(DELTA)
+            .and_then(|d| d.checked_add(deltas_at));
         if buckets_end != Some(entries_at)
-            || entries_end != Some(strings_at)
+            || entries_end != Some(deltas_at)
+            || deltas_end != Some(strings_at)
             || strings_at.checked_add(strings_len) != Some(bytes.len())
         {
             return Err(IndexError::Corrupt("table bounds"));
@@ -173,9 +269,11 @@ impl Index {
             entries,
             buckets,
             entries_at,
+            deltas_at,
+            deltas,
             strings_at,
         };
-        index.string(32)?;
+        index.string(40)?;
         Ok(index)
     }
 
@@ -191,7 +289,7 @@ impl Index {
 
     /// The public path every entry lives under.
     pub fn public_path(&self) -> Result<&str, IndexError> {
-        self.string(32)
+        self.string(40)
     }
 
     /// The entry published at exactly `path`. Cost is independent of the number of entries.
@@ -234,6 +332,18 @@ impl Index {
                 Some((size, self.string(size_at + 8)?))
             })
         };
+        let dictionary = self.string(at + 80)?;
+        let first = u32_at(b, at + 88).ok_or(IndexError::Corrupt("entry"))? as usize;
+        let count = u32_at(b, at + 92).ok_or(IndexError::Corrupt("entry"))? as usize;
+        if first.checked_add(count).is_none_or(|end| end > self.deltas) {
+            return Err(IndexError::Corrupt("delta range"));
+        }
+        let start = self.deltas_at + first * DELTA;
+        let records = &b[start..start + count * DELTA];
+        let strings = &b[self.strings_at..];
+        for r in records.chunks_exact(DELTA) {
+            delta_record(r, strings)?;
+        }
         Ok(EntryRef {
             path: self.string(at)?,
             content_type: self.string(at + 8)?,
@@ -242,6 +352,9 @@ impl Index {
             immutable: u32_at(b, at + 32).ok_or(IndexError::Corrupt("entry"))? & 1 == 1,
             br: rep(at + 40)?,
             gzip: rep(at + 56)?,
+            deploy: self.string(at + 72)?,
+            use_as_dictionary: (!dictionary.is_empty()).then_some(dictionary),
+            deltas: Deltas { records, strings },
         })
     }
 
@@ -379,9 +492,12 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
     };
     let entries: Vec<(&String, &Entry)> = manifest.entries.iter().collect();
     let n = entries.len();
+    let n_deltas: usize = entries.iter().map(|(_, e)| e.deltas.len()).sum();
     let buckets = (n * 2 + 1).next_power_of_two().max(2);
     let entries_at = HEADER + 4 * buckets;
-    let strings_at = entries_at + ENTRY * n;
+    let deltas_at = entries_at + ENTRY * n;
+    let strings_at = deltas_at + DELTA * n_deltas;
+    let mut delta_recs = Vec::with_capacity(DELTA * n_deltas);
 
     let mut table = vec![0u32; buckets];
     let mut recs = Vec::with_capacity(ENTRY * n);
@@ -409,6 +525,29 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
             recs.extend_from_slice(&o.to_le_bytes());
             recs.extend_from_slice(&l.to_le_bytes());
         }
+        let dictionary = e.use_as_dictionary.as_deref().unwrap_or("");
+        for s in [e.deploy.as_str(), dictionary] {
+            let (o, l) = intern(s, &mut strings);
+            recs.extend_from_slice(&o.to_le_bytes());
+            recs.extend_from_slice(&l.to_le_bytes());
+        }
+        let first = (delta_recs.len() / DELTA) as u32;
+        recs.extend_from_slice(&first.to_le_bytes());
+        recs.extend_from_slice(&(e.deltas.len() as u32).to_le_bytes());
+        for d in &e.deltas {
+            // Checked by `Manifest::from_json`; a builder bug here would name no dictionary.
+            delta_recs.extend_from_slice(&crate::parse_hex32(&d.dictionary).unwrap_or([0; 32]));
+            delta_recs.extend_from_slice(&d.size.to_le_bytes());
+            let (o, l) = intern(&d.etag, &mut strings);
+            delta_recs.extend_from_slice(&o.to_le_bytes());
+            delta_recs.extend_from_slice(&l.to_le_bytes());
+            let coding: u32 = match d.encoding {
+                DeltaEncoding::Zstd => 0,
+                DeltaEncoding::Brotli => 1,
+            };
+            delta_recs.extend_from_slice(&coding.to_le_bytes());
+            delta_recs.extend_from_slice(&0u32.to_le_bytes());
+        }
     }
     let mut out = Vec::with_capacity(strings_at + strings.len());
     out.extend_from_slice(MAGIC);
@@ -417,6 +556,8 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
         n as u32,
         buckets as u32,
         entries_at as u32,
+        deltas_at as u32,
+        n_deltas as u32,
         strings_at as u32,
         strings.len() as u32,
         public.0,
@@ -428,6 +569,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
         out.extend_from_slice(&slot.to_le_bytes());
     }
     out.extend_from_slice(&recs);
+    out.extend_from_slice(&delta_recs);
     out.extend_from_slice(&strings);
     out
 }
@@ -435,7 +577,7 @@ pub fn encode(manifest: &Manifest) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Representation;
+    use crate::{Delta, Representation};
     use std::collections::BTreeMap;
 
     fn manifest(n: usize) -> Manifest {
@@ -470,6 +612,21 @@ mod tests {
                     integrity: format!("sha384-{i}"),
                     immutable: i % 5 != 0,
                     encodings,
+                    deploy: format!("d{}", i % 3),
+                    use_as_dictionary: (i % 4 == 0)
+                        .then(|| format!("match=\"/assets/f{i}-*.css\"")),
+                    deltas: (0..i % 3)
+                        .map(|k| Delta {
+                            encoding: if k == 0 {
+                                DeltaEncoding::Zstd
+                            } else {
+                                DeltaEncoding::Brotli
+                            },
+                            dictionary: format!("{:02x}", (i + k) % 90).repeat(32),
+                            size: 5 + k as u64,
+                            etag: format!("\"dc{i}-{k}\""),
+                        })
+                        .collect(),
                 },
             );
         }
@@ -494,6 +651,18 @@ mod tests {
                     let want = e.encodings.get(&enc).map(|r| (r.size, r.etag.as_str()));
                     assert_eq!(got.representation(enc), want);
                 }
+                assert_eq!(got.deploy, e.deploy);
+                assert_eq!(got.use_as_dictionary, e.use_as_dictionary.as_deref());
+                assert_eq!(got.deltas.len(), e.deltas.len());
+                for (d, want) in got.deltas.iter().zip(&e.deltas) {
+                    assert_eq!(d.encoding, want.encoding);
+                    assert_eq!(d.size, want.size);
+                    assert_eq!(d.etag, want.etag);
+                    let hash = crate::parse_hex32(&want.dictionary).unwrap();
+                    assert_eq!(d.dictionary, &hash);
+                    assert_eq!(got.deltas.get(&hash, want.encoding), Some(d));
+                }
+                assert_eq!(got.deltas.get(&[0x5a; 32], DeltaEncoding::Zstd), None);
             }
             assert_eq!(idx.iter().filter(|e| e.is_ok()).count(), n);
             assert_eq!(idx.get("/assets/nope.css").unwrap(), None);
@@ -545,6 +714,10 @@ mod tests {
             r.extend_from_slice(&NONE.to_le_bytes());
             r.extend_from_slice(&[0; 8]);
         }
+        // deploy = the path's string, no dictionary, no deltas
+        r.extend_from_slice(&path.0.to_le_bytes());
+        r.extend_from_slice(&path.1.to_le_bytes());
+        r.extend_from_slice(&[0; 16]);
         assert_eq!(r.len(), ENTRY);
         r
     }
@@ -576,6 +749,8 @@ mod tests {
             entries,
             buckets,
             entries_at,
+            strings_at,
+            0,
             strings_at,
             area.len() as u32,
             public.0,

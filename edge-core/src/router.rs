@@ -1,10 +1,12 @@
 //! Where a request goes: the first decision, from its URL alone.
 //!
 //! Order: the HTTPS redirect (when configured), the edge's own operations endpoints
-//! (`/__edge/…`), the assets (under the public path), the scheduled jobs' paths (denied: only the
+//! (`/__edge/…`), the deploy history (`/.well-known/asset-history/…`, unless `asset_history` is
+//! off), the assets (under the public path), the scheduled jobs' paths (denied: only the
 //! coordinator may start a job, and a request the edge forwards is signed), Symfony's internal
 //! paths (denied unless a route names them), then the routes, first match wins.
 
+use crate::assets::history;
 use crate::config::Config;
 use crate::origin_url::split_request_url;
 use crate::path::{self, PathError};
@@ -37,6 +39,8 @@ pub enum Decision<'a> {
     BadPath(PathError),
     /// One of the edge's own endpoints.
     Ops(Ops),
+    /// The deploy history for the next build: the history file or a stored file.
+    History(history::Target),
     /// Denied (a deny route, or an internal path): 404, as if nothing were there.
     Deny,
     /// Proxied to the route's pools.
@@ -60,6 +64,11 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
             "status" => Ops::Status,
             _ => Ops::Unknown,
         });
+    }
+    if cfg.assets.history {
+        if let Some(target) = history::target(raw_path, &cfg.assets.public_path) {
+            return Decision::History(target);
+        }
     }
     let public = &cfg.assets.public_path;
     match path::decode(raw_path) {
@@ -231,6 +240,35 @@ mod tests {
             Decision::Ops(Ops::Health)
         );
         assert_eq!(decide("http://h/__edge/x", &c), Decision::Ops(Ops::Unknown));
+    }
+
+    #[test]
+    fn the_deploy_history_unless_turned_off() {
+        let c = cfg(&format!(r#"{{"routes":[{{"pools":["a"]}}],{POOLS}}}"#));
+        assert_eq!(
+            decide("http://h/.well-known/asset-history/history.json", &c),
+            Decision::History(history::Target::Index)
+        );
+        assert_eq!(
+            decide(
+                "http://h/.well-known/asset-history/files/assets/a-1.js.br?x",
+                &c
+            ),
+            Decision::History(history::Target::Stored("/assets/a-1.js.br".into()))
+        );
+        assert_eq!(
+            decide("http://h/.well-known/asset-history/nope", &c),
+            Decision::History(history::Target::Unknown)
+        );
+        assert!(proxied_by(&decide("http://h/.well-known/security.txt", &c)).is_some());
+        let off = cfg(&format!(
+            r#"{{"asset_history":false,"routes":[{{"pools":["a"]}}],{POOLS}}}"#
+        ));
+        assert!(proxied_by(&decide(
+            "http://h/.well-known/asset-history/history.json",
+            &off
+        ))
+        .is_some());
     }
 
     #[test]

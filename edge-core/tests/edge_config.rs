@@ -137,6 +137,9 @@ fn build_with(dir: &std::path::Path, public_path: &str) {
             integrity: "sha384-x".into(),
             immutable: false,
             encodings: Default::default(),
+            deploy: "d1".into(),
+            use_as_dictionary: None,
+            deltas: Vec::new(),
         },
     );
     let (root, shards) = cdn_manifest::index::encode_sharded(&m);

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use edge_core::answer::Answer;
+use edge_core::assets::history::{self, Target};
 use edge_core::assets::{self, Body, Plan};
 use edge_core::path;
 use http::Method;
@@ -51,7 +52,7 @@ pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Re
             )
         }
     };
-    match respond(plan, state).await {
+    match respond(plan, state, true).await {
         Ok(r) => Ok(r),
         Err(why) => {
             console_error!("edge-worker: asset unavailable from the ASSETS binding: {why}");
@@ -61,6 +62,44 @@ pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Re
             ))
         }
     }
+}
+
+/// The deploy history for the next build: the history file or a stored file, exactly as stored
+/// (never through the memory cache, which is for hot assets).
+pub(crate) async fn serve_history(
+    req: &Request,
+    target: Target,
+    state: &State,
+) -> worker::Result<Response> {
+    let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
+    let mut plan = history::plan(&method, &target, &state.config.assets.manifest);
+    let Body::Unsized { path } = &plan.body else {
+        return respond(plan, state, false)
+            .await
+            .or_else(|_| send(Answer::not_found()));
+    };
+    let upstream = match fetch_file(&state.assets, path, None).await {
+        Ok(r) if r.status() == 200 => r,
+        _ => {
+            return respond(history::not_found(&method), state, false)
+                .await
+                .or_else(|_| send(Answer::not_found()))
+        }
+    };
+    if let Some(len) = upstream.headers().get("content-length").ok().flatten() {
+        if let Ok(v) = http::HeaderValue::from_str(&len) {
+            plan.headers.insert(http::header::CONTENT_LENGTH, v);
+        }
+    }
+    let headers = plan
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)));
+    let body = (method == Method::GET)
+        .then(|| upstream.body())
+        .flatten()
+        .map(JsValue::from);
+    js::response(plan.status.as_u16(), headers, body.as_ref(), true)
 }
 
 /// The request headers the asset planner reads. Cloudflare (and Miniflare) rewrite
@@ -105,7 +144,7 @@ pub(crate) async fn send_answer(
         }
         _ => return send(answer),
     };
-    match respond(plan, state).await {
+    match respond(plan, state, true).await {
         Ok(r) => Ok(r),
         Err(why) => {
             console_error!("edge-worker: error page {page} unavailable: {why}");
@@ -114,9 +153,9 @@ pub(crate) async fn send_answer(
     }
 }
 
-/// Sends a plan: its body from the memory cache (small files), else streamed from the ASSETS
-/// binding (a range requested there, or sliced here if the service ignored it).
-async fn respond(plan: Plan, state: &State) -> Result<Response, String> {
+/// Sends a plan: its body from the memory cache (small files, when `cached`), else streamed from
+/// the ASSETS binding (a range requested there, or sliced here if the service ignored it).
+async fn respond(plan: Plan, state: &State, cached: bool) -> Result<Response, String> {
     let headers: Vec<(&str, &str)> = plan
         .headers
         .iter()
@@ -125,7 +164,7 @@ async fn respond(plan: Plan, state: &State) -> Result<Response, String> {
     let body: Option<JsValue> = match &plan.body {
         Body::Empty => None,
         Body::Text(text) => Some(text.into()),
-        Body::File { path, range, len } if state.cache.borrow().admits(*len as usize) => {
+        Body::File { path, range, len } if cached && state.cache.borrow().admits(*len as usize) => {
             let bytes = cached_bytes(state, path, *len).await?;
             Some(slice(bytes, range.as_ref()).into())
         }
@@ -137,6 +176,8 @@ async fn respond(plan: Plan, state: &State) -> Result<Response, String> {
                 (_, status) => return Err(format!("{path}: status {status}")),
             }
         }
+        // Passed through by `serve_history`, which alone plans one.
+        Body::Unsized { path } => return Err(format!("{path}: not a sized file")),
     };
     js::response(
         plan.status.as_u16(),

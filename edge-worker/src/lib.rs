@@ -54,6 +54,7 @@ mod handler {
             Decision::Asset(key) => super::assets::serve(&req, &key, &state).await,
             Decision::BadPath(e) => send(Answer::bad_path(e).for_head(head)),
             Decision::Ops(op) => super::ops::serve(op, &req, &state).await,
+            Decision::History(t) => super::assets::serve_history(&req, t, &state).await,
             Decision::Deny | Decision::NoRoute => {
                 let accept = req.headers().get("accept").ok().flatten();
                 let answer =

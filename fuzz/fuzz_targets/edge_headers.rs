@@ -57,6 +57,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         immutable: data[8] & 1 == 1,
         br: (data[8] & 2 == 2).then_some((len / 3, "\"br\"")),
         gzip: (data[8] & 4 == 4).then_some((len / 2, "\"gz\"")),
+        deploy: "d1",
+        use_as_dictionary: (data[8] & 8 == 8).then_some("match=\"/assets/a-*.css\""),
+        deltas: Default::default(),
     };
     let cfg = Config::from_json("{}").expect("the defaults are valid");
     for method in [Method::GET, Method::HEAD, Method::POST] {

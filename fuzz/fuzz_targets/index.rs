@@ -18,4 +18,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             assert!(listed.contains(&e), "{e:?} is not in the entry table");
         }
     }
+    // An entry's deltas were checked when it was read: all of them iterate, and each is found.
+    for e in &listed {
+        let all: Vec<_> = e.deltas.iter().collect();
+        assert_eq!(all.len(), e.deltas.len());
+        for d in all {
+            assert!(e.deltas.get(d.dictionary, d.encoding).is_some());
+        }
+    }
 });

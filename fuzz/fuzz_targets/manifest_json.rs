@@ -1,5 +1,6 @@
 //! The CDN manifest's JSON reader: an accepted manifest survives a JSON round trip, and its
-//! binary index finds every entry with the same facts.
+//! binary index finds every entry with the same facts (deploy, dictionary value and deltas
+//! included).
 #![no_main]
 use cdn_manifest::{index, Encoding, Index, Manifest, Root};
 
@@ -25,6 +26,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         for enc in Encoding::ALL {
             let want = e.encodings.get(&enc).map(|r| (r.size, r.etag.as_str()));
             assert_eq!(got.representation(enc), want);
+        }
+        assert_eq!(got.deploy, e.deploy);
+        assert_eq!(got.use_as_dictionary, e.use_as_dictionary.as_deref().filter(|v| !v.is_empty()));
+        let deltas: Vec<_> = got.deltas.iter().collect();
+        assert_eq!(deltas.len(), e.deltas.len());
+        for (d, want) in deltas.iter().zip(&e.deltas) {
+            assert_eq!((d.encoding, d.size, d.etag), (want.encoding, want.size, want.etag.as_str()));
+            assert_eq!(Some(*d.dictionary), cdn_manifest::parse_hex32(&want.dictionary));
         }
     }
 });

@@ -18,7 +18,7 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
  * ASSETS binding serves. Returns { url, log, request, dispose }.
  */
-export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true } = {}) {
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true, port = 0 } = {}) {
   // Every line workerd prints (the worker's console output included), so tests can assert
   // what the worker logged.
   const log = [];
@@ -40,7 +40,7 @@ export async function startWorker({ edge = { public_path: "/assets/" }, assets =
     },
     cf: false,
     host: "127.0.0.1",
-    port: 0,
+    port,
     log: new Log(LogLevel.WARN),
     handleRuntimeStdio(stdout, stderr) {
       // keepLog = false (benchmarks): drain what workerd prints without keeping it.

@@ -1,5 +1,5 @@
-//! Stage 4, compress: the `.br`/`.gz` representations of every compressible file, reused from
-//! the cache or computed, largest first, on the build's thread pool.
+//! Stage 5, compress: the `.br`/`.gz` representations of every compressible file, reused from
+//! the cache or the deploy history, or computed, largest first, on the build's thread pool.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -23,6 +23,9 @@ pub enum Blob {
     Memory(Arc<[u8]>),
     /// An object of the cache (hard-linked into OUT).
     Cached(PathBuf),
+    /// A verified file of the deploy history: in its directory, or downloaded beside OUT
+    /// (hard-linked into OUT).
+    History(PathBuf),
 }
 
 /// A compressed representation of one file.
@@ -34,6 +37,8 @@ pub struct Packed {
     pub size: u64,
     /// The settings that produced it.
     pub codec: Codec,
+    /// SHA-256 of its bytes, when known without reading them again.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// Every representation computed or found, and the cache bookkeeping.
@@ -47,6 +52,19 @@ pub struct Compressed {
     pub hits: usize,
     /// Compressions computed.
     pub misses: usize,
+    /// Compressions reused from the deploy history.
+    pub history_hits: usize,
+    /// Compressions not tried: the history records that they are not worth keeping.
+    pub skipped: Vec<(usize, Codec)>,
+}
+
+/// What the deploy history offers the compression stage.
+#[derive(Debug, Default)]
+pub struct Reuse<'a> {
+    /// (file, encoding) → a verified local file holding the sibling, its size and SHA-256.
+    pub siblings: HashMap<(usize, Encoding), (PathBuf, u64, [u8; 32])>,
+    /// (SHA-256 of some bytes, settings tag) pairs known not to be worth keeping.
+    pub no_gain: Option<&'a HashSet<([u8; 32], String)>>,
 }
 
 /// Compresses what the cache does not have, and collects the rest from it.
@@ -54,6 +72,7 @@ pub fn compress(
     sources: &Sources,
     fp: &Fingerprinted,
     cache: &Cache,
+    reuse: &Reuse<'_>,
     progress: &dyn Progress,
 ) -> Result<Compressed, BuildError> {
     let bytes = |i: usize| fp.final_bytes(sources, i);
@@ -73,20 +92,36 @@ pub fn compress(
             waiting.push(i);
             continue;
         }
-        match cache.get(&fp.digests[i], codec) {
-            Some((path, size)) => {
-                out.used.insert(path.clone());
-                let blob = Blob::Cached(path);
-                out.packed
-                    .insert((i, codec.encoding()), Packed { blob, size, codec });
-            }
-            None => {
-                misses.push((i, codec));
-                pending.insert((fp.digests[i], codec), vec![i]);
-            }
+        if let Some((path, size)) = cache.get(&fp.digests[i], codec) {
+            out.used.insert(path.clone());
+            let blob = Blob::Cached(path);
+            let packed = Packed {
+                blob,
+                size,
+                codec,
+                sha256: None,
+            };
+            out.packed.insert((i, codec.encoding()), packed);
+            out.hits += 1;
+        } else if let Some((path, size, sha)) = reuse.siblings.get(&(i, codec.encoding())) {
+            let packed = Packed {
+                blob: Blob::History(path.clone()),
+                size: *size,
+                codec,
+                sha256: Some(*sha),
+            };
+            out.packed.insert((i, codec.encoding()), packed);
+            out.history_hits += 1;
+        } else if reuse
+            .no_gain
+            .is_some_and(|n| n.contains(&(fp.digests[i], codec.tag())))
+        {
+            out.skipped.push((i, codec));
+        } else {
+            misses.push((i, codec));
+            pending.insert((fp.digests[i], codec), vec![i]);
         }
     }
-    out.hits = jobs.len() - misses.len();
     out.misses = misses.len();
     misses.sort_by_key(|&(i, codec)| {
         // Longest first (brotli 11 dominates), so no core idles at the end on one big file.
@@ -112,6 +147,7 @@ pub fn compress(
                 let input = bytes(i);
                 let packed = codec.compress(input);
                 let size = packed.len() as u64;
+                let sha256 = Some(crate::fingerprint::sha256(&packed));
                 let blob = match cache.put(&fp.digests[i], codec, &packed) {
                     Ok(Some(path)) => Blob::Cached(path),
                     Ok(None) => Blob::Memory(packed.into()),
@@ -122,7 +158,15 @@ pub fn compress(
                     }
                 };
                 progress.advance(input.len() as u64);
-                lock(&results).push((i, Packed { blob, size, codec }));
+                lock(&results).push((
+                    i,
+                    Packed {
+                        blob,
+                        size,
+                        codec,
+                        sha256,
+                    },
+                ));
             });
         }
     });

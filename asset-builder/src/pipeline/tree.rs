@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use cdn_manifest::Encoding;
+use cdn_manifest::{DeltaEncoding, Encoding};
 
 use super::compress::Blob;
 use crate::error::BuildError;
@@ -22,8 +22,13 @@ pub enum Owner {
     Source(String),
     /// A precompressed sibling of a source file.
     Sibling(String, Encoding),
+    /// A dictionary-compressed delta of a source file.
+    Delta(String, DeltaEncoding),
     /// A file the builder writes itself (manifests, index, `.assetsignore`).
     Builder(&'static str),
+    /// A file a kept deploy needs, taken from the history: (the entry's published path, the
+    /// deploy's id).
+    Kept(String, String),
 }
 
 impl fmt::Display for Owner {
@@ -31,7 +36,9 @@ impl fmt::Display for Owner {
         match self {
             Owner::Source(rel) => write!(f, "source file `{rel}`"),
             Owner::Sibling(rel, enc) => write!(f, "the {} sibling of `{rel}`", enc.token()),
+            Owner::Delta(rel, enc) => write!(f, "a {} delta of `{rel}`", enc.token()),
             Owner::Builder(what) => f.write_str(what),
+            Owner::Kept(path, deploy) => write!(f, "`{path}` of the kept deploy `{deploy}`"),
         }
     }
 }
@@ -82,6 +89,7 @@ impl Tree {
             }
             dir = parent;
         }
+        debug_assert!(self.blocked(&path).is_none());
         let mut dir = path.as_str();
         while let Some((parent, _)) = dir.rsplit_once('/') {
             self.dirs
@@ -91,6 +99,25 @@ impl Tree {
         }
         self.files.insert(path, (owner, content));
         Ok(())
+    }
+
+    /// What already claims `path`, a directory it needs or a file under it, if anything: what
+    /// [`Tree::claim`] would fail on.
+    pub fn blocked(&self, path: &str) -> Option<&Owner> {
+        if let Some((first, _)) = self.files.get(path) {
+            return Some(first);
+        }
+        if let Some(first) = self.dirs.get(path) {
+            return Some(first);
+        }
+        let mut dir = path;
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if let Some((first, _)) = self.files.get(parent) {
+                return Some(first);
+            }
+            dir = parent;
+        }
+        None
     }
 
     /// Number of files.

@@ -25,7 +25,7 @@ pub fn write(
         match content {
             Content::Source(i) => staging.write(path, fp.final_bytes(sources, *i)),
             Content::Blob(Blob::Memory(bytes)) => staging.write(path, bytes),
-            Content::Blob(Blob::Cached(from)) => staging.link(path, from),
+            Content::Blob(Blob::Cached(from) | Blob::History(from)) => staging.link(path, from),
             Content::Bytes(bytes) => staging.write(path, bytes),
         }
     })?;

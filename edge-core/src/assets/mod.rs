@@ -1,16 +1,19 @@
 //! Serving a built asset: request parts + manifest entry → a response plan.
 //!
 //! Nothing here does I/O. The plan says which status and headers to send and which stored file
-//! (identity or precompressed sibling, whole or a byte range) the body is; the glue fetches it.
+//! (identity, precompressed sibling or dictionary-compressed delta, whole or a byte range) the
+//! body is; the glue fetches it.
 
 pub mod conditional;
 pub mod cors;
+pub mod dictionary;
+pub mod history;
 pub mod negotiate;
 pub mod range;
 
 use std::ops::Range;
 
-use cdn_manifest::{Encoding, EntryRef};
+use cdn_manifest::{Delta, Encoding, EntryRef};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
@@ -41,6 +44,12 @@ pub enum Body {
     },
     /// A short plain-text message (errors).
     Text(String),
+    /// A stored file whose length the index does not record (the deploy history file): streamed
+    /// as the assets service sends it.
+    Unsized {
+        /// Its path inside the assets directory.
+        path: String,
+    },
 }
 
 /// What to answer.
@@ -92,14 +101,18 @@ impl Plan {
 }
 
 /// Request headers the asset planner reads; the glue passes these and no others into Wasm.
-pub const REQUEST_HEADERS: [HeaderName; 6] = [
+pub const REQUEST_HEADERS: [HeaderName; 7] = [
     header::ACCEPT_ENCODING,
     header::IF_NONE_MATCH,
     header::IF_MATCH,
     header::RANGE,
     header::IF_RANGE,
     header::ORIGIN,
+    HeaderName::from_static(dictionary::AVAILABLE_DICTIONARY),
 ];
+
+/// The response header that makes a representation a dictionary for later versions.
+pub const USE_AS_DICTIONARY: HeaderName = HeaderName::from_static("use-as-dictionary");
 
 /// The request headers the planner reads, from a lookup by name. Cloudflare (and Miniflare)
 /// rewrite `Accept-Encoding` to `br, gzip` before the worker runs and keep the client's own value
@@ -198,9 +211,17 @@ fn serve_as(
     if range != RangeRequest::Full {
         choice = None;
     }
-    let (len, etag) = match choice.and_then(|e| entry.representation(e)) {
-        Some((len, etag)) => (len, etag),
-        None => (entry.size, entry.etag),
+    // A delta against the dictionary the client names, when it takes one (RFC 9842).
+    let delta = match (&range, dictionary::available(headers)) {
+        (RangeRequest::Full, Some(dict)) if ok == StatusCode::OK => {
+            dictionary::choose(headers, &available, &entry.deltas, &dict)
+        }
+        _ => None,
+    };
+    let (len, etag) = match (delta, choice.and_then(|e| entry.representation(e))) {
+        (Some(d), _) => (d.size, d.etag),
+        (None, Some((len, etag))) => (len, etag),
+        (None, None) => (entry.size, entry.etag),
     };
 
     let mut plan = Plan::new(ok);
@@ -214,8 +235,11 @@ fn serve_as(
         },
     );
     let mut vary = Vec::new();
-    if !available.is_empty() {
+    if !available.is_empty() || !entry.deltas.is_empty() {
         vary.push("Accept-Encoding");
+    }
+    if !entry.deltas.is_empty() {
+        vary.push("Available-Dictionary");
     }
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let (allow, varies) = cors.allow(origin);
@@ -227,6 +251,13 @@ fn serve_as(
     }
     if !vary.is_empty() {
         plan.set(header::VARY, &vary.join(", "));
+    }
+    // The browser keeps this response as a dictionary for the later versions of the file (not
+    // a part of it, nor an error page).
+    if let (Some(value), true) = (entry.use_as_dictionary, ok == StatusCode::OK) {
+        if range == RangeRequest::Full {
+            plan.set(USE_AS_DICTIONARY, value);
+        }
     }
 
     // Preconditions apply to the target resource (RFC 9110 §13.2.1): a 404 page is not it, so
@@ -255,13 +286,18 @@ fn serve_as(
 
     plan.set(header::CONTENT_TYPE, entry.content_type);
     plan.set(header::ACCEPT_RANGES, "bytes");
-    let path = match choice {
-        Some(enc) => {
+    let path = match (delta, choice) {
+        (Some(d), _) => {
+            plan.set(header::CONTENT_ENCODING, d.encoding.token());
+            plan.precompressed = true;
+            Delta::path_for(entry.path, &dictionary::hex(d.dictionary), d.encoding)
+        }
+        (None, Some(enc)) => {
             plan.set(header::CONTENT_ENCODING, enc.token());
             plan.precompressed = true;
             format!("{}{}", entry.path, enc.suffix())
         }
-        None => entry.path.to_string(),
+        (None, None) => entry.path.to_string(),
     };
     let slice = match range {
         RangeRequest::Full => None,

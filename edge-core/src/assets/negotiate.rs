@@ -17,15 +17,34 @@ pub type Choice = Option<Encoding>;
 ///   §12.5.3 recommends over a 406 (clients rarely handle one).
 /// - Malformed elements (bad q) are ignored, not fatal.
 pub fn choose(headers: &HeaderMap, available: &[Encoding]) -> Choice {
-    let mut any_header = false;
-    let (mut br, mut gzip, mut identity, mut star): (
-        Option<u16>,
-        Option<u16>,
-        Option<u16>,
-        Option<u16>,
-    ) = (None, None, None, None);
+    best(&weights(headers), available).1
+}
+
+/// The q-values (in thousandths) a request's `Accept-Encoding` gives each coding the edge
+/// knows; `None` = not listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Weights {
+    /// Any `Accept-Encoding` header at all.
+    pub any_header: bool,
+    /// `br`.
+    pub br: Option<u16>,
+    /// `gzip` (or `x-gzip`).
+    pub gzip: Option<u16>,
+    /// `identity`.
+    pub identity: Option<u16>,
+    /// `*`.
+    pub star: Option<u16>,
+    /// `dcz` (never covered by `*`: a dictionary coding is used only when asked for by name).
+    pub dcz: Option<u16>,
+    /// `dcb` (likewise).
+    pub dcb: Option<u16>,
+}
+
+/// Reads every `Accept-Encoding` header (malformed elements are skipped).
+pub fn weights(headers: &HeaderMap) -> Weights {
+    let mut w = Weights::default();
     for value in headers.get_all(http::header::ACCEPT_ENCODING) {
-        any_header = true;
+        w.any_header = true;
         let Ok(text) = value.to_str() else { continue };
         for element in text.split(',') {
             let mut parts = element.split(';');
@@ -42,35 +61,42 @@ pub fn choose(headers: &HeaderMap, available: &[Encoding]) -> Choice {
             }
             let Some(q) = q else { continue };
             let slot = match coding.as_str() {
-                "br" => &mut br,
-                "gzip" | "x-gzip" => &mut gzip,
-                "identity" => &mut identity,
-                "*" => &mut star,
+                "br" => &mut w.br,
+                "gzip" | "x-gzip" => &mut w.gzip,
+                "identity" => &mut w.identity,
+                "*" => &mut w.star,
+                "dcz" => &mut w.dcz,
+                "dcb" => &mut w.dcb,
                 _ => continue,
             };
             *slot = Some(slot.map_or(q, |old: u16| old.max(q)));
         }
     }
-    if !any_header {
-        return None;
+    w
+}
+
+/// The best ordinary representation among `available` and its q-value (see [`choose`]).
+pub fn best(w: &Weights, available: &[Encoding]) -> (u16, Choice) {
+    if !w.any_header {
+        return (1000, None);
     }
-    let q_of = |explicit: Option<u16>| explicit.or(star).unwrap_or(0);
+    let q_of = |explicit: Option<u16>| explicit.or(w.star).unwrap_or(0);
     // identity is always acceptable unless refused, but least preferred when not listed.
-    let mut best: (u16, Choice) = (identity.or(star).unwrap_or(1), None);
+    let mut best: (u16, Choice) = (w.identity.or(w.star).unwrap_or(1), None);
     for enc in [Encoding::Gzip, Encoding::Brotli] {
         if !available.contains(&enc) {
             continue;
         }
         let q = q_of(match enc {
-            Encoding::Brotli => br,
-            Encoding::Gzip => gzip,
+            Encoding::Brotli => w.br,
+            Encoding::Gzip => w.gzip,
         });
         // `>=` so that on a tie the later (better-compressing) coding wins.
         if q > 0 && q >= best.0 {
             best = (q, Some(enc));
         }
     }
-    best.1
+    best
 }
 
 /// Parses a qvalue (`0`, `0.5`, `1`, `1.000`) into thousandths.

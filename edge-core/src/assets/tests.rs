@@ -12,6 +12,9 @@ fn entry(immutable: bool) -> EntryRef<'static> {
         immutable,
         br: Some((200, "\"br\"")),
         gzip: Some((300, "\"gz\"")),
+        deploy: "d1",
+        use_as_dictionary: None,
+        deltas: Default::default(),
     }
 }
 
@@ -283,4 +286,252 @@ fn error_pages_keep_their_status_and_are_never_stored() {
         page(&m, &h, &entry(false), StatusCode::BAD_GATEWAY, &Cors::Any).status,
         StatusCode::METHOD_NOT_ALLOWED
     );
+}
+
+/// An index holding one entry with br/gzip siblings, a `Use-As-Dictionary` value and dcz/dcb
+/// deltas against the dictionary `[7; 32]`.
+fn delta_index() -> cdn_manifest::Index {
+    use cdn_manifest::{Delta, DeltaEncoding, Entry, Manifest, Representation};
+    let mut m = Manifest::new("/assets/");
+    let mut encodings = std::collections::BTreeMap::new();
+    for (enc, size, etag) in [
+        (Encoding::Brotli, 200, "\"br\""),
+        (Encoding::Gzip, 300, "\"gz\""),
+    ] {
+        encodings.insert(
+            enc,
+            Representation {
+                size,
+                etag: etag.into(),
+            },
+        );
+    }
+    let delta = |encoding, size, etag: &str| Delta {
+        encoding,
+        dictionary: "07".repeat(32),
+        size,
+        etag: etag.into(),
+    };
+    m.entries.insert(
+        "/assets/app-0123456789abcdef.js".into(),
+        Entry {
+            logical_path: "app.js".into(),
+            content_type: "text/javascript; charset=utf-8".into(),
+            size: 1000,
+            etag: "\"id\"".into(),
+            integrity: "sha384-x".into(),
+            immutable: true,
+            encodings,
+            deploy: "d2".into(),
+            use_as_dictionary: Some(r#"match="/assets/app-*.js", match-dest=("script")"#.into()),
+            deltas: vec![
+                delta(DeltaEncoding::Zstd, 40, "\"dcz\""),
+                delta(DeltaEncoding::Brotli, 45, "\"dcb\""),
+            ],
+        },
+    );
+    cdn_manifest::Index::from_bytes(cdn_manifest::index::encode(&m)).unwrap()
+}
+
+const DICT_B64: &str = ":BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=:";
+const UAD: &str = r#"match="/assets/app-*.js", match-dest=("script")"#;
+
+fn delta_plan(method: &str, pairs: &[(&str, &str)]) -> Plan {
+    let idx = delta_index();
+    let e = idx.get("/assets/app-0123456789abcdef.js").unwrap().unwrap();
+    let (m, h) = req(method, pairs);
+    serve(&m, &h, &e, &Cors::Any)
+}
+
+#[test]
+fn a_named_dictionary_gets_its_delta_with_its_own_validator() {
+    let browser = "gzip, deflate, br, zstd, dcb, dcz";
+    let p = delta_plan(
+        "GET",
+        &[
+            ("accept-encoding", browser),
+            ("available-dictionary", DICT_B64),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(
+        hdr(&p, "content-encoding"),
+        Some("dcz"),
+        "the smaller delta"
+    );
+    assert_eq!(hdr(&p, "content-length"), Some("40"));
+    assert_eq!(hdr(&p, "etag"), Some("\"dcz\""));
+    assert_eq!(
+        hdr(&p, "vary"),
+        Some("Accept-Encoding, Available-Dictionary")
+    );
+    assert_eq!(
+        hdr(&p, "use-as-dictionary"),
+        Some(UAD),
+        "a dictionary for the next version"
+    );
+    assert_eq!(hdr(&p, "cache-control"), Some(IMMUTABLE));
+    assert!(p.precompressed);
+    assert_eq!(
+        p.body,
+        Body::File {
+            path: "/assets/app-0123456789abcdef.js.0707070707070707.dcz".into(),
+            range: None,
+            len: 40
+        }
+    );
+    let p = delta_plan(
+        "GET",
+        &[
+            ("accept-encoding", "br, dcb"),
+            ("available-dictionary", DICT_B64),
+        ],
+    );
+    assert_eq!(hdr(&p, "content-encoding"), Some("dcb"));
+    assert_eq!(hdr(&p, "etag"), Some("\"dcb\""));
+    let get = delta_plan(
+        "GET",
+        &[
+            ("accept-encoding", browser),
+            ("available-dictionary", DICT_B64),
+        ],
+    );
+    let head = delta_plan(
+        "HEAD",
+        &[
+            ("accept-encoding", browser),
+            ("available-dictionary", DICT_B64),
+        ],
+    );
+    assert_eq!(head.headers, get.headers);
+    assert_eq!(head.body, Body::Empty);
+}
+
+#[test]
+fn anything_else_gets_todays_negotiation() {
+    let other = ":CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg=:";
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+    let cases: &[Case<'_>] = &[
+        (
+            "an unknown dictionary",
+            &[
+                ("accept-encoding", "br, dcz, dcb"),
+                ("available-dictionary", other),
+            ],
+            Some("br"),
+        ),
+        (
+            "dcz and dcb not accepted",
+            &[
+                ("accept-encoding", "gzip, br"),
+                ("available-dictionary", DICT_B64),
+            ],
+            Some("br"),
+        ),
+        (
+            "a malformed header",
+            &[
+                ("accept-encoding", "br, dcz"),
+                ("available-dictionary", "BwcH"),
+            ],
+            Some("br"),
+        ),
+        ("no header", &[("accept-encoding", "br, dcz")], Some("br")),
+        (
+            "br preferred by q",
+            &[
+                ("accept-encoding", "br, dcz;q=0.5"),
+                ("available-dictionary", DICT_B64),
+            ],
+            Some("br"),
+        ),
+        (
+            "gzip only",
+            &[
+                ("accept-encoding", "gzip"),
+                ("available-dictionary", DICT_B64),
+            ],
+            Some("gzip"),
+        ),
+    ];
+    for (name, pairs, want) in cases {
+        let p = delta_plan("GET", pairs);
+        assert_eq!(p.status, StatusCode::OK, "{name}");
+        assert_eq!(hdr(&p, "content-encoding"), *want, "{name}");
+        assert_eq!(
+            hdr(&p, "vary"),
+            Some("Accept-Encoding, Available-Dictionary"),
+            "{name}"
+        );
+        assert_eq!(hdr(&p, "use-as-dictionary"), Some(UAD), "{name}");
+    }
+}
+
+#[test]
+fn ranges_and_preconditions_with_dictionaries() {
+    // A range is served from the identity bytes: no delta, and no dictionary (a part is none).
+    let p = delta_plan(
+        "GET",
+        &[
+            ("accept-encoding", "dcz"),
+            ("available-dictionary", DICT_B64),
+            ("range", "bytes=0-9"),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(hdr(&p, "content-encoding"), None);
+    assert_eq!(hdr(&p, "use-as-dictionary"), None);
+    // If-None-Match with the delta's validator: 304, keeping the dictionary headers.
+    let p = delta_plan(
+        "GET",
+        &[
+            ("accept-encoding", "dcz"),
+            ("available-dictionary", DICT_B64),
+            ("if-none-match", "\"dcz\""),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(hdr(&p, "etag"), Some("\"dcz\""));
+    assert_eq!(hdr(&p, "use-as-dictionary"), Some(UAD));
+    assert_eq!(
+        hdr(&p, "vary"),
+        Some("Accept-Encoding, Available-Dictionary")
+    );
+    // The br validator does not match the delta.
+    let p = delta_plan(
+        "GET",
+        &[
+            ("accept-encoding", "dcz"),
+            ("available-dictionary", DICT_B64),
+            ("if-none-match", "\"br\""),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::OK);
+    // An error page never becomes a dictionary nor gets a delta.
+    let idx = delta_index();
+    let e = idx.get("/assets/app-0123456789abcdef.js").unwrap().unwrap();
+    let (m, h) = req(
+        "GET",
+        &[
+            ("accept-encoding", "dcz"),
+            ("available-dictionary", DICT_B64),
+        ],
+    );
+    let p = page(&m, &h, &e, StatusCode::SERVICE_UNAVAILABLE, &Cors::Any);
+    assert_eq!(hdr(&p, "content-encoding"), None);
+    assert_eq!(hdr(&p, "use-as-dictionary"), None);
+}
+
+#[test]
+fn entries_without_deltas_do_not_vary_on_dictionaries() {
+    let p = plan(
+        "GET",
+        &[
+            ("accept-encoding", "br, dcz"),
+            ("available-dictionary", DICT_B64),
+        ],
+    );
+    assert_eq!(hdr(&p, "content-encoding"), Some("br"));
+    assert_eq!(hdr(&p, "vary"), Some("Accept-Encoding"));
+    assert_eq!(hdr(&p, "use-as-dictionary"), None);
 }

@@ -1,4 +1,5 @@
-//! `public_path`, `manifest`, `cors_allow_origins`, `not_found_page` and the memory cache.
+//! `public_path`, `manifest`, `cors_allow_origins`, `not_found_page`, the memory cache and
+//! `asset_history`.
 
 use super::key_path::{ConfigError, KeyPath};
 use super::raw::RawEdge;
@@ -20,6 +21,8 @@ pub struct AssetSettings {
     pub memory_cache_bytes: usize,
     /// Largest representation kept in that cache.
     pub memory_cache_max_file: usize,
+    /// Serve the deploy history at `/.well-known/asset-history/` (for the next build).
+    pub history: bool,
 }
 
 /// Largest isolate cache: an isolate has 128 MB in all.
@@ -84,5 +87,6 @@ pub(super) fn validate(raw: &RawEdge, at: &KeyPath) -> Result<AssetSettings, Con
         not_found_page: raw.not_found_page.clone(),
         memory_cache_bytes: bytes as usize,
         memory_cache_max_file: raw.memory_cache_max_file.min(bytes) as usize,
+        history: raw.asset_history,
     })
 }
