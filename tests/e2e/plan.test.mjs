@@ -181,9 +181,14 @@ describe("in-flight accounting", () => {
       req.end();
       aborted.push(req);
     }
-    await sleep(300);
     const health = async () => JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer plan-token" } })).body);
-    const during = (await health()).pools.p.origins.map((o) => o.in_flight);
+    // Wait (up to 3 s on a loaded machine) until all four have reached the worker.
+    let during = [];
+    for (let i = 0; i < 30; i++) {
+      await sleep(100);
+      during = (await health()).pools.p.origins.map((o) => o.in_flight);
+      if (during.reduce((a, b) => a + b, 0) >= 4) break;
+    }
     assert.deepEqual(during, [2, 2], "least outstanding spreads the four");
     for (const r of aborted) r.destroy();
     let after = during;
