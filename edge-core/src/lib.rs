@@ -26,6 +26,7 @@ pub mod loading;
 pub mod memory_cache;
 pub mod ops;
 pub mod origin_auth;
+pub mod origin_call;
 pub mod origin_url;
 pub mod path;
 pub mod proxy;

@@ -7,26 +7,22 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use edge_core::balancer::health::{judge, HealthCheck, Probe};
-use edge_core::balancer::retry::Outcome;
-use edge_core::config::{self, Config};
-use edge_core::coordinator::{next_alarm, Snapshot};
+use edge_core::config::Config;
+use edge_core::coordinator::{next_alarm, probe_due, Ask, Snapshot};
 use edge_core::jobs::Book;
+use edge_core::origin_call::{probe_failure, Call};
 use futures_util::future::join_all;
-use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestInit, Response};
+use web_sys::{RequestInit, Response};
 use worker::{
     console_error, console_log, durable_object, DurableObject, Env, Method, Request, ScheduledTime,
     State,
 };
 
 use crate::js;
-use crate::origin::{self, OriginRequest};
+use crate::origin;
 use crate::state::now_ms;
-
-/// Purges older than this are forgotten: no stored copy is kept longer (see `keep_for_s`).
-const PURGE_HORIZON_MS: u64 = 366 * 86_400 * 1000;
 
 /// The coordinator object (`EDGE_COORDINATOR`; one instance, by name).
 #[durable_object(alarm)]
@@ -64,31 +60,29 @@ impl DurableObject for EdgeCoordinator {
             Ok(m) => m,
             Err(why) => return worker::Response::error(why, 500),
         };
-        match (req.method(), req.path().as_str()) {
-            (Method::Get, "/snapshot") => {}
-            (Method::Get, "/book") => {
-                self.arm(&mem, false).await;
-                return worker::Response::ok(mem.book.borrow().to_json());
-            }
-            (Method::Post, "/purge") => {
-                let tags: Vec<String> =
-                    serde_json::from_str(&req.text().await?).unwrap_or_default();
-                let now = now_ms();
+        let body = match req.method() {
+            Method::Post => req.text().await?,
+            _ => String::new(),
+        };
+        let ask = match Ask::parse(req.method().as_ref(), &req.path(), &body) {
+            Ok(a) => a,
+            Err((status, why)) => return worker::Response::error(why, status),
+        };
+        self.arm(&mem, false).await;
+        match ask {
+            Ask::Book => return worker::Response::ok(mem.book.borrow().to_json()),
+            Ask::Purge(tags) => {
                 let purges = {
                     let mut s = mem.snapshot.borrow_mut();
-                    s.purges.purge(tags.iter().map(String::as_str), now);
-                    s.purges.forget_before(now, PURGE_HORIZON_MS);
+                    s.record_purge(&tags, now_ms());
                     s.purges.clone()
                 };
                 self.write("purges", &purges).await?;
             }
-            (Method::Post, "/arm") => {}
-            _ => return worker::Response::error("not found", 404),
+            Ask::Snapshot | Ask::Arm => {}
         }
-        self.arm(&mem, false).await;
-        let mut snap = mem.snapshot.borrow().clone();
-        snap.now_ms = now_ms();
-        worker::Response::ok(serde_json::to_string(&snap).unwrap_or_default())
+        let answer = mem.snapshot.borrow().answer(now_ms());
+        worker::Response::ok(answer)
     }
 
     async fn alarm(&self) -> worker::Result<worker::Response> {
@@ -100,7 +94,7 @@ impl DurableObject for EdgeCoordinator {
             }
         };
         let now = now_ms();
-        let probe = mem.config.has_health_checks() && now + 20 >= mem.next_probe_ms.get();
+        let probe = mem.config.has_health_checks() && probe_due(now, mem.next_probe_ms.get());
         if probe {
             mem.next_probe_ms
                 .set(now + mem.config.health_interval_s * 1000);
@@ -121,21 +115,8 @@ impl EdgeCoordinator {
         if let Some(m) = self.mem.borrow().clone() {
             return Ok(m);
         }
-        let env: &JsValue = self.env.as_ref();
-        let binding = |name: &str| {
-            Reflect::get(env, &JsValue::from_str(name))
-                .ok()
-                .filter(|v| !v.is_undefined())
-        };
-        let edge_json = match binding("EDGE") {
-            Some(v) => Some(String::from(js_sys::JSON::stringify(&v).map_err(js::text)?)),
-            None => None,
-        };
-        let config = Config::from_binding(edge_json.as_deref()).map_err(|e| e.to_string())?;
-        let origin_key = binding(config::ORIGIN_KEY)
-            .and_then(|v| v.as_string())
-            .filter(|k| !k.is_empty() && config.forwarding.origin_auth)
-            .map(String::into_bytes);
+        let config = js::config(&self.env)?;
+        let origin_key = js::secrets(&self.env, &config).origin_key;
         let snapshot = Snapshot {
             now_ms: 0,
             verdicts: self.read("verdicts").await.unwrap_or_default(),
@@ -237,36 +218,10 @@ async fn probe(key: Option<&[u8]>, origin: &str, check: &HealthCheck) -> Probe {
 }
 
 async fn probe_result(key: Option<&[u8]>, origin: &str, check: &HealthCheck) -> Result<(), String> {
-    let headers = Headers::new().map_err(js::text)?;
-    for (k, v) in &check.headers {
-        headers.set(k, v).map_err(js::text)?;
+    match origin::call(key, origin, &Call::probe(check)).await {
+        Ok(answer) => judge(answer.status, &answer.body, check),
+        Err(outcome) => Err(probe_failure(outcome, check.timeout_ms)),
     }
-    headers
-        .set("user-agent", "edge-worker health check")
-        .map_err(js::text)?;
-    let request = OriginRequest {
-        origin,
-        method: &check.method,
-        path_and_query: &check.path,
-        headers: &headers,
-        forwarded: [None; 5],
-        body: None,
-        timeout_ms: check.timeout_ms,
-    };
-    let resp = match origin::fetch(key, &request).await {
-        Ok(r) => r,
-        Err(Outcome::TimedOut) => return Err(format!("no answer within {} ms", check.timeout_ms)),
-        Err(_) => return Err("connection failed".into()),
-    };
-    let body = match (&check.expected_body, resp.text()) {
-        (Some(_), Ok(p)) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    judge(resp.status(), &body, check)
 }
 
 /// A request to the coordinator: `POST` with `body` when given, else `GET`; the answer's text.

@@ -22,9 +22,9 @@ use std::cell::RefCell;
 use std::fmt;
 
 use edge_core::balancer::retry::Outcome;
-use edge_core::forward;
 use edge_core::origin_url::OriginUrl;
-use edge_core::proxy::http1::{self, Event, Framing, Head, Limits, ResponseError, ResponseParser};
+use edge_core::proxy::http1;
+use edge_core::proxy::interim::{self, Collector, Final, InterimOrigins, Reply};
 use futures_util::future::{select, Either};
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -40,29 +40,14 @@ use worker::worker_sys::{self, Socket};
 use crate::origin::OriginRequest;
 use crate::state::now_ms;
 
-/// Origins remembered at most (configured origins are far fewer).
-const MAX_REMEMBERED: usize = 1024;
-
-/// Methods that may be sent again after the origin has seen them (RFC 9110 §9.2.2).
-const IDEMPOTENT: [&str; 6] = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"];
-
 thread_local! {
-    /// Origins that sent an interim response, by origin URL.
-    static SENDS_INTERIM: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Origins that sent an interim response.
+    static SENDS_INTERIM: RefCell<InterimOrigins> = RefCell::new(InterimOrigins::default());
 }
 
 /// Whether `origin` sent an interim response to an earlier request of this isolate.
 pub(crate) fn sends_interim(origin: &str) -> bool {
-    SENDS_INTERIM.with(|s| s.borrow().iter().any(|o| o == origin))
-}
-
-fn remember(origin: &str) {
-    SENDS_INTERIM.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() < MAX_REMEMBERED && !s.iter().any(|o| o == origin) {
-            s.push(origin.to_string());
-        }
-    });
+    SENDS_INTERIM.with(|s| s.borrow().contains(origin))
 }
 
 /// The final response to `r`, whose fetch (started at `started_ms`) gave the interim response
@@ -74,7 +59,7 @@ pub(crate) async fn final_response(
     started_ms: u64,
 ) -> Result<Response, Outcome> {
     let status = interim.status();
-    remember(r.origin);
+    SENDS_INTERIM.with(|s| s.borrow_mut().remember(r.origin));
     let hints = (status == 103)
         .then(|| interim.headers().get("link").ok().flatten())
         .flatten();
@@ -82,14 +67,7 @@ pub(crate) async fn final_response(
         // Whatever workerd kept of the exchange: not read.
         let _ = body.cancel();
     }
-    let why_not = if !IDEMPOTENT.contains(&r.method) {
-        Some("the method is not idempotent")
-    } else if streamed(r) {
-        Some("its body was streamed")
-    } else {
-        None
-    };
-    if let Some(why) = why_not {
+    if let Some(why) = interim::resend_refusal(r.method, streamed(r)) {
         let why = format_args!("interim status {status}; not sent again: {why}");
         return Err(fail(r, Outcome::Invalid, why));
     }
@@ -244,15 +222,6 @@ impl Drop for TimerGuard {
     }
 }
 
-/// The final response as read from the socket.
-struct Reply {
-    head: Head,
-    framing: Framing,
-    body: Vec<u8>,
-    /// `Link` values of the 103 heads before it.
-    hints: Vec<Vec<u8>>,
-}
-
 /// Writes `message` and reads the response to it, skipping interim heads.
 async fn talk(
     socket: &Socket,
@@ -277,99 +246,42 @@ async fn talk(
         .map_err(|_| Outcome::Lost)?
         .get_reader()
         .unchecked_into();
-    let mut parser = ResponseParser::new(Limits::EDGE, r.method == "HEAD");
-    let mut hints = Vec::new();
-    let mut head = None;
-    let mut body = Vec::new();
-    let mut ended = false;
+    let mut collector = Collector::new(r.method);
     loop {
-        while let Some(event) = parser.next_event().map_err(|e| unreadable(r, e))? {
-            match event {
-                Event::Interim(h) if h.status == 103 => {
-                    hints.extend(h.values("link").map(<[u8]>::to_vec));
-                }
-                Event::Interim(_) => {}
-                Event::Final(h, framing) => head = Some((h, framing)),
-                Event::Body(mut b) => body.append(&mut b),
-                Event::End(_trailers) => {
-                    let (head, framing) = head.ok_or(Outcome::Invalid)?;
-                    return Ok(Reply {
-                        head,
-                        framing,
-                        body,
-                        hints,
-                    });
-                }
-            }
-        }
-        if ended {
-            // The parser never asks for more after the end of the stream; in case it did.
-            return Err(Outcome::Lost);
-        }
         let chunk = JsFuture::from(reader.read())
             .await
             .map_err(|_| Outcome::Lost)?;
         let field = |name: &str| Reflect::get(&chunk, &JsValue::from_str(name));
-        if field("done").is_ok_and(|d| d.is_truthy()) {
-            parser.finish();
-            ended = true;
+        let bytes = if field("done").is_ok_and(|d| d.is_truthy()) {
+            None
         } else {
             let value: Uint8Array = field("value").map_err(|_| Outcome::Lost)?.unchecked_into();
-            parser.feed(&value.to_vec());
+            Some(value.to_vec())
+        };
+        let read = collector.feed(bytes.as_deref()).map_err(|e| {
+            let why = format_args!("unreadable response over the socket: {e}");
+            fail(r, interim::unreadable(&e), why)
+        })?;
+        if let Some(reply) = read {
+            return Ok(reply);
         }
     }
 }
 
-/// The outcome of a response that could not be read, with its log line.
-fn unreadable(r: &OriginRequest<'_>, e: ResponseError) -> Outcome {
-    let outcome = match e {
-        ResponseError::Truncated => Outcome::Lost,
-        _ => Outcome::Invalid,
-    };
-    fail(
-        r,
-        outcome,
-        format_args!("unreadable response over the socket: {e}"),
-    )
-}
-
-/// The response to hand on: the final status, its fields less hop-by-hop ones (and its
-/// `Content-Length` when it was chunked: the runtime frames the body now), the 103 hints when
-/// it has no `Link` of its own, and the body as it came (content-coded or not).
+/// The client's response from the final reply (see [`interim::final_response`]).
 fn respond(
     r: &OriginRequest<'_>,
     reply: Reply,
     hints: Option<String>,
 ) -> Result<Response, Outcome> {
-    let status = reply.head.status;
-    if !(200..=599).contains(&status) {
-        let why = format_args!("answered status {status}, not a final HTTP status");
-        return Err(fail(r, Outcome::Invalid, why));
-    }
-    let connection: String = reply
-        .head
-        .values("connection")
-        .flat_map(|v| v.iter().map(|&b| char::from(b)).chain([',']))
-        .collect();
-    let hop_by_hop = forward::hop_by_hop(Some(&connection));
-    let chunked = reply.framing == Framing::Chunked;
+    let Final {
+        status,
+        reason,
+        fields,
+        body,
+    } = interim::final_response(reply, r.method, hints)
+        .map_err(|why| fail(r, Outcome::Invalid, format_args!("{why}")))?;
     let headers = Headers::new().map_err(|_| Outcome::Invalid)?;
-    let mut fields: Vec<(&str, String)> = reply
-        .head
-        .fields
-        .iter()
-        .filter(|(n, _)| {
-            let reframed = chunked && n == "content-length";
-            !reframed && !hop_by_hop.contains(n)
-        })
-        .map(|(n, v)| (n.as_str(), latin1(v)))
-        .collect();
-    if !reply.head.has("link") {
-        fields.extend(reply.hints.iter().map(|v| ("link", latin1(v))));
-        if reply.hints.is_empty() {
-            fields.extend(hints.map(|v| ("link", v)));
-        }
-    }
     for (name, value) in &fields {
         headers.append(name, value).map_err(|e| {
             let why = format_args!(
@@ -381,19 +293,13 @@ fn respond(
     }
     let init = ResponseInit::new();
     init.set_status(status);
-    if reply
-        .head
-        .reason
-        .iter()
-        .all(|c| c.is_ascii_graphic() || *c == b' ')
-    {
-        init.set_status_text(&latin1(&reply.head.reason));
+    if let Some(reason) = reason {
+        init.set_status_text(&reason);
     }
     init.set_headers(&headers);
     // The bytes are passed on as the origin coded them (else workerd would code them again).
     let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
-    let no_body = r.method == "HEAD" || matches!(status, 204 | 205 | 304);
-    let body = (!no_body).then(|| Uint8Array::from(reply.body.as_slice()));
+    let body = body.map(|b| Uint8Array::from(b.as_slice()));
     Response::new_with_opt_readable_stream_and_init(body.as_ref().map(|b| b.unchecked_ref()), &init)
         .map_err(|e| {
             let why = format_args!("cannot build the response: {}", crate::js::text(e));
@@ -415,9 +321,4 @@ fn fail(r: &OriginRequest<'_>, outcome: Outcome, why: fmt::Arguments<'_>) -> Out
         path(r)
     );
     outcome
-}
-
-/// Bytes as a string of the same code points (ISO-8859-1), as `Headers` takes byte strings.
-fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
 }

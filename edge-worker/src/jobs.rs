@@ -9,17 +9,14 @@
 
 use std::rc::Rc;
 
-use edge_core::balancer::retry::Outcome as Transport;
 use edge_core::jobs::dispatch::{self, Attempt, Next};
-use edge_core::jobs::{Book, Job, Outcome, Start};
+use edge_core::jobs::{log, Book, Job, Start};
+use edge_core::origin_call::{job_answer, Call};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::Headers;
 use worker::{console_error, console_log, Storage};
 
 use crate::coordinator::Memory;
-use crate::js;
-use crate::origin::{self, OriginRequest};
+use crate::origin;
 use crate::state::now_ms;
 
 /// Storage key of the book.
@@ -82,7 +79,10 @@ async fn run(mem: &Memory, storage: &Storage, start: Start) {
         }
     }
     let outcome = outcome.unwrap_or_else(|| dispatch::exhausted(&failures));
-    let line = log_line(&start, &outcome, &failures, mem);
+    let line = {
+        let book = mem.book.borrow();
+        log::run_line(&start, &outcome, &failures, book.run(&start.key), now_ms())
+    };
     if mem.book.borrow_mut().finish(&start.key, outcome, now_ms()) {
         save(mem, storage).await;
         console_log!("{line}");
@@ -91,61 +91,13 @@ async fn run(mem: &Memory, storage: &Storage, start: Start) {
 
 /// One attempt at `origin`.
 async fn send(key: Option<&[u8]>, job: &Job, run_key: &str, origin: &str) -> Attempt {
-    match try_send(key, job, run_key, origin).await {
-        Ok(a) => a,
-        Err(why) => {
-            console_error!("edge-worker coordinator: job {run_key}: {why}");
-            Attempt::Failed(Transport::Invalid)
+    match origin::call(key, origin, &Call::job(job, run_key)).await {
+        Ok(a) => {
+            let replayed = a.headers.get("idempotency-replayed").ok().flatten();
+            job_answer(a.status, replayed.as_deref(), &a.body)
         }
+        Err(t) => Attempt::Failed(t),
     }
-}
-
-async fn try_send(
-    key: Option<&[u8]>,
-    job: &Job,
-    run_key: &str,
-    origin: &str,
-) -> Result<Attempt, String> {
-    let headers = Headers::new().map_err(js::text)?;
-    headers.set("idempotency-key", run_key).map_err(js::text)?;
-    headers
-        .set("user-agent", "edge-worker scheduled job")
-        .map_err(js::text)?;
-    let request = OriginRequest {
-        origin,
-        method: &job.method,
-        path_and_query: &job.path,
-        headers: &headers,
-        forwarded: [None; 5],
-        body: (job.method != "GET").then(|| JsValue::from_str("")),
-        timeout_ms: job.timeout_ms,
-    };
-    let resp = match origin::fetch(key, &request).await {
-        Ok(r) => r,
-        Err(t) => return Ok(Attempt::Failed(t)),
-    };
-    let status = resp.status();
-    let replayed_header = resp
-        .headers()
-        .get("idempotency-replayed")
-        .ok()
-        .flatten()
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    // Read the (small) answer whole: an unread body would hold the connection.
-    let text = JsFuture::from(resp.text().map_err(js::text)?)
-        .await
-        .map_err(js::text)?
-        .as_string()
-        .unwrap_or_default();
-    // A replayed body is the first execution's answer; its `status` field says how that went.
-    let replayed = replayed_header.then(|| {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("status").and_then(serde_json::Value::as_u64))
-            .and_then(|s| u16::try_from(s).ok())
-            .unwrap_or(status)
-    });
-    Ok(Attempt::Answered { status, replayed })
 }
 
 /// Stores the current book (after an attempt or an outcome; errors only logged: the run goes on).
@@ -162,39 +114,9 @@ async fn store(storage: &Storage, json: &str) -> worker::Result<()> {
 
 /// Reads the stored book; a missing or unreadable one starts afresh (which re-runs nothing).
 pub(crate) fn load(stored: Option<String>) -> Book {
-    match stored.map(|s| Book::from_json(&s)) {
-        Some(Ok(b)) => b,
-        Some(Err(why)) => {
-            console_error!("edge-worker coordinator: {why}; starting a new job book");
-            Book::default()
-        }
-        None => Book::default(),
+    let (book, dropped) = Book::restore(stored.as_deref());
+    if let Some(why) = dropped {
+        console_error!("edge-worker coordinator: {why}; starting a new job book");
     }
-}
-
-/// The run's log line (JSON).
-fn log_line(
-    start: &Start,
-    outcome: &Outcome,
-    failures: &[(String, String)],
-    mem: &Memory,
-) -> String {
-    let book = mem.book.borrow();
-    let run = book.run(&start.key);
-    let (status, error) = match outcome {
-        Outcome::Succeeded { status } => (Some(*status), None),
-        Outcome::Failed { why } => (None, Some(why.as_str())),
-    };
-    serde_json::json!({
-        "event": "job",
-        "key": start.key,
-        "origin": run.and_then(|r| r.origin.as_deref()),
-        "attempts": run.map(|r| r.attempts),
-        "status": status,
-        "error": error,
-        "lateness_ms": start.lateness_ms,
-        "duration_ms": now_ms().saturating_sub(run.map_or(0, |r| r.recorded_ms)),
-        "failed_origins": failures.len(),
-    })
-    .to_string()
+    book
 }

@@ -65,3 +65,28 @@ pub(crate) async fn bytes(resp: &Response) -> Result<Uint8Array, String> {
         .map_err(text)?;
     Ok(Uint8Array::new(&buf))
 }
+
+/// A binding of the environment, when present.
+pub(crate) fn binding(env: &worker::Env, name: &str) -> Option<JsValue> {
+    let env: &JsValue = env.as_ref();
+    Reflect::get(env, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined())
+}
+
+/// The `EDGE` variable, validated (an error names the key at fault).
+pub(crate) fn config(env: &worker::Env) -> Result<edge_core::config::Config, String> {
+    let edge_json = match binding(env, "EDGE") {
+        Some(v) => Some(String::from(js_sys::JSON::stringify(&v).map_err(text)?)),
+        None => None,
+    };
+    edge_core::config::Config::from_binding(edge_json.as_deref()).map_err(|e| e.to_string())
+}
+
+/// The secrets, read once.
+pub(crate) fn secrets(
+    env: &worker::Env,
+    config: &edge_core::config::Config,
+) -> edge_core::config::Secrets {
+    edge_core::config::Secrets::read(config, |name| binding(env, name)?.as_string())
+}

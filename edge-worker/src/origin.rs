@@ -2,6 +2,7 @@
 
 use edge_core::balancer::retry::Outcome;
 use edge_core::origin_auth::{self, Signed};
+use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
 use wasm_bindgen::JsValue;
 use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response};
@@ -78,4 +79,44 @@ pub(crate) fn sign(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<(), Outc
             .map_err(|_| Outcome::Refused)?;
     }
     Ok(())
+}
+
+/// What an origin gave a [`Call`] of the edge's own: its status, its headers and (when the call
+/// reads it) its body as text.
+pub(crate) struct Called {
+    pub(crate) status: u16,
+    pub(crate) headers: Headers,
+    pub(crate) body: String,
+}
+
+/// Sends one of the edge's own requests (a probe, a job run) to `origin`, signed like client
+/// traffic. `Err` when no answer came (the outcome says how), or the answer could not be read.
+pub(crate) async fn call(key: Option<&[u8]>, origin: &str, c: &Call) -> Result<Called, Outcome> {
+    let headers = Headers::new().map_err(|_| Outcome::Refused)?;
+    for (name, value) in &c.headers {
+        headers.set(name, value).map_err(|_| Outcome::Refused)?;
+    }
+    let request = OriginRequest {
+        origin,
+        method: &c.method,
+        path_and_query: &c.path,
+        headers: &headers,
+        forwarded: [None; 5],
+        body: c.body.as_deref().map(JsValue::from_str),
+        timeout_ms: c.timeout_ms,
+    };
+    let resp = fetch(key, &request).await?;
+    let body = match (c.read_body, resp.text()) {
+        (true, Ok(p)) => wasm_bindgen_futures::JsFuture::from(p)
+            .await
+            .map_err(|_| Outcome::Lost)?
+            .as_string()
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    Ok(Called {
+        status: resp.status(),
+        headers: resp.headers(),
+        body,
+    })
 }

@@ -14,7 +14,7 @@ use edge_core::config::{self, Config, Environment};
 use edge_core::coordinator::Snapshot;
 use edge_core::loading::LoadGate;
 use edge_core::memory_cache::MemoryCache;
-use js_sys::{Reflect, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Response;
 use worker::Env;
@@ -96,42 +96,16 @@ pub(crate) async fn load(env: &Env) -> Result<Rc<State>, String> {
 }
 
 async fn load_now(env: &Env) -> Result<Rc<State>, String> {
-    let env_js: &JsValue = env.as_ref();
-    let binding = |name: &str| {
-        Reflect::get(env_js, &JsValue::from_str(name))
-            .ok()
-            .filter(|v| !v.is_undefined())
-    };
-    let edge_json = match binding("EDGE") {
-        Some(v) => Some(String::from(js_sys::JSON::stringify(&v).map_err(js::text)?)),
-        None => None,
-    };
-    let config = Config::from_binding(edge_json.as_deref()).map_err(|e| e.to_string())?;
-    let assets = binding("ASSETS")
+    let config = js::config(env)?;
+    let assets = js::binding(env, "ASSETS")
         .filter(|v| v.is_object())
         .ok_or("the ASSETS binding is missing ([assets] binding = \"ASSETS\" in wrangler.toml)")?
         .unchecked_into::<worker::worker_sys::Fetcher>();
-    let manifest = &config.assets.manifest;
-    let resp = fetch_file(&assets, manifest, None).await?;
-    if resp.status() != 200 {
-        return Err(format!("the CDN manifest {manifest} is not in the assets directory (status {}); build it with asset-builder", resp.status()));
-    }
-    let root = Root::from_bytes(&js::bytes(&resp).await?.to_vec())
-        .map_err(|e| format!("{manifest}: {e}"))?;
-    let secret = |name: &str| {
-        binding(name)
-            .and_then(|v| v.as_string())
-            .filter(|s| !s.is_empty())
-    };
+    let root = load_root(&assets, &config.assets.manifest).await?;
+    let secrets = js::secrets(env, &config);
     let coordinator = env.durable_object(config::COORDINATOR).ok();
     let environment = Environment {
-        secrets: Some(
-            [config::ORIGIN_KEY, config::COOKIE_KEY, config::HEALTH_TOKEN]
-                .iter()
-                .filter(|n| secret(n).is_some())
-                .map(|n| n.to_string())
-                .collect(),
-        ),
+        secrets: Some(secrets.present.clone()),
         durable_objects: coordinator
             .iter()
             .map(|_| config::COORDINATOR.to_string())
@@ -144,19 +118,15 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let state = Rc::new(State {
         pools: RefCell::new(pool_states(&config.pools)),
         origin_urls: config.origin_urls(),
-        origin_key: secret(config::ORIGIN_KEY)
-            .filter(|_| config.forwarding.origin_auth)
-            .map(String::into_bytes),
-        health_token: secret(config::HEALTH_TOKEN),
-        cookie_key: secret(config::COOKIE_KEY)
-            .map(String::into_bytes)
-            .unwrap_or_default(),
+        origin_key: secrets.origin_key,
+        health_token: secrets.health_token,
+        cookie_key: secrets.cookie_key,
         coordinator,
         coord: RefCell::new((Snapshot::default(), 0)),
         coalescer: RefCell::new(Coalescer::default()),
         hot: RefCell::new(MemoryCache::new(config.cache_memory_bytes, 1 << 20)),
         counters: RefCell::new(Counters::default()),
-        cache_fields: cache_fields(&config),
+        cache_fields: config.cache_fields(),
         shards: RefCell::new(vec![None; root.shard_count()]),
         root,
         cache: RefCell::new(MemoryCache::new(
@@ -178,6 +148,15 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     Ok(state)
 }
 
+/// The manifest index's root, from the assets.
+async fn load_root(assets: &worker::worker_sys::Fetcher, manifest: &str) -> Result<Root, String> {
+    let resp = fetch_file(assets, manifest, None).await?;
+    if resp.status() != 200 {
+        return Err(format!("the CDN manifest {manifest} is not in the assets directory (status {}); build it with asset-builder", resp.status()));
+    }
+    Root::from_bytes(&js::bytes(&resp).await?.to_vec()).map_err(|e| format!("{manifest}: {e}"))
+}
+
 impl State {
     /// Takes a snapshot from the coordinator: its verdicts replace this isolate's, its purge log
     /// is merged (purges made here since stay).
@@ -187,24 +166,6 @@ impl State {
         c.0.verdicts = snap.verdicts;
         c.0.now_ms = snap.now_ms;
     }
-}
-
-/// The cache's own response fields of every route (tag and purge headers).
-fn cache_fields(config: &Config) -> Vec<String> {
-    let mut out: Vec<String> = config
-        .routes
-        .iter()
-        .filter_map(|r| match &r.action {
-            edge_core::routes::Action::Proxy(u) => {
-                Some([u.cache.tag_header.clone(), u.cache.purge_header.clone()])
-            }
-            edge_core::routes::Action::Deny => None,
-        })
-        .flatten()
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// The index shard that holds `path`, fetched on first use (once per isolate).

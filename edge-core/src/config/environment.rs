@@ -27,6 +27,38 @@ pub struct Environment {
     pub manifest_public_path: Option<String>,
 }
 
+/// The secrets as the worker uses them, read once from the deployment's bindings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// `EDGE_ORIGIN_KEY`, when set and origin authentication is on.
+    pub origin_key: Option<Vec<u8>>,
+    /// `EDGE_COOKIE_KEY` (empty when unset: cookies are then unsigned and ignored).
+    pub cookie_key: Vec<u8>,
+    /// `EDGE_HEALTH_TOKEN`, which opens `/__edge/…`.
+    pub health_token: Option<String>,
+    /// Names of the secrets that are set (for [`Config::check_environment`]).
+    pub present: Vec<String>,
+}
+
+impl Secrets {
+    /// Reads the secrets through `get` (a binding's text; empty counts as unset).
+    pub fn read(config: &Config, get: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| get(name).filter(|s| !s.is_empty());
+        Secrets {
+            origin_key: get(ORIGIN_KEY)
+                .filter(|_| config.forwarding.origin_auth)
+                .map(String::into_bytes),
+            cookie_key: get(COOKIE_KEY).map(String::into_bytes).unwrap_or_default(),
+            health_token: get(HEALTH_TOKEN),
+            present: [ORIGIN_KEY, COOKIE_KEY, HEALTH_TOKEN]
+                .iter()
+                .filter(|n| get(n).is_some())
+                .map(|n| n.to_string())
+                .collect(),
+        }
+    }
+}
+
 /// Something worth fixing that does not stop the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {

@@ -101,7 +101,9 @@ use crate::jobs::Job;
 use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
-pub use environment::{Environment, Warning, COOKIE_KEY, COORDINATOR, HEALTH_TOKEN, ORIGIN_KEY};
+pub use environment::{
+    Environment, Secrets, Warning, COOKIE_KEY, COORDINATOR, HEALTH_TOKEN, ORIGIN_KEY,
+};
 use key_path::Validate;
 pub use key_path::{is_token, ConfigError, KeyPath};
 pub use proxy::ForwardSettings;
@@ -187,6 +189,25 @@ impl Config {
             .values()
             .flat_map(|p| p.origins.iter().map(|o| o.url.clone()))
             .collect()
+    }
+
+    /// The cache's own response fields of every route (tag and purge headers), sorted, once
+    /// each: origins send them to the edge, never to clients.
+    pub fn cache_fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .routes
+            .iter()
+            .filter_map(|r| match &r.action {
+                crate::routes::Action::Proxy(u) => {
+                    Some([u.cache.tag_header.clone(), u.cache.purge_header.clone()])
+                }
+                crate::routes::Action::Deny => None,
+            })
+            .flatten()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The paths (without query) the jobs request on origins: the public must never reach them

@@ -657,3 +657,38 @@ fn jobs_need_the_coordinator_and_every_top_level_key_is_known() {
     let e = Config::from_json(r#"{"health_cache_ms":5000}"#).unwrap_err();
     assert_eq!(e.key, "EDGE.health_cache_ms", "the KV-era key is gone: {e}");
 }
+
+#[test]
+fn secrets_as_the_worker_reads_them() {
+    let c = Config::from_json(
+        r#"{"routes":[{"pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
+    )
+    .unwrap();
+    let get = |n: &str| match n {
+        ORIGIN_KEY => Some("k1".to_string()),
+        COOKIE_KEY => Some(String::new()),
+        HEALTH_TOKEN => Some("t".to_string()),
+        _ => None,
+    };
+    let s = Secrets::read(&c, get);
+    assert_eq!(s.origin_key.as_deref(), Some(&b"k1"[..]));
+    assert!(s.cookie_key.is_empty(), "an empty secret counts as unset");
+    assert_eq!(s.health_token.as_deref(), Some("t"));
+    assert_eq!(s.present, vec![ORIGIN_KEY, HEALTH_TOKEN]);
+    let open = Config::from_json(r#"{"origin_auth":false}"#).unwrap();
+    assert_eq!(
+        Secrets::read(&open, get).origin_key,
+        None,
+        "no signing when origin_auth is off"
+    );
+}
+
+#[test]
+fn cache_fields_of_every_proxy_route_once() {
+    let c = Config::from_json(r#"{"routes":[{"path_prefix":"/a","pools":["a"],"cache":{"tag_header":"X-Tags"}},{"path_prefix":"/d","action":"deny"},{"pools":["a"]}],
+        "pools":{"a":{"origins":[{"url":"http://x"}]}}}"#).unwrap();
+    assert_eq!(
+        c.cache_fields(),
+        vec!["x-cache-tags", "x-edge-purge-tags", "x-tags"]
+    );
+}

@@ -554,6 +554,16 @@ impl Book {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
 
+    /// The stored book (`None`: never stored). A missing or unreadable one starts afresh (which
+    /// re-runs nothing: runs are due from now); the error says why an unreadable one was dropped.
+    pub fn restore(stored: Option<&str>) -> (Book, Option<String>) {
+        match stored.map(Book::from_json) {
+            Some(Ok(b)) => (b, None),
+            Some(Err(why)) => (Book::default(), Some(why)),
+            None => (Book::default(), None),
+        }
+    }
+
     /// Reads the stored form. An unreadable book can be replaced by `Book::default()` safely: a
     /// fresh book re-runs nothing (see the module documentation).
     pub fn from_json(json: &str) -> Result<Book, String> {

@@ -13,6 +13,7 @@
 pub mod book;
 pub mod cron;
 pub mod dispatch;
+pub mod log;
 
 pub use book::{Book, JobBook, JobCounts, Outcome, Run, RunState, Start};
 pub use cron::Schedule;

@@ -4,6 +4,7 @@
 pub mod failure;
 pub mod http1;
 pub mod inbound;
+pub mod interim;
 pub mod log;
 pub mod plan;
 pub mod response;
