@@ -19,6 +19,7 @@ use edge_core::cache::invalidate;
 use edge_core::cache::key;
 use edge_core::cache::lookup::{self, StaleWhy, Use};
 use edge_core::cache::marker::{self, VARY_MARKER_HEADER};
+use edge_core::cache::placement;
 use edge_core::cache::refresh;
 use edge_core::cache::reply;
 use edge_core::cache::request::CacheRequest;
@@ -599,49 +600,28 @@ async fn store(
             Body::Bytes(b) => Some(b),
             Body::None => None,
         };
-        let ttl = format!("public, max-age={}", to_store.keep_for_s);
+        let place = placement::place(&to_store, primary, secondary);
+        let ttl = place.cache_control.as_str();
         let meta = to_store.entry.encode();
         // Always 200 in the Cache API (which keeps only some statuses); the entry has the real one.
         let copy = js::response(
             200,
-            [
-                ("cache-control", ttl.as_str()),
-                (META_HEADER, meta.as_str()),
-            ],
+            [("cache-control", ttl), (META_HEADER, meta.as_str())],
             bytes.as_ref().map(JsValue::from).as_ref(),
             false,
         )
         .map_err(|_| "response")?;
-        let key = if to_store.vary.is_empty() {
-            storage_url(primary, None)
-        } else {
-            storage_url(primary, Some(secondary))
-        };
-        cache_put(&key, &copy).await?;
+        cache_put(&place.key, &copy).await?;
         let size = bytes.as_ref().map_or(0, |b| b.length() as usize) + 512;
         let body = bytes.filter(|b| b.length() > 0);
-        state
-            .hot
-            .borrow_mut()
-            .insert(key, Hot::Copy(Rc::new((to_store.entry, body))), size);
-        if !to_store.vary.is_empty() {
-            let names = marker::encode(&to_store.vary);
-            let marker = js::response(
-                200,
-                [
-                    ("cache-control", ttl.as_str()),
-                    (VARY_MARKER_HEADER, names.as_str()),
-                ],
-                None,
-                false,
-            )
-            .map_err(|_| "response")?;
-            cache_put(&storage_url(primary, None), &marker).await?;
-            state.hot.borrow_mut().insert(
-                storage_url(primary, None),
-                Hot::Marker(to_store.vary.clone()),
-                64,
-            );
+        let copy = Hot::Copy(Rc::new((to_store.entry, body)));
+        state.hot.borrow_mut().insert(place.key, copy, size);
+        if let Some((key, names)) = place.marker {
+            let fields = [("cache-control", ttl), (VARY_MARKER_HEADER, names.as_str())];
+            let marker = js::response(200, fields, None, false).map_err(|_| "response")?;
+            cache_put(&key, &marker).await?;
+            let marker = Hot::Marker(to_store.vary);
+            state.hot.borrow_mut().insert(key, marker, 64);
         }
         Ok::<(), &'static str>(())
     }

@@ -15,6 +15,7 @@ pub mod invalidate;
 pub mod key;
 pub mod lookup;
 pub mod marker;
+pub mod placement;
 pub mod purge;
 pub mod refresh;
 pub mod reply;
