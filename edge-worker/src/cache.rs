@@ -8,14 +8,20 @@ use std::rc::Rc;
 
 use edge_core::answer::Answer;
 use edge_core::balancer::health::PoolVerdicts;
+use edge_core::cache::admission;
 use edge_core::cache::coalesce::{Flight, Role};
-use edge_core::cache::conditional::{self, NOT_MODIFIED_FIELDS};
-use edge_core::cache::entry::{storage_url, Entry, META_HEADER, VARY_MARKER_HEADER};
+use edge_core::cache::conditional;
+use edge_core::cache::entry::{storage_url, Entry, META_HEADER};
+use edge_core::cache::forward::{After, Forward};
 use edge_core::cache::freshness::Timing;
 use edge_core::cache::headers::Fields;
 use edge_core::cache::invalidate;
 use edge_core::cache::key;
 use edge_core::cache::lookup::{self, StaleWhy, Use};
+use edge_core::cache::marker::{self, VARY_MARKER_HEADER};
+use edge_core::cache::placement;
+use edge_core::cache::refresh;
+use edge_core::cache::reply;
 use edge_core::cache::request::CacheRequest;
 use edge_core::cache::status::CacheStatus;
 use edge_core::cache::storable::{self, RequestBits, ToStore};
@@ -45,6 +51,18 @@ pub(crate) enum Hot {
     Marker(Vec<String>),
     /// A stored response and its body.
     Copy(Rc<(Entry, Option<Uint8Array>)>),
+}
+
+/// A request on a caching route, with what every step of serving it needs.
+struct Call<'a> {
+    req: &'a Request,
+    url: &'a str,
+    creq: CacheRequest,
+    primary: String,
+    route: &'a Route,
+    upstream: &'a Upstream,
+    state: &'a Rc<State>,
+    ctx: &'a Context,
 }
 
 /// A stored response found for a request.
@@ -129,11 +147,23 @@ pub(crate) async fn serve(
     let settings = &upstream.cache;
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
-    let creq = CacheRequest::read(&req.method(), get, settings);
+    let c = Call {
+        req: &req,
+        url,
+        creq: CacheRequest::read(&req.method(), get, settings),
+        primary: key::primary(url, &settings.ignore_query),
+        route,
+        upstream,
+        state,
+        ctx,
+    };
     let inbound = match proxy::read(&req, url, state) {
         Ok(i) => i,
         Err(answer) => return send(answer),
     };
+    if let Some(why) = c.creq.bypass(settings) {
+        return bypass(&c, why, inbound).await;
+    }
     let plan = Plan::new(
         &state.config,
         route,
@@ -141,33 +171,41 @@ pub(crate) async fn serve(
         inbound.facts.clone(),
         &state.cookie_key,
     );
-    if let Some(why) = creq.bypass(settings) {
-        let mut p = proxy::outbound(&req, inbound).await?;
-        let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
-        let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
-        if !creq.readable {
-            invalidate_after(&fw, url, &p, upstream, state, ctx);
-        }
-        let status = CacheStatus {
-            fwd: Some("bypass"),
-            fwd_status: status_of(&fw),
-            detail: Some(why.into()),
-            ..Default::default()
-        };
-        count(state, &status);
-        return proxy::finish(fw, &plan, &p, &req, upstream, state, Some(&status)).await;
-    }
-    let primary = key::primary(url, &settings.ignore_query);
-    let Some(stored) = lookup_stored(state, &primary, &get).await else {
-        if creq.cc.has("only-if-cached") {
+    let Some(stored) = lookup_stored(state, &c.primary, &get).await else {
+        if c.creq.cc.has("only-if-cached") {
             return send(Answer::text(
                 504,
                 "504 Gateway Timeout: not in the cache (only-if-cached)\n",
             ));
         }
         let p = proxy::outbound(&req, inbound).await?;
-        return miss(req, &primary, &creq, p, upstream, route, state, ctx).await;
+        return miss(&c, p).await;
     };
+    let (decision, purged, verdicts) = decide(&c, &stored, &plan);
+    match decision {
+        Use::Fresh { age, ttl } => {
+            let status = CacheStatus::hit(ttl);
+            serve_stored(&c, stored, age, status, &inbound, &plan, None)
+        }
+        Use::Stale { age, ttl, why } => serve_stale(&c, stored, age, ttl, why, &inbound, &plan),
+        Use::Forward {
+            revalidate,
+            stale_on_error,
+        } => {
+            let fwd = Forward::new(revalidate, stale_on_error, &c.creq);
+            forward_with_copy(&c, stored, fwd, purged, verdicts, inbound, plan).await
+        }
+    }
+}
+
+/// The lookup's decision for a found copy, whether a purge made it stale, and the health
+/// verdicts when they were read (only a copy that may answer while the origins fail needs them).
+fn decide(
+    c: &Call<'_>,
+    stored: &Stored,
+    plan: &Plan<'_>,
+) -> (Use, bool, Option<BTreeMap<String, PoolVerdicts>>) {
+    let (state, settings) = (c.state, &c.upstream.cache);
     let now = now_ms();
     let purged = state
         .coord
@@ -175,137 +213,112 @@ pub(crate) async fn serve(
         .0
         .purges
         .purged(&stored.entry.tags, stored.entry.stored_ms);
-    let mut decision = lookup::decide(&stored.entry, &creq, settings, now, purged, false);
-    let mut verdicts = None;
-    if matches!(
+    let decision = lookup::decide(&stored.entry, &c.creq, settings, now, purged, false);
+    if !matches!(
         decision,
         Use::Forward {
             stale_on_error: true,
             ..
         }
     ) {
-        // Only a stale copy needs to know whether the origins are down (a health read).
-        let v = crate::health::verdicts_for(state, plan.chain());
-        if plan.all_down(&state.pools.borrow(), &v, now) {
-            decision = lookup::decide(&stored.entry, &creq, settings, now, purged, true);
-        }
-        verdicts = Some(v);
+        return (decision, purged, None);
     }
-    match decision {
-        Use::Fresh { age, ttl } => {
-            let status = CacheStatus {
-                hit: true,
-                ttl: Some(ttl),
-                ..Default::default()
-            };
-            serve_stored(stored, age, status, &creq, &inbound, &plan, state, None)
+    let verdicts = crate::health::verdicts_for(state, plan.chain());
+    let decision = if plan.all_down(&state.pools.borrow(), &verdicts, now) {
+        lookup::decide(&stored.entry, &c.creq, settings, now, purged, true)
+    } else {
+        decision
+    };
+    (decision, purged, Some(verdicts))
+}
+
+/// A request that must not use the cache: passed to the origin (an unsafe one invalidates what
+/// it changed).
+async fn bypass(c: &Call<'_>, why: &str, inbound: Inbound) -> worker::Result<Response> {
+    let mut p = proxy::outbound(c.req, inbound).await?;
+    let (mut plan, verdicts) = proxy::plan_for(&p, c.route, c.upstream, c.state).await;
+    let fw = proxy::forward(&mut p, &mut plan, &verdicts, c.state).await?;
+    if !c.creq.readable {
+        invalidate_after(&fw, c.url, &p, c.upstream, c.state, c.ctx);
+    }
+    let status = CacheStatus::bypass(why, status_of(&fw));
+    count(c.state, &status);
+    proxy::finish(fw, &plan, &p, c.req, c.upstream, c.state, Some(&status)).await
+}
+
+/// Serves a stale copy the lookup allowed (revalidating it in the background when that is why).
+fn serve_stale(
+    c: &Call<'_>,
+    stored: Stored,
+    age: u64,
+    ttl: i64,
+    why: StaleWhy,
+    inbound: &Inbound,
+    plan: &Plan<'_>,
+) -> worker::Result<Response> {
+    if why == StaleWhy::WhileRevalidate {
+        let headers = Headers::new_with_headers(&c.req.headers())?;
+        let url = c.url.to_string();
+        later(c.state, c.ctx, Task::Revalidate { url, headers });
+    }
+    let status = CacheStatus::stale_hit(ttl, why.token());
+    serve_stored(c, stored, age, status, inbound, plan, None)
+}
+
+/// Goes to the origin although a copy was found (conditionally when it can be revalidated), then
+/// serves the copy after all, refreshes it from a `304`, or passes the answer on.
+async fn forward_with_copy(
+    c: &Call<'_>,
+    stored: Stored,
+    fwd: Forward,
+    purged: bool,
+    verdicts: Option<BTreeMap<String, PoolVerdicts>>,
+    inbound: Inbound,
+    mut plan: Plan<'_>,
+) -> worker::Result<Response> {
+    let mut p = proxy::outbound(c.req, inbound).await?;
+    if fwd.sends_validators() {
+        for (name, value) in conditional::validators(&stored.entry) {
+            p.headers.set(name, &value)?;
         }
-        Use::Stale { age, ttl, why } => {
-            let detail = match why {
-                StaleWhy::WhileRevalidate => {
-                    later(
-                        state,
-                        ctx,
-                        Task::Revalidate {
-                            url: url.to_string(),
-                            headers: Headers::new_with_headers(&js)?,
-                        },
-                    );
-                    "stale-while-revalidate"
-                }
-                StaleWhy::OriginsDown => "origins-down",
-                StaleWhy::MaxStale => "max-stale",
-            };
-            let status = CacheStatus {
-                hit: true,
-                ttl: Some(ttl),
-                detail: Some(detail.into()),
-                ..Default::default()
-            };
-            serve_stored(stored, age, status, &creq, &inbound, &plan, state, None)
-        }
-        Use::Forward {
-            revalidate,
-            stale_on_error,
-        } => {
-            let own_conditionals = creq.if_none_match.is_some() || creq.if_modified_since.is_some();
-            let mut p = proxy::outbound(&req, inbound).await?;
-            if revalidate && !own_conditionals {
-                for (name, value) in conditional::validators(&stored.entry) {
-                    p.headers.set(name, &value)?;
-                }
-            }
-            let mut plan = plan;
-            let verdicts = match verdicts {
-                Some(v) => v,
-                None => crate::health::verdicts_for(state, plan.chain()),
-            };
-            let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
-            let failed = fw.result.is_err()
-                || fw
-                    .result
-                    .as_ref()
-                    .is_ok_and(|r| (500..=504).contains(&r.status()));
-            if failed && stale_on_error {
-                if let Some((age, ttl)) =
-                    lookup::stale_on_error(&stored.entry, settings, now_ms(), purged)
-                {
-                    let status = CacheStatus {
-                        fwd: Some("stale"),
-                        fwd_status: status_of(&fw),
-                        ttl: Some(ttl),
-                        detail: Some("stale-if-error".into()),
-                        ..Default::default()
-                    };
-                    return serve_stored(
-                        stored,
-                        age,
-                        status,
-                        &creq,
-                        &p.inbound,
-                        &plan,
-                        state,
-                        Some(fw.origin_ms),
-                    );
-                }
-            }
-            if revalidate
-                && !own_conditionals
-                && fw.result.as_ref().is_ok_and(|r| r.status() == 304)
-            {
-                return refreshed(stored, fw, &primary, &creq, &p, &plan, upstream, state, ctx);
-            }
-            let base = CacheStatus {
-                fwd: Some("stale"),
-                ..Default::default()
-            };
-            store_and_finish(
-                fw, base, None, &primary, &creq, &p, &plan, &req, upstream, state, ctx,
+    }
+    let verdicts = match verdicts {
+        Some(v) => v,
+        None => crate::health::verdicts_for(c.state, plan.chain()),
+    };
+    let fw = proxy::forward(&mut p, &mut plan, &verdicts, c.state).await?;
+    let answered = fw.result.as_ref().ok().map(Response::status);
+    match fwd.after(answered, &stored.entry, &c.upstream.cache, now_ms(), purged) {
+        After::Stale { age, ttl } => {
+            let status = CacheStatus::stale_if_error(ttl, status_of(&fw));
+            serve_stored(
+                c,
+                stored,
+                age,
+                status,
+                &p.inbound,
+                &plan,
+                Some(fw.origin_ms),
             )
-            .await
+        }
+        After::Refresh => refreshed(c, stored, fw, &p, &plan),
+        After::Pass => {
+            let base = CacheStatus::forward("stale");
+            store_and_finish(c, fw, base, None, &p, &plan).await
         }
     }
 }
 
 /// A miss: one request per key fetches it (the others wait for it and share the stored result).
-#[allow(clippy::too_many_arguments)]
-async fn miss(
-    req: Request,
-    primary: &str,
-    creq: &CacheRequest,
-    mut p: Prepared,
-    upstream: &Upstream,
-    route: &Route,
-    state: &Rc<State>,
-    ctx: &Context,
-) -> worker::Result<Response> {
-    let flight = storage_url(primary, None);
+async fn miss(c: &Call<'_>, mut p: Prepared) -> worker::Result<Response> {
+    let state = c.state;
+    let flight = storage_url(&c.primary, None);
     let deadline = state.config.retry.deadline_ms;
     let role = state
         .coalescer
         .borrow_mut()
         .join(&flight, now_ms(), deadline);
-    let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+    let (mut plan, verdicts) = proxy::plan_for(&p, c.route, c.upstream, state).await;
     let mut collapsed = false;
     if role == Role::Follower {
         loop {
@@ -315,26 +328,24 @@ async fn miss(
                 Flight::Pending => continue,
                 Flight::Done { stored: true } => {
                     collapsed = true;
-                    let js = req.headers();
+                    let js = c.req.headers();
                     let get = |n: &str| js.get(n).ok().flatten();
-                    if let Some(stored) = lookup_stored(state, primary, &get).await {
-                        if let Use::Fresh { age, ttl } = lookup::decide(
+                    if let Some(stored) = lookup_stored(state, &c.primary, &get).await {
+                        let settings = &c.upstream.cache;
+                        let decision = lookup::decide(
                             &stored.entry,
-                            creq,
-                            &upstream.cache,
+                            &c.creq,
+                            settings,
                             now_ms(),
                             false,
                             false,
-                        ) {
+                        );
+                        if let Use::Fresh { age, ttl } = decision {
                             let status = CacheStatus {
-                                hit: true,
-                                ttl: Some(ttl),
                                 collapsed: true,
-                                ..Default::default()
+                                ..CacheStatus::hit(ttl)
                             };
-                            return serve_stored(
-                                stored, age, status, creq, &p.inbound, &plan, state, None,
-                            );
+                            return serve_stored(c, stored, age, status, &p.inbound, &plan, None);
                         }
                     }
                     break;
@@ -345,232 +356,175 @@ async fn miss(
     }
     let fw = proxy::forward(&mut p, &mut plan, &verdicts, state).await?;
     let base = CacheStatus {
-        fwd: Some("uri-miss"),
         collapsed,
-        ..Default::default()
+        ..CacheStatus::forward("uri-miss")
     };
     // A pass (last response not storable) reports too: a storable answer ends the pass.
     let leader = (role != Role::Follower).then_some(flight);
-    store_and_finish(
-        fw, base, leader, primary, creq, &p, &plan, &req, upstream, state, ctx,
-    )
-    .await
+    store_and_finish(c, fw, base, leader, &p, &plan).await
 }
 
 /// Passes an origin's answer on, storing it beside when it may be stored (the body is teed: the
 /// client's copy streams, the stored copy is read in the background, bounded).
-#[allow(clippy::too_many_arguments)]
 async fn store_and_finish(
+    c: &Call<'_>,
     mut fw: Forwarded,
     mut status: CacheStatus,
     leader: Option<String>,
-    primary: &str,
-    creq: &CacheRequest,
     p: &Prepared,
     plan: &Plan<'_>,
-    req: &Request,
-    upstream: &Upstream,
-    state: &Rc<State>,
-    ctx: &Context,
 ) -> worker::Result<Response> {
     status.fwd_status = status_of(&fw);
     let mut stored = false;
     if let Ok(r) = &fw.result {
-        let fields = fields_of(&r.headers());
-        let bits = RequestBits {
-            get: !creq.head,
-            authorization: creq.authorization,
-            no_store: creq.cc.has("no-store"),
-        };
         let timing = Timing {
             request_ms: fw.sent_ms,
             response_ms: fw.received_ms,
         };
-        match storable::decide(
-            bits,
+        let fields = fields_of(&r.headers());
+        let settings = &c.upstream.cache;
+        let now = now_ms();
+        match admission::admit(
+            &c.creq,
             r.status(),
             &fields,
             timing,
-            primary,
-            &upstream.cache,
-            now_ms(),
+            &c.primary,
+            settings,
+            now,
         ) {
-            Ok(_)
-                if fields
-                    .first("content-length")
-                    .and_then(|l| l.trim().parse::<u64>().ok())
-                    .is_some_and(|l| l > upstream.cache.max_object_bytes) =>
-            {
-                status.detail = Some("too-large".into());
-            }
             Ok(to_store) => {
                 let secondary = key::secondary(&to_store.vary, |n| p.headers.get(n).ok().flatten());
-                let (client, keep) = match r.body() {
-                    Some(b) => {
-                        let parts = b.tee();
-                        (
-                            parts.get(0).dyn_into::<ReadableStream>().ok(),
-                            parts.get(1).dyn_into::<ReadableStream>().ok(),
-                        )
-                    }
-                    None => (None, None),
+                let (client, body) = tee(r)?;
+                fw.result = Ok(client);
+                let task = Task::Store {
+                    primary: c.primary.clone(),
+                    secondary,
+                    to_store,
+                    body,
+                    max: settings.max_object_bytes,
+                    leader: leader.clone(),
                 };
-                fw.result = Ok(Response::new_with_opt_readable_stream_and_init(
-                    client.as_ref(),
-                    r.unchecked_ref(),
-                )?);
-                let body = keep.map_or(Body::None, Body::Stream);
-                later(
-                    state,
-                    ctx,
-                    Task::Store {
-                        primary: primary.to_string(),
-                        secondary,
-                        to_store,
-                        body,
-                        max: upstream.cache.max_object_bytes,
-                        leader: leader.clone(),
-                    },
-                );
+                later(c.state, c.ctx, task);
                 stored = true;
                 status.stored = true;
             }
-            Err(why) => status.detail = Some(why.token().into()),
+            Err(detail) => status.detail = Some(detail.into()),
         }
     }
     if let (false, Some(flight)) = (stored, &leader) {
-        state.coalescer.borrow_mut().finish(flight, false, now_ms());
+        c.state
+            .coalescer
+            .borrow_mut()
+            .finish(flight, false, now_ms());
     }
-    count(state, &status);
-    proxy::finish(fw, plan, p, req, upstream, state, Some(&status)).await
+    count(c.state, &status);
+    proxy::finish(fw, plan, p, c.req, c.upstream, c.state, Some(&status)).await
+}
+
+/// Splits a response's body in two: the response passed on (streaming) and the body to store.
+fn tee(r: &Response) -> worker::Result<(Response, Body)> {
+    let (client, keep) = match r.body() {
+        Some(b) => {
+            let parts = b.tee();
+            (
+                parts.get(0).dyn_into::<ReadableStream>().ok(),
+                parts.get(1).dyn_into::<ReadableStream>().ok(),
+            )
+        }
+        None => (None, None),
+    };
+    let client =
+        Response::new_with_opt_readable_stream_and_init(client.as_ref(), r.unchecked_ref())?;
+    Ok((client, keep.map_or(Body::None, Body::Stream)))
 }
 
 /// The stored response was still good (the origin answered `304`): it is refreshed with the
 /// 304's fields, stored again and served.
-#[allow(clippy::too_many_arguments)]
 fn refreshed(
+    c: &Call<'_>,
     stored: Stored,
     fw: Forwarded,
-    primary: &str,
-    creq: &CacheRequest,
     p: &Prepared,
     plan: &Plan<'_>,
-    upstream: &Upstream,
-    state: &Rc<State>,
-    ctx: &Context,
 ) -> worker::Result<Response> {
     let Ok(not_modified) = &fw.result else {
         return send(Answer::text(502, "502 Bad Gateway\n"));
     };
-    let fields = conditional::merge_304(&stored.entry.fields, &fields_of(&not_modified.headers()));
     let timing = Timing {
         request_ms: fw.sent_ms,
         response_ms: fw.received_ms,
     };
-    let now = now_ms();
     let bits = RequestBits {
         get: true,
-        authorization: creq.authorization,
-        no_store: creq.cc.has("no-store"),
+        ..admission::request_bits(&c.creq)
     };
-    let mut status = CacheStatus {
-        fwd: Some("stale"),
-        fwd_status: Some(304),
-        ..Default::default()
-    };
-    let entry = Entry {
-        fields: fields.clone(),
-        timing,
-        stored_ms: now,
-        ..stored.entry.clone()
-    };
-    if let Ok(to_store) = storable::decide(
-        bits,
-        entry.status,
+    let settings = &c.upstream.cache;
+    let fields = fields_of(&not_modified.headers());
+    let r = refresh::refresh(
+        &stored.entry,
         &fields,
+        bits,
         timing,
-        primary,
-        &upstream.cache,
-        now,
-    ) {
+        &c.primary,
+        settings,
+        now_ms(),
+    );
+    let mut status = CacheStatus::refreshed();
+    if let Ok(to_store) = r.to_store {
         let secondary = key::secondary(&to_store.vary, |n| p.headers.get(n).ok().flatten());
-        let to_store = ToStore {
-            entry: Entry {
-                tags: stored.entry.tags.clone(),
-                ..to_store.entry
-            },
-            ..to_store
+        let task = Task::Store {
+            primary: c.primary.clone(),
+            secondary,
+            to_store,
+            body: stored.body.clone().map_or(Body::None, Body::Bytes),
+            max: settings.max_object_bytes,
+            leader: None,
         };
-        let body = stored.body.clone().map_or(Body::None, Body::Bytes);
-        later(
-            state,
-            ctx,
-            Task::Store {
-                primary: primary.to_string(),
-                secondary,
-                to_store,
-                body,
-                max: upstream.cache.max_object_bytes,
-                leader: None,
-            },
-        );
+        later(c.state, c.ctx, task);
         status.stored = true;
     }
-    let facts = entry.facts();
-    let age = facts.current_age(timing, now);
-    status.ttl = Some(entry.lifetime(&facts, &upstream.cache) as i64 - age as i64);
-    let body = stored.body;
+    status.ttl = Some(r.ttl);
+    let stored = Stored {
+        entry: r.entry,
+        body: stored.body,
+    };
     serve_stored(
-        Stored { entry, body },
-        age,
+        c,
+        stored,
+        r.age,
         status,
-        creq,
         &p.inbound,
         plan,
-        state,
         Some(fw.origin_ms),
     )
 }
 
 /// Answers from a stored response (a `304` when the client's own conditional holds).
-#[allow(clippy::too_many_arguments)]
 fn serve_stored(
+    c: &Call<'_>,
     stored: Stored,
     age: u64,
     status: CacheStatus,
-    creq: &CacheRequest,
     inbound: &Inbound,
     plan: &Plan<'_>,
-    state: &State,
     origin_ms: Option<u64>,
 ) -> worker::Result<Response> {
-    let fields = stored.entry.served_fields(age);
-    let not_modified = conditional::not_modified(
-        &stored.entry,
-        creq.if_none_match.as_deref(),
-        creq.if_modified_since.as_deref(),
-    );
-    let (code, fields, body) = if not_modified {
-        let kept = Fields(
-            fields
-                .0
-                .into_iter()
-                .filter(|(n, _)| NOT_MODIFIED_FIELDS.contains(&n.as_str()) || n == "age")
-                .collect(),
-        );
-        (304, kept, None)
-    } else if creq.head || matches!(stored.entry.status, 204 | 205) {
-        // No body for HEAD, nor for statuses that cannot have one (a Response refuses it).
-        (stored.entry.status, fields, None)
-    } else {
-        (stored.entry.status, fields, stored.body)
-    };
-    let pairs = fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    let out = js::response(code, pairs, body.map(JsValue::from).as_ref(), false)?;
-    proxy::hygiene(&out.headers(), inbound, state)?;
+    let reply = reply::reply(&stored.entry, age, &c.creq);
+    let body = stored.body.filter(|_| reply.body);
+    let pairs = reply.fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let out = js::response(reply.status, pairs, body.map(JsValue::from).as_ref(), false)?;
+    proxy::hygiene(&out.headers(), inbound, c.state)?;
     proxy::annotate(&out, Some(&status), inbound.facts.started_ms, origin_ms);
-    count(state, &status);
-    proxy::log_request(plan, &inbound.method, code, None, Some(&status), state);
+    count(c.state, &status);
+    proxy::log_request(
+        plan,
+        &inbound.method,
+        reply.status,
+        None,
+        Some(&status),
+        c.state,
+    );
     Ok(out)
 }
 
@@ -607,16 +561,7 @@ async fn load(state: &State, key: &str) -> Option<Hot> {
     let found = cache_match(key).await?;
     let h = found.headers();
     let (hot, size) = match h.get(VARY_MARKER_HEADER).ok().flatten() {
-        Some(names) => (
-            Hot::Marker(
-                names
-                    .split(',')
-                    .map(|n| n.trim().to_string())
-                    .filter(|n| !n.is_empty())
-                    .collect(),
-            ),
-            64,
-        ),
+        Some(names) => (Hot::Marker(marker::decode(&names)), 64),
         None => {
             let entry = Entry::decode(&h.get(META_HEADER).ok().flatten()?)?;
             let bytes = js::bytes(&found).await.ok()?;
@@ -655,49 +600,28 @@ async fn store(
             Body::Bytes(b) => Some(b),
             Body::None => None,
         };
-        let ttl = format!("public, max-age={}", to_store.keep_for_s);
+        let place = placement::place(&to_store, primary, secondary);
+        let ttl = place.cache_control.as_str();
         let meta = to_store.entry.encode();
         // Always 200 in the Cache API (which keeps only some statuses); the entry has the real one.
         let copy = js::response(
             200,
-            [
-                ("cache-control", ttl.as_str()),
-                (META_HEADER, meta.as_str()),
-            ],
+            [("cache-control", ttl), (META_HEADER, meta.as_str())],
             bytes.as_ref().map(JsValue::from).as_ref(),
             false,
         )
         .map_err(|_| "response")?;
-        let key = if to_store.vary.is_empty() {
-            storage_url(primary, None)
-        } else {
-            storage_url(primary, Some(secondary))
-        };
-        cache_put(&key, &copy).await?;
+        cache_put(&place.key, &copy).await?;
         let size = bytes.as_ref().map_or(0, |b| b.length() as usize) + 512;
         let body = bytes.filter(|b| b.length() > 0);
-        state
-            .hot
-            .borrow_mut()
-            .insert(key, Hot::Copy(Rc::new((to_store.entry, body))), size);
-        if !to_store.vary.is_empty() {
-            let names = to_store.vary.join(", ");
-            let marker = js::response(
-                200,
-                [
-                    ("cache-control", ttl.as_str()),
-                    (VARY_MARKER_HEADER, names.as_str()),
-                ],
-                None,
-                false,
-            )
-            .map_err(|_| "response")?;
-            cache_put(&storage_url(primary, None), &marker).await?;
-            state.hot.borrow_mut().insert(
-                storage_url(primary, None),
-                Hot::Marker(to_store.vary.clone()),
-                64,
-            );
+        let copy = Hot::Copy(Rc::new((to_store.entry, body)));
+        state.hot.borrow_mut().insert(place.key, copy, size);
+        if let Some((key, names)) = place.marker {
+            let fields = [("cache-control", ttl), (VARY_MARKER_HEADER, names.as_str())];
+            let marker = js::response(200, fields, None, false).map_err(|_| "response")?;
+            cache_put(&key, &marker).await?;
+            let marker = Hot::Marker(to_store.vary);
+            state.hot.borrow_mut().insert(key, marker, 64);
         }
         Ok::<(), &'static str>(())
     }
@@ -730,92 +654,64 @@ async fn revalidate(state: &State, url: &str, headers: &Headers) {
         return;
     }
     let stored = lookup_stored(state, &primary, &|n| headers.get(n).ok().flatten()).await;
-    let result = async {
-        let init = RequestInit::new();
-        init.set_headers(headers);
-        let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
-        let mut p = proxy::prepare(&req, url, state)
-            .await
-            .map_err(|_| "prepare")?
-            .map_err(|_| "refused")?;
-        if let Some(s) = &stored {
-            for (name, value) in conditional::validators(&s.entry) {
-                p.headers.set(name, &value).map_err(|_| "headers")?;
-            }
-        }
-        let (mut plan, verdicts): (Plan<'_>, BTreeMap<String, PoolVerdicts>) =
-            proxy::plan_for(&p, route, upstream, state).await;
-        let fw = proxy::forward(&mut p, &mut plan, &verdicts, state)
-            .await
-            .map_err(|_| "forward")?;
-        let timing = Timing {
-            request_ms: fw.sent_ms,
-            response_ms: fw.received_ms,
-        };
-        let Ok(r) = &fw.result else {
-            return Err("the origins did not answer");
-        };
-        let bits = RequestBits {
-            get: true,
-            authorization: false,
-            no_store: false,
-        };
-        let (to_store, body) = match (r.status(), &stored) {
-            (304, Some(s)) => {
-                let fields = conditional::merge_304(&s.entry.fields, &fields_of(&r.headers()));
-                let t = storable::decide(
-                    bits,
-                    s.entry.status,
-                    &fields,
-                    timing,
-                    &primary,
-                    &upstream.cache,
-                    now_ms(),
-                )
-                .map_err(|e| e.token())?;
-                (
-                    ToStore {
-                        entry: Entry {
-                            tags: s.entry.tags.clone(),
-                            ..t.entry
-                        },
-                        ..t
-                    },
-                    s.body.clone().map_or(Body::None, Body::Bytes),
-                )
-            }
-            _ => (
-                storable::decide(
-                    bits,
-                    r.status(),
-                    &fields_of(&r.headers()),
-                    timing,
-                    &primary,
-                    &upstream.cache,
-                    now_ms(),
-                )
-                .map_err(|e| e.token())?,
-                r.body().map_or(Body::None, Body::Stream),
-            ),
-        };
-        let secondary = key::secondary(&to_store.vary, |n| headers.get(n).ok().flatten());
-        store(
-            state,
-            &primary,
-            &secondary,
-            to_store,
-            body,
-            upstream.cache.max_object_bytes,
-            None,
-        )
-        .await;
-        Ok::<(), &'static str>(())
-    }
-    .await;
+    let result = refetch(state, url, headers, route, upstream, &primary, stored).await;
     if let Err(why) = result {
         console_error!("edge-worker: background revalidation of {url}: {why}");
     }
     state.coalescer.borrow_mut().finish(&flight, true, now_ms());
+}
+
+/// The background revalidation's request (conditional when a copy was found) and the storing of
+/// what it brings: the copy refreshed by a `304`, or the new response.
+async fn refetch(
+    state: &State,
+    url: &str,
+    headers: &Headers,
+    route: &Route,
+    upstream: &Upstream,
+    primary: &str,
+    stored: Option<Stored>,
+) -> Result<(), &'static str> {
+    let init = RequestInit::new();
+    init.set_headers(headers);
+    let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
+    let mut p = proxy::prepare(&req, url, state)
+        .await
+        .map_err(|_| "prepare")?
+        .map_err(|_| "refused")?;
+    if let Some(s) = &stored {
+        for (name, value) in conditional::validators(&s.entry) {
+            p.headers.set(name, &value).map_err(|_| "headers")?;
+        }
+    }
+    let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+    let fw = proxy::forward(&mut p, &mut plan, &verdicts, state)
+        .await
+        .map_err(|_| "forward")?;
+    let timing = Timing {
+        request_ms: fw.sent_ms,
+        response_ms: fw.received_ms,
+    };
+    let Ok(r) = &fw.result else {
+        return Err("the origins did not answer");
+    };
+    let (settings, bits) = (&upstream.cache, RequestBits::BACKGROUND);
+    let fields = fields_of(&r.headers());
+    let (to_store, body) = match (r.status(), stored) {
+        (304, Some(s)) => (
+            refresh::refresh(&s.entry, &fields, bits, timing, primary, settings, now_ms()).to_store,
+            s.body.map_or(Body::None, Body::Bytes),
+        ),
+        (status, _) => (
+            storable::decide(bits, status, &fields, timing, primary, settings, now_ms()),
+            r.body().map_or(Body::None, Body::Stream),
+        ),
+    };
+    let to_store = to_store.map_err(|e| e.token())?;
+    let secondary = key::secondary(&to_store.vary, |n| headers.get(n).ok().flatten());
+    let max = settings.max_object_bytes;
+    store(state, primary, &secondary, to_store, body, max, None).await;
+    Ok(())
 }
 
 /// After a successful unsafe request: its URL (and the same-origin `Location` and

@@ -11,8 +11,6 @@ use super::settings::CacheSettings;
 
 /// The stored copy's header that carries the [`Entry`].
 pub const META_HEADER: &str = "x-edge-cache-entry";
-/// The stored copy's header that marks a primary key whose responses vary (it lists the fields).
-pub const VARY_MARKER_HEADER: &str = "x-edge-cache-vary";
 
 /// What the cache keeps about a stored response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

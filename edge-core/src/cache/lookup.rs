@@ -18,6 +18,17 @@ pub enum StaleWhy {
     MaxStale,
 }
 
+impl StaleWhy {
+    /// The `Cache-Status` detail token.
+    pub fn token(self) -> &'static str {
+        match self {
+            StaleWhy::WhileRevalidate => "stale-while-revalidate",
+            StaleWhy::OriginsDown => "origins-down",
+            StaleWhy::MaxStale => "max-stale",
+        }
+    }
+}
+
 /// The decision for a request that found a stored response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Use {

@@ -2,17 +2,23 @@
 //! `CDN-Cache-Control`, RFC 9211 `Cache-Status`): every decision here, the Cache API I/O in
 //! the glue.
 
+pub mod admission;
 pub mod coalesce;
 pub mod conditional;
 pub mod counters;
 pub mod directives;
 pub mod entry;
+pub mod forward;
 pub mod freshness;
 pub mod headers;
 pub mod invalidate;
 pub mod key;
 pub mod lookup;
+pub mod marker;
+pub mod placement;
 pub mod purge;
+pub mod refresh;
+pub mod reply;
 pub mod request;
 pub mod settings;
 pub mod status;

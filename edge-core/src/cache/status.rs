@@ -24,6 +24,59 @@ pub struct CacheStatus {
 }
 
 impl CacheStatus {
+    /// Served from the cache, fresh for `ttl` more seconds.
+    pub fn hit(ttl: i64) -> Self {
+        CacheStatus {
+            hit: true,
+            ttl: Some(ttl),
+            ..Default::default()
+        }
+    }
+
+    /// Served from the cache although stale (`ttl` negative), for the reason `detail`.
+    pub fn stale_hit(ttl: i64, detail: &str) -> Self {
+        CacheStatus {
+            detail: Some(detail.into()),
+            ..CacheStatus::hit(ttl)
+        }
+    }
+
+    /// Went to the origin for the reason `fwd` (`uri-miss`, `stale`); the rest is filled in as
+    /// it goes.
+    pub fn forward(fwd: &'static str) -> Self {
+        CacheStatus {
+            fwd: Some(fwd),
+            ..Default::default()
+        }
+    }
+
+    /// Did not use the cache, for the reason `why`; the origin answered `fwd_status`.
+    pub fn bypass(why: &str, fwd_status: Option<u16>) -> Self {
+        CacheStatus {
+            fwd_status,
+            detail: Some(why.into()),
+            ..CacheStatus::forward("bypass")
+        }
+    }
+
+    /// The origin failed with `fwd_status` and the stored response (`ttl` left) answered.
+    pub fn stale_if_error(ttl: i64, fwd_status: Option<u16>) -> Self {
+        CacheStatus {
+            fwd_status,
+            ttl: Some(ttl),
+            detail: Some("stale-if-error".into()),
+            ..CacheStatus::forward("stale")
+        }
+    }
+
+    /// The origin confirmed the stale stored response with a `304`.
+    pub fn refreshed() -> Self {
+        CacheStatus {
+            fwd_status: Some(304),
+            ..CacheStatus::forward("stale")
+        }
+    }
+
     /// The `Cache-Status` field value.
     pub fn header(&self) -> String {
         let mut out = String::from(NAME);
@@ -76,6 +129,42 @@ pub fn server_timing(total_ms: u64, origin_ms: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constructors_name_each_outcome() {
+        let cases = [
+            (CacheStatus::hit(42), "edge; hit; ttl=42", "hit"),
+            (
+                CacheStatus::stale_hit(-5, "origins-down"),
+                "edge; hit; ttl=-5; detail=origins-down",
+                "stale",
+            ),
+            (
+                CacheStatus::forward("uri-miss"),
+                "edge; fwd=uri-miss",
+                "miss",
+            ),
+            (
+                CacheStatus::bypass("session", Some(200)),
+                "edge; fwd=bypass; fwd-status=200; detail=session",
+                "bypass",
+            ),
+            (
+                CacheStatus::stale_if_error(-9, Some(503)),
+                "edge; fwd=stale; fwd-status=503; ttl=-9; detail=stale-if-error",
+                "stale",
+            ),
+            (
+                CacheStatus::refreshed(),
+                "edge; fwd=stale; fwd-status=304",
+                "miss",
+            ),
+        ];
+        for (status, header, outcome) in cases {
+            assert_eq!(status.header(), header);
+            assert_eq!(status.outcome(), outcome, "{header}");
+        }
+    }
 
     #[test]
     fn headers_follow_rfc_9211() {

@@ -41,6 +41,15 @@ pub struct RequestBits {
     pub no_store: bool,
 }
 
+impl RequestBits {
+    /// The edge's own background revalidation: a plain GET without credentials.
+    pub const BACKGROUND: RequestBits = RequestBits {
+        get: true,
+        authorization: false,
+        no_store: false,
+    };
+}
+
 /// Why a response was not stored (for `Cache-Status: …; detail=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotStored {

@@ -300,3 +300,14 @@ fn heuristic_freshness_is_capped() {
         }
     );
 }
+
+#[test]
+fn stale_reasons_have_their_detail_tokens() {
+    for (why, token) in [
+        (StaleWhy::WhileRevalidate, "stale-while-revalidate"),
+        (StaleWhy::OriginsDown, "origins-down"),
+        (StaleWhy::MaxStale, "max-stale"),
+    ] {
+        assert_eq!(why.token(), token);
+    }
+}
