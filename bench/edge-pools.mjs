@@ -3,6 +3,8 @@
 //   - a minimal Rust forwarder (bench/forwarder: web_sys types, built with the same pinned tools
 //     and profile) with the same [assets] setup (run_worker_first) as our worker: the difference
 //     is our own code;
+//   - the same forwarder logging one short line per request (c'): what a console.log costs on
+//     this platform, apart from our code;
 //   - a three-line JavaScript forwarder without assets (the platform's floor in Miniflare);
 //   - the origin directly.
 // Targets alternate round by round (wrk each time); medians over the rounds, and the median of
@@ -75,7 +77,9 @@ const targets = {
   edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
   open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false }) },
   quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false }) },
+  signs: { label: "(b*) edge signs, no verify", w: await startWorker({ edge: poolsConfig({ main: [open] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
   rust: { label: "(c) Rust forwarder + assets", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
+  rustLog: { label: "(c') (c) + a log line", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false }) },
   js: { label: "(d) JS forwarder, no assets", w: await jsPassThrough(open.url.origin) },
 };
 for (const t of Object.values(targets)) {
@@ -117,6 +121,8 @@ for (const t of Object.values(targets)) {
   );
 }
 console.log("goals: (b) p50 ≤ 1.05× (c) and req/s ≥ 0.95× (c), with request logs on");
+console.log("(b) has its origin verify each signature and nonce in PHP, on these same two cores; (b*) is the edge signing");
+console.log("for an origin that does not check: the edge's own cost of origin authentication. (c') − (c) is a log line's cost.");
 
 // --- failover under load ------------------------------------------------------------------------
 async function scenario(label, kill) {

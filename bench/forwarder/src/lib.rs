@@ -2,13 +2,15 @@
 //! every request to the origin in its `ORIGIN` variable and returns the response as it is — no
 //! routing, headers, signing, retries or logging. Built with the same tools and profile as
 //! edge-worker, and run with the same `[assets]` setup, so the difference is our own code.
+//! With a `LOG` variable it also logs one short line per request (`console.log`), to measure
+//! what the platform charges for a log line apart from what our code does.
 
 #[cfg(target_arch = "wasm32")]
 mod worker_main {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Request, RequestInit, Response, WorkerGlobalScope};
-    use worker::{event, Context, Env};
+    use worker::{console_log, event, Context, Env};
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -26,8 +28,12 @@ mod worker_main {
         let target = format!("{origin}{}", path.map_or("/", |p| &url[p..]));
         let request = Request::new_with_str_and_init(&target, &init)?;
         let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-        Ok(JsFuture::from(global.fetch_with_request(&request))
+        let resp: Response = JsFuture::from(global.fetch_with_request(&request))
             .await?
-            .unchecked_into())
+            .unchecked_into();
+        if env.var("LOG").is_ok() {
+            console_log!("{{\"event\":\"proxy\",\"status\":{}}}", resp.status());
+        }
+        Ok(resp)
     }
 }
