@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod civil;
 pub mod index;
 pub use index::{shard_path, EntryRef, Index, IndexError, Root, INDEX_FILE_NAME};
 

@@ -1,9 +1,13 @@
 //! HTTP dates (RFC 9110 §5.6.7): parsing the three formats a recipient must accept —
 //! IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), obsolete RFC 850
 //! (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`) — strictly
-//! (anything else is invalid), and formatting IMF-fixdate. Seconds since the Unix epoch.
+//! (anything else is invalid), and formatting IMF-fixdate. Seconds since the Unix epoch; the
+//! calendar arithmetic is [`cdn_manifest::civil`]'s.
 
-const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+use cdn_manifest::civil::{weekday, DateTime, SECONDS_PER_DAY};
+
+/// Day names, Sunday first (as [`weekday`] counts).
+const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const LONG_DAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
@@ -28,23 +32,25 @@ fn day_index(name: &str, names: &[&str]) -> Option<usize> {
     names.iter().position(|d| d.eq_ignore_ascii_case(name))
 }
 
-fn digits(s: &str, n: usize) -> Option<u64> {
+/// Exactly `n` (at most 4) ASCII digits.
+fn digits(s: &str, n: usize) -> Option<u32> {
     (s.len() == n && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok())?
 }
 
-/// `HH:MM:SS` → seconds of the day.
-fn time_of_day(s: &str) -> Option<u64> {
+/// `HH:MM:SS` → (hour, minute, second); a leap second (`:60`) is read as `:59`.
+fn time_of_day(s: &str) -> Option<(u32, u32, u32)> {
     let mut parts = s.split(':');
     let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
     let (h, m, sec) = (digits(h, 2)?, digits(m, 2)?, digits(sec, 2)?);
-    (h < 24 && m < 60 && sec < 61).then_some(h * 3600 + m * 60 + sec.min(59))
+    (h < 24 && m < 60 && sec < 61).then_some((h, m, sec.min(59)))
 }
 
-fn month(s: &str) -> Option<u64> {
-    day_index(s, &MONTHS).map(|m| m as u64 + 1)
+fn month(s: &str) -> Option<u32> {
+    // Below 12, so it fits.
+    day_index(s, &MONTHS).map(|m| m as u32 + 1)
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
@@ -91,7 +97,7 @@ fn asctime(s: &str) -> Option<u64> {
     let rest = rest.get(3..)?.strip_prefix(' ')?;
     let d_field = rest.get(..2)?;
     let d = match d_field.as_bytes() {
-        [b' ', c] if c.is_ascii_digit() => u64::from(c - b'0'),
+        [b' ', c] if c.is_ascii_digit() => u32::from(c - b'0'),
         _ => digits(d_field, 2)?,
     };
     let rest = rest.get(2..)?.strip_prefix(' ')?;
@@ -99,52 +105,33 @@ fn asctime(s: &str) -> Option<u64> {
     epoch(digits(y, 4)?, month(mon)?, d, time_of_day(t)?)
 }
 
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+/// Seconds since the epoch of a UTC date and time of day; `None` before 1970 or for a day the
+/// month lacks.
+fn epoch(year: u32, month: u32, day: u32, (hour, minute, second): (u32, u32, u32)) -> Option<u64> {
+    DateTime {
+        year: u64::from(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
     }
-}
-
-/// Seconds since the epoch of a UTC date-time; `None` before 1970 or for a day the month lacks.
-fn epoch(year: u64, month: u64, day: u64, secs: u64) -> Option<u64> {
-    if year < 1970 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm), for years from 1970.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe;
-    days.checked_sub(719_468).map(|d| d * 86_400 + secs)
+    .to_unix()
 }
 
 /// Formats seconds since the epoch as IMF-fixdate.
 pub fn format(t: u64) -> String {
-    let days = t / 86_400;
-    let secs = t % 86_400;
-    // Civil from days (Hinnant).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    let weekday = DAYS[((days + 3) % 7) as usize];
+    let at = DateTime::from_unix(t);
+    // weekday() is below 7 and the month 1–12: both indexes are in range.
     format!(
-        "{weekday}, {d:02} {} {y} {:02}:{:02}:{:02} GMT",
-        MONTHS[(m - 1) as usize],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[weekday(t / SECONDS_PER_DAY) as usize],
+        at.day,
+        MONTHS[(at.month - 1) as usize],
+        at.year,
+        at.hour,
+        at.minute,
+        at.second
     )
 }
 

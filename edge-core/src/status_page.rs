@@ -8,9 +8,10 @@
 //! URLs, reasons, job names, schedules). Times are shown in UTC with how long ago they were.
 //! The glue fills a [`StatusSnapshot`] and calls [`render`]; nothing here reads a clock.
 
+use cdn_manifest::civil::DateTime;
+
 use crate::cache::counters::Counters;
 use crate::jobs::book::{Book, JobCounts, Run, RunState};
-use crate::jobs::cron::civil_from_days;
 use crate::jobs::Job;
 
 /// Everything the page shows.
@@ -454,14 +455,10 @@ fn when(t_ms: Option<u64>, now_ms: u64) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC.
 fn utc_ms(t_ms: u64) -> String {
-    let t = t_ms / 1_000;
-    let (y, m, d) = civil_from_days(t / 86_400);
-    let s = t % 86_400;
+    let t = DateTime::from_unix(t_ms / 1_000);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3_600,
-        s % 3_600 / 60,
-        s % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

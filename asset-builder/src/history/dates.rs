@@ -1,17 +1,25 @@
 //! Deploy dates: RFC 3339 in UTC to the second (`2026-11-27T12:00:00Z`), and the default deploy
-//! id made from one (`20261127T120000Z`). Civil-date arithmetic after Howard Hinnant's
-//! `days_from_civil`, valid for every year from 1970 to 9999.
+//! id made from one (`20261127T120000Z`). The calendar arithmetic is [`cdn_manifest::civil`]'s;
+//! this module only writes and reads the text, for every year from 1970 to 9999.
+
+use cdn_manifest::civil::DateTime;
 
 /// Unix seconds → `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format(unix: u64) -> String {
-    let (y, m, d, hh, mm, ss) = civil(unix);
-    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    let t = DateTime::from_unix(unix);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// Unix seconds → `YYYYMMDDTHHMMSSZ` (the default deploy id).
 pub fn compact(unix: u64) -> String {
-    let (y, m, d, hh, mm, ss) = civil(unix);
-    format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z")
+    let t = DateTime::from_unix(unix);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` → Unix seconds; `None` for anything else (other offsets, fractions,
@@ -28,60 +36,22 @@ pub fn parse(s: &str) -> Option<u64> {
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u64> {
+    // At most four digits: fits a u32.
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = &b[r];
         part.iter()
             .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')))
+            .then(|| part.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0')))
     };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if y < 1970 || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return None;
+    DateTime {
+        year: u64::from(num(0..4)?),
+        month: num(5..7)?,
+        day: num(8..10)?,
+        hour: num(11..13)?,
+        minute: num(14..16)?,
+        second: num(17..19)?,
     }
-    if hh > 23 || mm > 59 || ss > 59 {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-fn leap(y: u64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: u64, m: u64) -> u64 {
-    match m {
-        2 if leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a date from 1970 on.
-fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil(unix: u64) -> (u64, u64, u64, u64, u64, u64) {
-    let days = unix / 86_400;
-    let secs = unix % 86_400;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
+    .to_unix()
 }
 
 #[cfg(test)]

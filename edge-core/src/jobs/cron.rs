@@ -33,6 +33,8 @@
 
 use std::fmt;
 
+use cdn_manifest::civil::{civil_from_days, days_from_civil, weekday, DAYS_PER_ERA};
+
 /// A parsed schedule: when a job is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
@@ -276,13 +278,13 @@ impl Cron {
         let mut from = start % 1_440;
         // The Gregorian calendar repeats every 400 years (146,097 days, a whole number of
         // weeks): a schedule that can fire does so within that span.
-        let last_day = day.checked_add(146_097)?;
+        let last_day = day.checked_add(DAYS_PER_ERA)?;
         while day <= last_day {
             let (y, m, d) = civil_from_days(day);
             if self.months & (1 << m) == 0 {
                 // Straight to the 1st of the next month.
                 let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-                day = days_from_civil(ny, nm, 1);
+                day = days_from_civil(ny, nm, 1)?;
                 from = 0;
                 continue;
             }
@@ -386,36 +388,6 @@ fn value(text: &str, item: &str, field: &Field) -> Result<u32, String> {
             field.names.join(", ")
         )
     })
-}
-
-/// The civil date (year, month 1–12, day 1–31) of a day counted from 1970-01-01 (Howard
-/// Hinnant's algorithm, for days on or after the epoch).
-pub(crate) fn civil_from_days(days: u64) -> (u64, u32, u32) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + u64::from(m <= 2), m, d)
-}
-
-/// Days from 1970-01-01 to a civil date on or after it (the inverse of [`civil_from_days`]).
-pub(crate) fn days_from_civil(year: u64, month: u32, day: u32) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = u64::from((month + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + u64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).saturating_sub(719_468)
-}
-
-/// The day of week (Sunday 0) of a day counted from 1970-01-01, a Thursday.
-pub(crate) fn weekday(days: u64) -> u32 {
-    ((days + 4) % 7) as u32
 }
 
 #[cfg(test)]
