@@ -272,6 +272,235 @@ mod tests {
         }
     }
 
+    /// Three pools (`a` with active checks, an ejected and a drained origin; `b` without checks
+    /// but with a stored verdict and a request in flight; `c` with no isolate state) and a job.
+    fn two_pools_and_more() -> (Config, PoolStates, BTreeMap<String, PoolVerdicts>) {
+        let cfg = Config::from_json(
+            r#"{"eject_after_failures":1,
+                "pools":{
+                  "a":{"origins":[{"url":"http://a1","weight":3},{"url":"http://a2","enabled":false}],
+                       "health":{"path":"/health"}},
+                  "b":{"steering":"least_outstanding","origins":[{"url":"http://b1"},{"url":"http://b2"}]},
+                  "c":{"origins":[{"url":"http://c1"}]}},
+                "jobs":[{"name":"j","every_s":60,"pool":"a","path":"/_jobs/x"}]}"#,
+        )
+        .unwrap();
+        let mut states = pool_states(&cfg.pools);
+        states
+            .get_mut("a")
+            .unwrap()
+            .record(0, true, 1_000, &cfg.outlier);
+        let b = states.get_mut("b").unwrap();
+        let _ticket = b.in_flight.begin(1, 1_500, 60_000);
+        states.remove("c");
+        let verdict = |healthy: bool, reason: &str, latency_ms| crate::balancer::health::Verdict {
+            healthy,
+            ok_streak: u32::from(healthy) * 3,
+            fail_streak: u32::from(!healthy) * 2,
+            since_ms: 500,
+            checked_ms: 1_500,
+            reason: reason.into(),
+            latency_ms,
+        };
+        let mut verdicts = BTreeMap::new();
+        for (pool, url, v) in [
+            ("a", "http://a1", verdict(true, "ok", Some(12))),
+            ("b", "http://b1", verdict(false, "status 503", None)),
+            ("c", "http://c1", verdict(true, "ok", Some(7))),
+        ] {
+            verdicts
+                .entry(pool.to_string())
+                .or_insert_with(PoolVerdicts::default)
+                .origins
+                .insert(affinity::origin_id(url), v);
+        }
+        (cfg, states, verdicts)
+    }
+
+    #[test]
+    fn the_health_json_is_pinned() {
+        let (cfg, states, verdicts) = two_pools_and_more();
+        let view = View {
+            cfg: &cfg,
+            states: &states,
+            verdicts: &verdicts,
+            book: None,
+            cache: &Default::default(),
+            now_ms: 2_000,
+        };
+        assert_eq!(health_report(&view), HEALTH_JSON);
+    }
+
+    /// `/__edge/health` for [`two_pools_and_more`] at 2 s: pool `c` has no isolate state (left
+    /// out), pool `b` has no checks but its stored verdict is shown.
+    const HEALTH_JSON: &str = r#"{
+  "cache": {
+    "bypass": 0,
+    "collapsed": 0,
+    "hit": 0,
+    "miss": 0,
+    "stale": 0,
+    "stored": 0
+  },
+  "jobs": [
+    {
+      "counts": {
+        "failed": 0,
+        "missed": 0,
+        "skipped": 0,
+        "started": 0,
+        "succeeded": 0
+      },
+      "last_run": null,
+      "name": "j",
+      "next_due_s": 60,
+      "pool": "a",
+      "schedule": "every 60s"
+    }
+  ],
+  "jobs_known": false,
+  "now": 2000,
+  "pools": {
+    "a": {
+      "origins": [
+        {
+          "active": {
+            "checked_ms": 1500,
+            "fail_streak": 0,
+            "healthy": true,
+            "latency_ms": 12,
+            "ok_streak": 3,
+            "reason": "ok",
+            "since_ms": 500
+          },
+          "available": false,
+          "consecutive_failures": 0,
+          "ejected_until": 11000,
+          "ejections": 1,
+          "enabled": true,
+          "in_flight": 0,
+          "url": "http://a1",
+          "weight": 3
+        },
+        {
+          "active": null,
+          "available": false,
+          "consecutive_failures": 0,
+          "ejected_until": null,
+          "ejections": 0,
+          "enabled": false,
+          "in_flight": 0,
+          "url": "http://a2",
+          "weight": 1
+        }
+      ],
+      "steering": "weighted_round_robin"
+    },
+    "b": {
+      "origins": [
+        {
+          "active": {
+            "checked_ms": 1500,
+            "fail_streak": 2,
+            "healthy": false,
+            "latency_ms": null,
+            "ok_streak": 0,
+            "reason": "status 503",
+            "since_ms": 500
+          },
+          "available": true,
+          "consecutive_failures": 0,
+          "ejected_until": null,
+          "ejections": 0,
+          "enabled": true,
+          "in_flight": 0,
+          "url": "http://b1",
+          "weight": 1
+        },
+        {
+          "active": null,
+          "available": true,
+          "consecutive_failures": 0,
+          "ejected_until": null,
+          "ejections": 0,
+          "enabled": true,
+          "in_flight": 1,
+          "url": "http://b2",
+          "weight": 1
+        }
+      ],
+      "steering": "least_outstanding"
+    }
+  }
+}"#;
+
+    #[test]
+    fn the_status_snapshot_is_pinned() {
+        let (cfg, states, verdicts) = two_pools_and_more();
+        let view = View {
+            cfg: &cfg,
+            states: &states,
+            verdicts: &verdicts,
+            book: None,
+            cache: &Default::default(),
+            now_ms: 2_000,
+        };
+        let origin = |url: &str, weight, enabled| OriginStatus {
+            url: url.into(),
+            weight,
+            enabled,
+            ..OriginStatus::default()
+        };
+        let pool = |name: &str, steering: &str, origins| PoolStatus {
+            name: name.into(),
+            steering: steering.into(),
+            origins,
+        };
+        // Pool `c` is there without isolate state; pool `b`'s verdict is not (it has no checks).
+        let expected = StatusSnapshot {
+            now_ms: 2_000,
+            refresh_s: 5,
+            pools: vec![
+                pool(
+                    "a",
+                    "weighted_round_robin",
+                    vec![
+                        OriginStatus {
+                            healthy: Some(true),
+                            reason: Some("ok".into()),
+                            since_ms: Some(500),
+                            checked_ms: Some(1_500),
+                            latency_ms: Some(12),
+                            ejected_until_ms: Some(11_000),
+                            ..origin("http://a1", 3, true)
+                        },
+                        origin("http://a2", 1, false),
+                    ],
+                ),
+                pool(
+                    "b",
+                    "least_outstanding",
+                    vec![
+                        origin("http://b1", 1, true),
+                        OriginStatus {
+                            in_flight: 1,
+                            ..origin("http://b2", 1, true)
+                        },
+                    ],
+                ),
+                pool(
+                    "c",
+                    "weighted_round_robin",
+                    vec![origin("http://c1", 1, true)],
+                ),
+            ],
+            jobs: job_statuses(&cfg.jobs, &Book::default(), 2_000),
+            cache: Some(Counters::default()),
+        };
+        assert_eq!(expected.jobs.len(), 1);
+        assert_eq!(status_snapshot(&view, 5), expected);
+    }
+
     #[test]
     fn the_report_shows_every_origin() {
         let cfg = Config::from_json(
