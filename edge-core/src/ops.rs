@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::balancer::affinity;
-use crate::balancer::health::PoolVerdicts;
-use crate::balancer::PoolStates;
+use crate::balancer::ejection::Outlier;
+use crate::balancer::health::{PoolVerdicts, Verdict};
+use crate::balancer::{Origin, Pool, PoolStates};
 use crate::cache::counters::Counters;
 use crate::config::Config;
 use crate::jobs::Book;
 use crate::origin_auth::constant_time_eq;
-use crate::status_page::{job_statuses, OriginStatus, PoolStatus, StatusSnapshot};
+use crate::status_page::{job_statuses, JobStatus, OriginStatus, PoolStatus, StatusSnapshot};
 
 /// Whether a request may see an operations endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,40 +125,98 @@ pub struct View<'a> {
     pub now_ms: u64,
 }
 
+/// One pool as the operations pages see it.
+struct PoolFacts<'a> {
+    name: &'a String,
+    pool: &'a Pool,
+    /// Whether this isolate has state for the pool (the health JSON leaves the pool out if not).
+    has_state: bool,
+    origins: Vec<OriginFacts<'a>>,
+}
+
+/// One origin as the operations pages see it: its configuration, this isolate's passive health
+/// and in-flight count, and the coordinator's stored verdict.
+struct OriginFacts<'a> {
+    origin: &'a Origin,
+    /// Whether it may take a new request now (false when the isolate has no state for the pool).
+    available: bool,
+    /// The stored active-health verdict, whether or not the pool has checks configured.
+    verdict: Option<&'a Verdict>,
+    /// Passive health, when the isolate has state for the pool.
+    outlier: Option<&'a Outlier>,
+    /// Ejected until then, if that is in the future.
+    ejected_until: Option<u64>,
+    /// Requests in flight to it from this isolate.
+    in_flight: u32,
+}
+
+/// Every pool and origin of the configuration with what this isolate and the coordinator know
+/// of it: the one walk both operations pages make.
+fn pool_facts<'a>(v: &View<'a>) -> impl Iterator<Item = PoolFacts<'a>> + 'a {
+    let (states, verdicts, now_ms) = (v.states, v.verdicts, v.now_ms);
+    v.cfg.pools.iter().map(move |(name, pool)| {
+        let state = states.get(name);
+        let active = verdicts.get(name);
+        let available = state.map_or_else(Vec::new, |s| s.available(pool, now_ms, &[], active));
+        let origins = pool
+            .origins
+            .iter()
+            .enumerate()
+            .map(|(i, origin)| {
+                let outlier = state.and_then(|s| s.outliers.get(i));
+                OriginFacts {
+                    origin,
+                    available: available.get(i).copied().unwrap_or(false),
+                    verdict: active.and_then(|a| a.origins.get(&affinity::origin_id(&origin.url))),
+                    outlier,
+                    ejected_until: outlier
+                        .and_then(|o| o.ejected_until)
+                        .filter(|&u| u > now_ms),
+                    in_flight: state.map_or(0, |s| s.in_flight.count(i, now_ms)),
+                }
+            })
+            .collect();
+        PoolFacts {
+            name,
+            pool,
+            has_state: state.is_some(),
+            origins,
+        }
+    })
+}
+
+/// Every configured job with what the coordinator's book (if it gave one) says of it.
+fn jobs(v: &View) -> Vec<JobStatus> {
+    let empty = Book::default();
+    job_statuses(&v.cfg.jobs, v.book.unwrap_or(&empty), v.now_ms)
+}
+
 /// `/__edge/health`: every pool and origin (weights, drain, passive and active health, requests
 /// in flight), every job (schedule, next run, totals, last run), the cache counters; pretty JSON.
 pub fn health_report(v: &View) -> String {
     let mut pools = serde_json::Map::new();
-    for (name, pool) in &v.cfg.pools {
-        let Some(state) = v.states.get(name) else {
-            continue;
-        };
-        let active = v.verdicts.get(name);
-        let available = state.available(pool, v.now_ms, &[], active);
-        let origins: Vec<_> = pool
+    for p in pool_facts(v).filter(|p| p.has_state) {
+        let origins: Vec<_> = p
             .origins
             .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                let outlier = state.outliers.get(i).cloned().unwrap_or_default();
+            .map(|o| {
                 json!({
-                    "url": o.url, "weight": o.weight, "enabled": o.enabled,
-                    "available": available.get(i).copied().unwrap_or(false),
-                    "active": active.and_then(|a| a.origins.get(&affinity::origin_id(&o.url))),
-                    "in_flight": state.in_flight.count(i, v.now_ms),
-                    "consecutive_failures": outlier.consecutive_failures,
-                    "ejected_until": outlier.ejected_until.filter(|&u| u > v.now_ms),
-                    "ejections": outlier.ejections,
+                    "url": o.origin.url, "weight": o.origin.weight, "enabled": o.origin.enabled,
+                    "available": o.available,
+                    "active": o.verdict,
+                    "in_flight": o.in_flight,
+                    "consecutive_failures": o.outlier.map_or(0, |x| x.consecutive_failures),
+                    "ejected_until": o.ejected_until,
+                    "ejections": o.outlier.map_or(0, |x| x.ejections),
                 })
             })
             .collect();
         pools.insert(
-            name.clone(),
-            json!({ "steering": pool.steering.name(), "origins": origins }),
+            p.name.clone(),
+            json!({ "steering": p.pool.steering.name(), "origins": origins }),
         );
     }
-    let empty = Book::default();
-    let jobs: Vec<_> = job_statuses(&v.cfg.jobs, v.book.unwrap_or(&empty), v.now_ms)
+    let jobs: Vec<_> = jobs(v)
         .into_iter()
         .map(|j| {
             json!({
@@ -175,52 +234,40 @@ pub fn health_report(v: &View) -> String {
 
 /// `/__edge/status`: what the status page shows, reloading every `refresh_s` seconds.
 pub fn status_snapshot(v: &View, refresh_s: u64) -> StatusSnapshot {
-    let pools = v
-        .cfg
-        .pools
-        .iter()
-        .map(|(name, pool)| {
-            let state = v.states.get(name);
-            let active = v.verdicts.get(name);
+    let pools = pool_facts(v)
+        .map(|p| {
+            // The page shows verdicts only for a pool with checks configured.
+            let checked = p.pool.health.is_some();
             PoolStatus {
-                name: name.clone(),
-                steering: pool.steering.name().to_string(),
-                origins: pool
+                name: p.name.clone(),
+                steering: p.pool.steering.name().to_string(),
+                origins: p
                     .origins
                     .iter()
-                    .enumerate()
-                    .map(|(i, o)| {
-                        let verdict = pool
-                            .health
-                            .as_ref()
-                            .and(active)
-                            .and_then(|a| a.origins.get(&affinity::origin_id(&o.url)));
-                        let outlier = state.and_then(|s| s.outliers.get(i));
+                    .map(|o| {
+                        let verdict = o.verdict.filter(|_| checked);
                         OriginStatus {
-                            url: o.url.clone(),
-                            weight: o.weight,
-                            enabled: o.enabled,
+                            url: o.origin.url.clone(),
+                            weight: o.origin.weight,
+                            enabled: o.origin.enabled,
                             healthy: verdict.map(|x| x.healthy),
                             reason: verdict.map(|x| x.reason.clone()),
                             since_ms: verdict.map(|x| x.since_ms),
                             checked_ms: verdict.map(|x| x.checked_ms),
                             latency_ms: verdict.and_then(|x| x.latency_ms),
-                            ejected_until_ms: outlier
-                                .and_then(|x| x.ejected_until)
-                                .filter(|&u| u > v.now_ms),
-                            in_flight: state.map_or(0, |s| s.in_flight.count(i, v.now_ms)),
+                            ejected_until_ms: o.ejected_until,
+                            in_flight: o.in_flight,
                         }
                     })
                     .collect(),
             }
         })
         .collect();
-    let empty = Book::default();
     StatusSnapshot {
         now_ms: v.now_ms,
         refresh_s,
         pools,
-        jobs: job_statuses(&v.cfg.jobs, v.book.unwrap_or(&empty), v.now_ms),
+        jobs: jobs(v),
         cache: Some(*v.cache),
     }
 }
