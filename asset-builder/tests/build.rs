@@ -1,20 +1,15 @@
 //! End-to-end tests of the library and the CLI on fixture trees.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use asset_builder::report::NoProgress;
 use asset_builder::{build, BuildError, Options, Warning};
 use cdn_manifest::{Encoding, Manifest};
-
-fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, bytes).unwrap();
-}
+use common::{cli, decompress, snapshot, write};
 
 /// A temp dir with `src/` holding a small app and room for `out/` and a cache.
 struct Fixture {
@@ -101,25 +96,6 @@ impl Fixture {
     fn text(&self, logical: &str) -> String {
         fs::read_to_string(self.published(logical)).unwrap()
     }
-}
-
-/// Every file under `dir`, relative path → bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn name_of(url: &str) -> &str {
@@ -251,16 +227,7 @@ fn precompressed_siblings_decompress_to_the_published_bytes() {
                 rep.etag, entry.etag,
                 "each representation has its own validator"
             );
-            let mut back = Vec::new();
-            match enc {
-                Encoding::Brotli => brotli::Decompressor::new(&packed[..], 4096)
-                    .read_to_end(&mut back)
-                    .unwrap(),
-                Encoding::Gzip => flate2::read::GzDecoder::new(&packed[..])
-                    .read_to_end(&mut back)
-                    .unwrap(),
-            };
-            assert_eq!(back, identity, "{path} {enc:?}");
+            assert_eq!(decompress(*enc, &packed), identity, "{path} {enc:?}");
             seen += 1;
         }
         for enc in Encoding::ALL {
@@ -479,10 +446,6 @@ fn names_needing_encoding_are_encoded_in_urls() {
 }
 
 // ---- the CLI ----
-
-fn cli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_asset-builder"))
-}
 
 #[test]
 fn cli_help_lists_every_option() {

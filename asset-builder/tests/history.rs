@@ -2,26 +2,23 @@
 //! builds into temporary directories, histories read from a directory and from a loopback HTTP
 //! server that serves the edge's well-known layout, and corrupted histories.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use asset_builder::fingerprint::sha256;
 use asset_builder::history::{History, Source};
 use asset_builder::report::NoProgress;
 use asset_builder::{build, BuildError, Options, Report, Warning};
 use cdn_manifest::{DeltaEncoding, Manifest};
+use common::{cli, decode_delta, percent_decode, snapshot, write};
 
 const DAY: u64 = 86_400;
 const T0: u64 = 1_764_244_800;
-
-fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, bytes).unwrap();
-}
 
 /// A script large enough for deltas, different in `version`: one line in fifteen names it (a
 /// real release, not a patch-like one).
@@ -101,32 +98,6 @@ impl Site {
     fn history(&self) -> History {
         History::from_json(&fs::read(self.out().join("asset-history.json")).unwrap()).unwrap()
     }
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (rel, fs::read(e.path()).unwrap())
-        })
-        .collect()
-}
-
-fn sha256(b: &[u8]) -> [u8; 32] {
-    asset_builder::fingerprint::sha256(b)
-}
-
-/// Decodes a delta body with the reference zstd library (and the brotli decoder for dcb).
-fn decode(encoding: DeltaEncoding, dictionary: &[u8], body: &[u8]) -> Vec<u8> {
-    asset_builder::delta::decode(encoding, dictionary, &sha256(dictionary), body).unwrap()
 }
 
 #[test]
@@ -223,7 +194,11 @@ fn three_deploys_keep_every_file_and_deltas_decode_to_the_new_version() {
         let stored = cdn_manifest::Delta::path_for(&d3["js/app.js"], &d.dictionary, d.encoding);
         let body = fs::read(out.join(stored.trim_start_matches('/'))).unwrap();
         assert_eq!(body.len() as u64, d.size);
-        assert_eq!(decode(d.encoding, &dictionary, &body), new, "{stored}");
+        assert_eq!(
+            decode_delta(d.encoding, &dictionary, &body).unwrap(),
+            new,
+            "{stored}"
+        );
         assert!(d.size * 5 < br, "{stored}: {} vs br {br}", d.size);
     }
     // Small or incompressible files are no dictionaries; a file published under its own name
@@ -434,24 +409,6 @@ fn serve(dir: PathBuf) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from).into_iter().flatten() {
         let rel = e.path().strip_prefix(from).unwrap();
@@ -495,11 +452,8 @@ fn a_history_by_url_gives_the_same_output_as_by_directory() {
 }
 
 /// Runs the CLI; returns (exit code, stderr).
-fn cli(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_asset-builder"))
-        .args(args)
-        .output()
-        .unwrap();
+fn exit_and_stderr(args: &[&str]) -> (i32, String) {
+    let out = cli().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -599,7 +553,7 @@ fn a_corrupt_or_unreachable_history_is_refused_naming_what_and_where() {
                 "--no-fingerprint",
                 "robots.txt",
             ];
-            let (code, stderr) = cli(&args);
+            let (code, stderr) = exit_and_stderr(&args);
             assert_eq!(code, 1, "{name}: {stderr}");
             assert!(
                 stderr.starts_with("asset-builder: error: "),
@@ -620,10 +574,7 @@ fn a_corrupt_or_unreachable_history_is_refused_naming_what_and_where() {
             // --history-optional: a warning, and a build that keeps only itself.
             let mut optional = args.to_vec();
             optional.extend(["--history-optional", "--quiet", "--report", "-"]);
-            let o = Command::new(env!("CARGO_BIN_EXE_asset-builder"))
-                .args(&optional)
-                .output()
-                .unwrap();
+            let o = cli().args(&optional).output().unwrap();
             assert!(
                 o.status.success(),
                 "{name}: {}",
@@ -655,7 +606,7 @@ fn a_corrupt_or_unreachable_history_is_refused_naming_what_and_where() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let (code, stderr) = cli(&[
+    let (code, stderr) = exit_and_stderr(&[
         "build",
         src.to_str().unwrap(),
         "--out",
@@ -686,10 +637,7 @@ fn a_history_for_another_public_path_is_refused() {
 
 #[test]
 fn help_documents_every_history_option() {
-    let out = Command::new(env!("CARGO_BIN_EXE_asset-builder"))
-        .args(["build", "--help"])
-        .output()
-        .unwrap();
+    let out = cli().args(["build", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     for opt in [
         "--history <SOURCE>",

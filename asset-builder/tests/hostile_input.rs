@@ -2,19 +2,15 @@
 //! found: the builder never panics, never misses a reference silently, never respells one it
 //! does not mean to change, and never writes one output file twice.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use asset_builder::report::NoProgress;
 use asset_builder::{build, BuildError, Options, Report, Warning};
-
-fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, bytes).unwrap();
-}
+use common::{snapshot, write};
 
 /// A temp dir with `src/`, room for `out/` and a cache.
 struct Tree {
@@ -62,15 +58,7 @@ impl Tree {
     }
     /// Every file under OUT.
     fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        walkdir::WalkDir::new(self.out())
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                let rel = e.path().strip_prefix(self.out()).unwrap();
-                (rel.display().to_string(), fs::read(e.path()).unwrap())
-            })
-            .collect()
+        snapshot(&self.out())
     }
     /// Builds a first, good tree into OUT, so a failing build can be shown to leave it.
     fn previous_output(&self) -> BTreeMap<String, Vec<u8>> {
@@ -94,10 +82,7 @@ fn compressible(n: usize) -> String {
 }
 
 fn cli(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_asset-builder"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::cli().args(args).output().unwrap()
 }
 
 // ---- 1. a sibling never overwrites a published file ----

@@ -13,16 +13,17 @@
 //! `ASSET_BUILDER_RANDOM_SEED`, default 0); `make fuzz` runs more with a fresh seed.
 //! `ASSET_BUILDER_RANDOM_SHOW_ERRORS=1` prints every exit-1 message.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Read;
 use std::path::Path;
-use std::process::Command;
 
 use asset_builder::fingerprint::{etag, integrity, sha256};
 use asset_builder::reference::{resolve, Target};
 use asset_builder::rewrite::find_refs;
-use cdn_manifest::{Encoding, Index, Manifest, Root};
+use cdn_manifest::{Index, Manifest, Root};
+use common::{cli, decode_delta, decompress, percent_decode, snapshot, write};
 
 /// SplitMix64: small, seedable, good enough to pick shapes.
 struct Rng(u64);
@@ -391,38 +392,6 @@ fn generate(seed: u64) -> Case {
     }
 }
 
-/// Decodes `%XX` escapes (for `manifest.json` URLs, which the builder encodes).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn decompress(enc: Encoding, packed: &[u8]) -> Vec<u8> {
-    let mut back = Vec::new();
-    match enc {
-        Encoding::Brotli => brotli::Decompressor::new(packed, 4096)
-            .read_to_end(&mut back)
-            .unwrap(),
-        Encoding::Gzip => flate2::read::GzDecoder::new(packed)
-            .read_to_end(&mut back)
-            .unwrap(),
-    };
-    back
-}
-
 /// Deltas decoded and checked by [`verify`], over the whole run.
 static DELTAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -500,8 +469,8 @@ fn verify(case: &Case, src: &Path, out: &Path) -> Result<(), String> {
                 .get(&d.dictionary)
                 .ok_or_else(|| format!("{stored}: its dictionary is not an entry"))?;
             let dict = fs::read(out.join(dict_path.trim_start_matches('/'))).unwrap();
-            let back = asset_builder::delta::decode(d.encoding, &dict, &sha256(&dict), &body)
-                .map_err(|err| format!("{stored}: {err}"))?;
+            let back =
+                decode_delta(d.encoding, &dict, &body).map_err(|err| format!("{stored}: {err}"))?;
             if back != bytes || body.len() as u64 != d.size {
                 return Err(format!("{stored} does not decode to {path}"));
             }
@@ -593,9 +562,7 @@ fn run(seed: u64) -> Result<Vec<i32>, String> {
     let src = dir.path().join("src");
     let out = dir.path().join("out");
     for (rel, bytes) in &case.files {
-        let p = src.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, bytes).unwrap();
+        write(&src, rel, bytes);
     }
     let mut codes = Vec::new();
     let mut rng = Rng(seed ^ 0x5eed);
@@ -643,7 +610,7 @@ fn run(seed: u64) -> Result<Vec<i32>, String> {
         } else {
             Vec::new()
         };
-        let output = Command::new(env!("CARGO_BIN_EXE_asset-builder"))
+        let output = cli()
             .arg("build")
             .arg(&src)
             .arg("--out")
@@ -679,15 +646,6 @@ fn run(seed: u64) -> Result<Vec<i32>, String> {
         }
     }
     Ok(codes)
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().display().to_string(), fs::read(e.path()).unwrap()))
-        .collect()
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
