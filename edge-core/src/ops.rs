@@ -320,8 +320,29 @@ mod tests {
     }
 
     /// Three pools (`a` with active checks, an ejected and a drained origin; `b` without checks
-    /// but with a stored verdict and a request in flight; `c` with no isolate state) and a job.
-    fn two_pools_and_more() -> (Config, PoolStates, BTreeMap<String, PoolVerdicts>) {
+    /// but with a stored verdict and a request in flight; `c` with no isolate state) and a job,
+    /// seen at 2 s: the state whose outputs are pinned.
+    struct Pinned {
+        cfg: Config,
+        states: PoolStates,
+        verdicts: BTreeMap<String, PoolVerdicts>,
+        cache: Counters,
+    }
+
+    impl Pinned {
+        fn view(&self) -> View<'_> {
+            View {
+                cfg: &self.cfg,
+                states: &self.states,
+                verdicts: &self.verdicts,
+                book: None,
+                cache: &self.cache,
+                now_ms: 2_000,
+            }
+        }
+    }
+
+    fn pinned() -> Pinned {
         let cfg = Config::from_json(
             r#"{"eject_after_failures":1,
                 "pools":{
@@ -361,24 +382,20 @@ mod tests {
                 .origins
                 .insert(affinity::origin_id(url), v);
         }
-        (cfg, states, verdicts)
+        Pinned {
+            cfg,
+            states,
+            verdicts,
+            cache: Counters::default(),
+        }
     }
 
     #[test]
     fn the_health_json_is_pinned() {
-        let (cfg, states, verdicts) = two_pools_and_more();
-        let view = View {
-            cfg: &cfg,
-            states: &states,
-            verdicts: &verdicts,
-            book: None,
-            cache: &Default::default(),
-            now_ms: 2_000,
-        };
-        assert_eq!(health_report(&view), HEALTH_JSON);
+        assert_eq!(health_report(&pinned().view()), HEALTH_JSON);
     }
 
-    /// `/__edge/health` for [`two_pools_and_more`] at 2 s: pool `c` has no isolate state (left
+    /// `/__edge/health` for [`pinned`]: pool `c` has no isolate state (left
     /// out), pool `b` has no checks but its stored verdict is shown.
     const HEALTH_JSON: &str = r#"{
   "cache": {
@@ -483,15 +500,7 @@ mod tests {
 
     #[test]
     fn the_status_snapshot_is_pinned() {
-        let (cfg, states, verdicts) = two_pools_and_more();
-        let view = View {
-            cfg: &cfg,
-            states: &states,
-            verdicts: &verdicts,
-            book: None,
-            cache: &Default::default(),
-            now_ms: 2_000,
-        };
+        let pinned = pinned();
         let origin = |url: &str, weight, enabled| OriginStatus {
             url: url.into(),
             weight,
@@ -541,11 +550,11 @@ mod tests {
                     vec![origin("http://c1", 1, true)],
                 ),
             ],
-            jobs: job_statuses(&cfg.jobs, &Book::default(), 2_000),
+            jobs: job_statuses(&pinned.cfg.jobs, &Book::default(), 2_000),
             cache: Some(Counters::default()),
         };
         assert_eq!(expected.jobs.len(), 1);
-        assert_eq!(status_snapshot(&view, 5), expected);
+        assert_eq!(status_snapshot(&pinned.view(), 5), expected);
     }
 
     #[test]
