@@ -74,22 +74,7 @@ pub fn resolve(
         let file = sources.rel(i);
         let bytes = &sources.bytes[i];
         for u in &scan.unclassified {
-            let (line, excerpt) = locate(bytes, u.at);
-            let reason = u.why.describe();
-            if strict {
-                return Err(BuildError::UnclassifiedReference {
-                    file: file.to_string(),
-                    line,
-                    excerpt,
-                    reason,
-                });
-            }
-            warnings.push(Warning::UnclassifiedReference {
-                file: file.to_string(),
-                line,
-                excerpt,
-                reason: reason.to_string(),
-            });
+            unclassified(file, bytes, u.at, u.why.describe(), strict, warnings)?;
         }
         let mut list = Vec::new();
         for r in scan.refs {
@@ -98,22 +83,8 @@ pub fn resolve(
                 .and_then(|s| std::str::from_utf8(s).ok())
             else {
                 // Not UTF-8: no file name of ours is spelled so.
-                let (line, excerpt) = locate(bytes, r.span.start);
                 let reason = "the specifier is not valid UTF-8";
-                if strict {
-                    return Err(BuildError::UnclassifiedReference {
-                        file: file.to_string(),
-                        line,
-                        excerpt,
-                        reason,
-                    });
-                }
-                warnings.push(Warning::UnclassifiedReference {
-                    file: file.to_string(),
-                    line,
-                    excerpt,
-                    reason: reason.to_string(),
-                });
+                unclassified(file, bytes, r.span.start, reason, strict, warnings)?;
                 continue;
             };
             let found = match reference::resolve(file, spec, r.kind) {
@@ -143,6 +114,34 @@ pub fn resolve(
         edits.push(list);
     }
     Ok(Resolved { edits, predigested })
+}
+
+/// A possible reference at byte `at` of `file` that is not rewritten, for `reason`: an error with
+/// `--strict`, else a warning.
+fn unclassified(
+    file: &str,
+    bytes: &[u8],
+    at: usize,
+    reason: &'static str,
+    strict: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), BuildError> {
+    let (line, excerpt) = locate(bytes, at);
+    if strict {
+        return Err(BuildError::UnclassifiedReference {
+            file: file.to_string(),
+            line,
+            excerpt,
+            reason,
+        });
+    }
+    warnings.push(Warning::UnclassifiedReference {
+        file: file.to_string(),
+        line,
+        excerpt,
+        reason: reason.to_string(),
+    });
+    Ok(())
 }
 
 /// The 1-based line of byte `at` and an excerpt of the text from there (to the line end, at
