@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::answer::Answer;
 use crate::balancer::affinity;
 use crate::balancer::ejection::Outlier;
 use crate::balancer::health::{PoolVerdicts, Verdict};
@@ -56,6 +57,20 @@ fn basic_password(cred: &str) -> Option<Vec<u8>> {
     Some(raw[colon + 1..].to_vec())
 }
 
+/// What `POST /__edge/purge` asks, or the answer refusing it: 405 for another method, 400 for
+/// a body that is not a purge.
+pub fn purge_request(method: &str, body: &str) -> Result<PurgeRequest, Answer> {
+    if method != "POST" {
+        let mut a = Answer::text(
+            405,
+            "405 Method Not Allowed: POST a JSON body {\"tags\": [...], \"urls\": [...]}\n",
+        );
+        a.headers.push(("allow", "POST".into()));
+        return Err(a);
+    }
+    PurgeRequest::parse(body).map_err(|why| Answer::text(400, format!("400 Bad Request: {why}\n")))
+}
+
 /// A purge request to `POST /__edge/purge`: tags, and URLs (absolute, as clients ask for them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -82,6 +97,26 @@ impl PurgeRequest {
             return Err(format!("`{u}` is not an absolute http(s) URL"));
         }
         Ok(r)
+    }
+
+    /// The answer once the purge went to the coordinator: `Some(Ok)` recorded (every isolate
+    /// has it within `propagation_ms`), `Some(Err(why))` not recorded, `None` no coordinator bound.
+    pub fn answer(&self, recorded: Option<Result<(), String>>, propagation_ms: u64) -> Answer {
+        match recorded {
+            Some(Ok(())) => Answer::json(
+                200,
+                json!({ "purged": self.tags, "urls": self.urls, "propagation_ms": propagation_ms })
+                    .to_string(),
+            ),
+            Some(Err(why)) => Answer::text(
+                502,
+                format!("502 Bad Gateway: the coordinator did not record the purge: {why}\n"),
+            ),
+            None => Answer::text(
+                503,
+                "503 Service Unavailable: no coordinator (EDGE_COORDINATOR) to record the purge\n",
+            ),
+        }
     }
 
     /// The tags to record: the given ones and each URL's implicit tag (under every route's
@@ -291,6 +326,25 @@ mod tests {
         assert_eq!(access(Some("x"), Some("Basic eA==")), Access::Denied);
         assert_eq!(access(Some("x"), Some("Basic !!!")), Access::Denied);
         assert_eq!(access(Some("a:b"), Some("Basic dTphOmI=")), Access::Granted);
+    }
+
+    #[test]
+    fn purge_answers() {
+        let refused = purge_request("GET", "").unwrap_err();
+        assert_eq!(refused.status, 405);
+        assert!(refused.headers.contains(&("allow", "POST".into())));
+        assert_eq!(purge_request("POST", "{}").unwrap_err().status, 400);
+        let r = purge_request("POST", r#"{"tags":["p1"]}"#).unwrap();
+        let ok = r.answer(Some(Ok(())), 1000);
+        assert_eq!(ok.status, 200);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&ok.body).unwrap(),
+            json!({"purged": ["p1"], "urls": [], "propagation_ms": 1000})
+        );
+        let failed = r.answer(Some(Err("status 500".into())), 1000);
+        assert_eq!(failed.status, 502);
+        assert!(failed.body.contains("status 500"));
+        assert_eq!(r.answer(None, 1000).status, 503);
     }
 
     #[test]

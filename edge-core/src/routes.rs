@@ -120,6 +120,14 @@ pub struct Upstream {
     pub cache: crate::cache::settings::CacheSettings,
 }
 
+impl Upstream {
+    /// Whether an origin's answer with `status` is replaced by the edge's own (its error page):
+    /// a 5xx on a route that intercepts them.
+    pub fn intercepts(&self, status: u16) -> bool {
+        self.intercept_origin_errors && status >= 500
+    }
+}
+
 /// A route: requests matching host and path prefix get its action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {

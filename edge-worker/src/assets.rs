@@ -123,26 +123,14 @@ pub(crate) async fn send_answer(
     };
     let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::GET);
     let headers = request_headers(req);
-    let status =
-        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
-    let plan = match shard_for(state, &page).await.map(|i| {
+    let looked_up = shard_for(state, &page).await.map(|i| {
         i.get(&page)
             .ok()
             .flatten()
-            .map(|e| assets::page(&method, &headers, &e, status, &state.config.assets.cors))
-    }) {
-        Ok(Some(mut plan)) => {
-            for (name, value) in answer.headers.iter().filter(|(n, _)| *n != "content-type") {
-                if let (Ok(n), Ok(v)) = (
-                    http::HeaderName::from_bytes(name.as_bytes()),
-                    http::HeaderValue::from_str(value),
-                ) {
-                    plan.headers.insert(n, v);
-                }
-            }
-            plan
-        }
-        _ => return send(answer),
+            .map(|e| assets::answer_page(&answer, &method, &headers, &e, &state.config.assets.cors))
+    });
+    let Ok(Some(plan)) = looked_up else {
+        return send(answer);
     };
     match respond(plan, state, true).await {
         Ok(r) => Ok(r),

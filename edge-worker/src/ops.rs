@@ -57,21 +57,16 @@ pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Resu
 /// `POST /__edge/purge` `{"tags": […], "urls": […]}`: soft-purges them everywhere (through the
 /// coordinator; this isolate at once, the others within `coordinator_poll_ms`).
 async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
-    if req.method() != "POST" {
-        let mut a = Answer::text(
-            405,
-            "405 Method Not Allowed: POST a JSON body {\"tags\": [...], \"urls\": [...]}\n",
-        );
-        a.headers.push(("allow", "POST".into()));
-        return send(a);
-    }
-    let body = wasm_bindgen_futures::JsFuture::from(req.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
-    let request = match ops::PurgeRequest::parse(&body) {
+    let body = match req.method().as_str() {
+        "POST" => wasm_bindgen_futures::JsFuture::from(req.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let request = match ops::purge_request(&req.method(), &body) {
         Ok(r) => r,
-        Err(why) => return send(Answer::text(400, format!("400 Bad Request: {why}\n"))),
+        Err(refused) => return send(refused),
     };
     let tags = request.all_tags(&state.config);
     state
@@ -80,20 +75,13 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
         .0
         .purges
         .purge(tags.iter().map(String::as_str), now_ms());
-    let Some(ns) = &state.coordinator else {
-        return send(Answer::text(
-            503,
-            "503 Service Unavailable: no coordinator (EDGE_COORDINATOR) to record the purge\n",
-        ));
+    let recorded = match &state.coordinator {
+        Some(ns) => Some(
+            crate::coordinator::purge(ns, &tags)
+                .await
+                .map(|snap| state.adopt(snap)),
+        ),
+        None => None,
     };
-    match crate::coordinator::purge(ns, &tags).await {
-        Ok(snap) => {
-            state.adopt(snap);
-            send(Answer::json(200, serde_json::json!({ "purged": request.tags, "urls": request.urls, "propagation_ms": state.config.coordinator_poll_ms }).to_string()))
-        }
-        Err(e) => send(Answer::text(
-            502,
-            format!("502 Bad Gateway: the coordinator did not record the purge: {e}\n"),
-        )),
-    }
+    send(request.answer(recorded, state.config.coordinator_poll_ms))
 }

@@ -143,7 +143,7 @@ pub(crate) async fn forward(
         };
         let a = &attempt.attempt;
         // A buffered body goes with every attempt, a streamed one with the first only.
-        let body = if p.kind == BodyKind::Buffered {
+        let body = if p.kind.replayable() {
             p.body.clone()
         } else {
             p.body.take()
@@ -203,9 +203,7 @@ pub(crate) async fn finish(
 ) -> worker::Result<Response> {
     let result = match fw.result {
         // An origin's own 5xx, replaced by the edge's page where the route says so.
-        Ok(r) if upstream.intercept_origin_errors && r.status() >= 500 => {
-            Err(Answer::origin_error(r.status()))
-        }
+        Ok(r) if upstream.intercepts(r.status()) => Err(Answer::origin_error(r.status())),
         other => other,
     };
     let response = match result {

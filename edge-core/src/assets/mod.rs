@@ -175,6 +175,28 @@ pub fn page(
     plan
 }
 
+/// The edge's own answer `answer` with its page `entry` as the body: [`page`] with the answer's
+/// status and its headers (`Retry-After`, `Allow`…) except `Content-Type`, the page's own.
+pub fn answer_page(
+    answer: &crate::answer::Answer,
+    method: &Method,
+    headers: &HeaderMap,
+    entry: &EntryRef<'_>,
+    cors: &Cors,
+) -> Plan {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut plan = page(method, headers, entry, status, cors);
+    for (name, value) in answer.headers.iter().filter(|(n, _)| *n != "content-type") {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            plan.headers.insert(n, v);
+        }
+    }
+    plan
+}
+
 fn serve_as(
     method: &Method,
     headers: &HeaderMap,

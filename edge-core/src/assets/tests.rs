@@ -288,6 +288,22 @@ fn error_pages_keep_their_status_and_are_never_stored() {
     );
 }
 
+#[test]
+fn an_answers_page_keeps_its_status_and_headers_but_not_its_content_type() {
+    let (m, h) = req("GET", &[]);
+    let mut answer = crate::answer::Answer::text(503, "down\n");
+    answer.headers.push(("retry-after", "5".into()));
+    let p = answer_page(&answer, &m, &h, &entry(false), &Cors::Any);
+    assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(hdr(&p, "retry-after"), Some("5"));
+    assert_eq!(hdr(&p, "cache-control"), Some("no-store"));
+    assert_ne!(
+        hdr(&p, "content-type"),
+        Some("text/plain; charset=utf-8"),
+        "the page's own type"
+    );
+}
+
 /// An index holding one entry with br/gzip siblings, a `Use-As-Dictionary` value and dcz/dcb
 /// deltas against the dictionary `[7; 32]`.
 fn delta_index() -> cdn_manifest::Index {

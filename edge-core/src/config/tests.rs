@@ -692,3 +692,20 @@ fn cache_fields_of_every_proxy_route_once() {
         vec!["x-cache-tags", "x-edge-purge-tags", "x-tags"]
     );
 }
+
+#[test]
+fn only_an_intercepting_route_replaces_an_origins_5xx() {
+    let c = Config::from_json(r#"{"routes":[{"path_prefix":"/shop","pools":["a"],"intercept_origin_errors":true},{"pools":["a"]}],
+        "pools":{"a":{"origins":[{"url":"http://x"}]}}}"#).unwrap();
+    let upstream = |i: usize| match &c.routes[i].action {
+        Action::Proxy(u) => u.clone(),
+        Action::Deny => panic!("proxy expected"),
+    };
+    let (shop, rest) = (upstream(0), upstream(1));
+    assert!(shop.intercepts(500) && shop.intercepts(503));
+    assert!(!shop.intercepts(404) && !shop.intercepts(200));
+    assert!(
+        !rest.intercepts(500),
+        "the default passes an origin's 5xx through"
+    );
+}
