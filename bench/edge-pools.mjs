@@ -13,6 +13,8 @@
 // avoids a killed origin, and a killed pool.
 //
 // usage: node bench/edge-pools.mjs [--rounds 7] [--duration 5] [--connections 8]
+//          [--only edge,signs,open,quiet,rust,rustLog,js,direct] [--no-failover]
+// (--only keeps those targets; the two Rust floors are always kept, the ratios need them)
 // needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -38,7 +40,7 @@ async function jsPassThrough(origin) {
   return { mf, url: await mf.ready, dispose: () => mf.dispose() };
 }
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false } } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,6 +84,17 @@ const targets = {
   rustLog: { label: "(c') (c) + a log line", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false }) },
   js: { label: "(d) JS forwarder, no assets", w: await jsPassThrough(open.url.origin) },
 };
+if (args.only) {
+  const keep = new Set([...args.only.split(","), "rust", "rustLog"]);
+  const unknown = [...keep].filter((k) => !(k in targets));
+  if (unknown.length) throw new Error(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(targets).join(", ")}`);
+  for (const k of Object.keys(targets)) {
+    if (!keep.has(k)) {
+      await targets[k].w?.dispose();
+      delete targets[k];
+    }
+  }
+}
 for (const t of Object.values(targets)) {
   t.url ??= t.w.url;
   t.runs = [];
@@ -181,6 +194,7 @@ async function scenario(label, kill) {
     for (const x of Object.values(o)) await x.stop();
   }
 }
+if (args["no-failover"]) process.exit(0);
 console.log("\nfailover under load (4 concurrent GET loops, pools dc1 = a1, a2 and dc2 = b1; passive ejection after 3 failures):");
 const f1 = await scenario("kill one origin (a2)", ["a2"]);
 const f2 = await scenario("kill a whole pool (dc1)", ["a1", "a2"]);
