@@ -30,6 +30,7 @@ pub mod origin_call;
 pub mod origin_url;
 pub mod path;
 pub mod proxy;
+pub mod qvalue;
 pub mod router;
 pub mod routes;
 pub mod status_page;

@@ -56,7 +56,7 @@ pub fn weights(headers: &HeaderMap) -> Weights {
             for param in parts {
                 let (name, value) = param.split_once('=').unwrap_or((param, ""));
                 if name.trim().eq_ignore_ascii_case("q") {
-                    q = parse_q(value.trim());
+                    q = crate::qvalue::parse(value.trim());
                 }
             }
             let Some(q) = q else { continue };
@@ -97,20 +97,6 @@ pub fn best(w: &Weights, available: &[Encoding]) -> (u16, Choice) {
         }
     }
     best
-}
-
-/// Parses a qvalue (`0`, `0.5`, `1`, `1.000`) into thousandths.
-fn parse_q(s: &str) -> Option<u16> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let frac_val = format!("{frac:0<3}").parse::<u16>().ok()?;
-    match int {
-        "0" => Some(frac_val),
-        "1" if frac_val == 0 => Some(1000),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -105,8 +105,8 @@ pub fn wants_html(accept: Option<&str>) -> bool {
             let refused = parts.any(|p| {
                 let p = p.trim();
                 p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
+                    .and_then(|q| crate::qvalue::parse(q.trim()))
+                    == Some(0)
             });
             (media == "text/html" || media == "application/xhtml+xml") && !refused
         })
@@ -208,6 +208,12 @@ mod tests {
         assert!(!wants_html(Some("*/*")), "curl");
         assert!(!wants_html(Some("application/json")));
         assert!(!wants_html(Some("text/html;q=0")));
+        assert!(!wants_html(Some("text/html;q=0.000")));
+        assert!(wants_html(Some("text/html; q=0.8")));
+        assert!(
+            wants_html(Some("text/html;q=bogus")),
+            "a malformed q-value refuses nothing"
+        );
         assert!(!wants_html(None));
     }
 }
