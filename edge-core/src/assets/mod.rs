@@ -187,14 +187,29 @@ pub fn answer_page(
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut plan = page(method, headers, entry, status, cors);
     for (name, value) in answer.headers.iter().filter(|(n, _)| *n != "content-type") {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        if let (Some(n), Ok(v)) = (answer_header(name), HeaderValue::from_str(value)) {
             plan.headers.insert(n, v);
         }
     }
     plan
+}
+
+/// The header names the edge's own answers use, as `http`'s constants: a lookup by arbitrary
+/// bytes (`HeaderName::from_bytes`) would cost the Wasm worker its 12 KB table of standard names.
+/// A test checks that every answer's names are here.
+fn answer_header(name: &str) -> Option<HeaderName> {
+    Some(match name {
+        "allow" => header::ALLOW,
+        "cache-control" => header::CACHE_CONTROL,
+        "content-security-policy" => header::CONTENT_SECURITY_POLICY,
+        "content-type" => header::CONTENT_TYPE,
+        "location" => header::LOCATION,
+        "referrer-policy" => header::REFERRER_POLICY,
+        "retry-after" => header::RETRY_AFTER,
+        "www-authenticate" => header::WWW_AUTHENTICATE,
+        "x-content-type-options" => header::X_CONTENT_TYPE_OPTIONS,
+        _ => return None,
+    })
 }
 
 fn serve_as(

@@ -304,6 +304,36 @@ fn an_answers_page_keeps_its_status_and_headers_but_not_its_content_type() {
     );
 }
 
+#[test]
+fn every_header_of_the_edges_answers_can_go_on_its_page() {
+    use crate::answer::Answer;
+    use crate::proxy::plan::GiveUp;
+    let answers = [
+        Answer::text(500, "x"),
+        Answer::json(200, "{}".into()),
+        Answer::html(200, "<p>".into()),
+        Answer::redirect("https://shop.test/".into()),
+        Answer::not_found(),
+        Answer::unauthorized(),
+        Answer::misconfigured(),
+        Answer::origin_error(502),
+        Answer::give_up(GiveUp::Unavailable { retry_after_s: 5 }).unwrap(),
+        Answer::give_up(GiveUp::GatewayTimeout).unwrap(),
+        Answer::give_up(GiveUp::BadGateway).unwrap(),
+        crate::ops::purge_request("GET", "").unwrap_err(),
+    ];
+    for a in &answers {
+        for (name, _) in &a.headers {
+            assert!(
+                answer_header(name).is_some(),
+                "{name} (status {})",
+                a.status
+            );
+            assert_eq!(answer_header(name).unwrap().as_str(), *name);
+        }
+    }
+}
+
 /// An index holding one entry with br/gzip siblings, a `Use-As-Dictionary` value and dcz/dcb
 /// deltas against the dictionary `[7; 32]`.
 fn delta_index() -> cdn_manifest::Index {
