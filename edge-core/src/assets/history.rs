@@ -66,13 +66,7 @@ pub fn plan(method: &Method, target: &Target, manifest: &str) -> Plan {
         Target::Unknown => return not_found(method),
     };
     if method != Method::GET && method != Method::HEAD {
-        let mut p = Plan::text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "405 Method Not Allowed\n",
-            false,
-        );
-        p.set(header::ALLOW, "GET, HEAD");
-        return p;
+        return Plan::get_or_head_only();
     }
     let mut plan = Plan::new(StatusCode::OK);
     plan.set(header::CONTENT_TYPE, content_type);

@@ -98,6 +98,17 @@ impl Plan {
         }
         p
     }
+
+    /// 405 for a method other than GET and HEAD, with `Allow: GET, HEAD`.
+    fn get_or_head_only() -> Self {
+        let mut p = Plan::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 Method Not Allowed\n",
+            false,
+        );
+        p.set(header::ALLOW, "GET, HEAD");
+        p
+    }
 }
 
 /// Request headers the asset planner reads; the glue passes these and no others into Wasm.
@@ -221,13 +232,7 @@ fn serve_as(
 ) -> Plan {
     let head = method == Method::HEAD;
     if !head && method != Method::GET {
-        let mut p = Plan::text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "405 Method Not Allowed\n",
-            false,
-        );
-        p.set(header::ALLOW, "GET, HEAD");
-        return p;
+        return Plan::get_or_head_only();
     }
     let available: Vec<Encoding> = Encoding::ALL
         .into_iter()
