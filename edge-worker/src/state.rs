@@ -150,11 +150,27 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
 
 /// The manifest index's root, from the assets.
 async fn load_root(assets: &worker::worker_sys::Fetcher, manifest: &str) -> Result<Root, String> {
-    let resp = fetch_file(assets, manifest, None).await?;
+    let what = "the CDN manifest";
+    let bytes = manifest_file(assets, manifest, what, "; build it with asset-builder").await?;
+    Root::from_bytes(&bytes).map_err(|e| format!("{manifest}: {e}"))
+}
+
+/// A file of the manifest index (its root or a shard), whole. A missing one is an error naming
+/// `what` and `path`, with `hint` after the status.
+async fn manifest_file(
+    assets: &worker::worker_sys::Fetcher,
+    path: &str,
+    what: &str,
+    hint: &str,
+) -> Result<Vec<u8>, String> {
+    let resp = fetch_file(assets, path, None).await?;
     if resp.status() != 200 {
-        return Err(format!("the CDN manifest {manifest} is not in the assets directory (status {}); build it with asset-builder", resp.status()));
+        let status = resp.status();
+        return Err(format!(
+            "{what} {path} is not in the assets directory (status {status}){hint}"
+        ));
     }
-    Root::from_bytes(&js::bytes(&resp).await?.to_vec()).map_err(|e| format!("{manifest}: {e}"))
+    Ok(js::bytes(&resp).await?.to_vec())
 }
 
 impl State {
@@ -182,14 +198,8 @@ pub(crate) async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, St
     }
     let file = shard_path(&state.config.assets.manifest, i);
     let result = async {
-        let resp = fetch_file(&state.assets, &file, None).await?;
-        if resp.status() != 200 {
-            return Err(format!(
-                "manifest shard {file} is not in the assets directory (status {})",
-                resp.status()
-            ));
-        }
-        Index::from_bytes(js::bytes(&resp).await?.to_vec())
+        let bytes = manifest_file(&state.assets, &file, "manifest shard", "").await?;
+        Index::from_bytes(bytes)
             .map(Rc::new)
             .map_err(|e| format!("{file}: {e}"))
     }
