@@ -13,8 +13,10 @@
 // avoids a killed origin, and a killed pool.
 //
 // usage: node bench/edge-pools.mjs [--rounds 7] [--duration 5] [--connections 8]
-//          [--only edge,signs,open,quiet,rust,rustLog,js,direct] [--no-failover]
-// (--only keeps those targets; the two Rust floors are always kept, the ratios need them)
+//          [--only edge,signs,open,quiet,rust,rustLog,js,direct] [--no-failover] [--baseline DIR]
+// (--only keeps those targets; the two Rust floors are always kept, the ratios need them;
+// --baseline DIR adds (b'') run from another build of the worker, e.g. a copy of
+// edge-worker/build made before a change, to compare a change's cost in the same run)
 // needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -40,7 +42,7 @@ async function jsPassThrough(origin) {
   return { mf, url: await mf.ready, dispose: () => mf.dispose() };
 }
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" } } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -64,8 +66,39 @@ async function wrk(url) {
   };
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? "none";
-  return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50: num(/50%\s+([\d.]+)(us|ms|s)/), p99: num(/99%\s+([\d.]+)(us|ms|s)/), non2xx, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { requests, rps: num(/Requests\/sec:\s+([\d.]+)/), p50: num(/50%\s+([\d.]+)(us|ms|s)/), p99: num(/99%\s+([\d.]+)(us|ms|s)/), non2xx, errors };
 }
+
+// The CPU time of each worker's own workerd process (Miniflare runs one per instance), read from
+// /proc around every wrk run: CPU per request is what the worker costs, and unlike req/s and
+// latency it does not move much when other processes take the shared cores.
+function workerdPids() {
+  const out = new Set();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid && /\(workerd\)/.test(stat)) out.add(Number(d));
+    } catch {}
+  }
+  return out;
+}
+/** Starts a worker and notes the workerd process it got (as `w.pid`). */
+async function withPid(start) {
+  const before = workerdPids();
+  const w = await start();
+  w.pid = [...workerdPids()].find((p) => !before.has(p));
+  return w;
+}
+/** user + system CPU of `pid`, ms. */
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+}
+const TICKS = Number((await promisify(execFile)("getconf", ["CLK_TCK"])).stdout.trim()) || 100;
 
 // --- throughput and latency against the floors -------------------------------------------------
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
@@ -76,16 +109,19 @@ const signed = await startOrigin({ name: "signed" }); // verifies the edge's sig
 const uncached = (pool) => ({ routes: [{ path_prefix: "/", pools: [pool], cache: { enabled: false } }] });
 const targets = {
   direct: { label: "(a) origin directly", url: open.url },
-  edge: { label: "(b) edge worker (auth, logs)", w: await startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
-  open: { label: "(b') edge, no origin auth", w: await startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false }) },
-  quiet: { label: "(b'') edge, no auth, no log", w: await startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false }) },
-  signs: { label: "(b*) edge signs, no verify", w: await startWorker({ edge: poolsConfig({ main: [open] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
-  rust: { label: "(c) Rust forwarder + assets", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
-  rustLog: { label: "(c') (c) + a log line", w: await startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false }) },
-  js: { label: "(d) JS forwarder, no assets", w: await jsPassThrough(open.url.origin) },
+  edge: { label: "(b) edge worker (auth, logs)", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false })) },
+  open: { label: "(b') edge, no origin auth", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false })) },
+  quiet: { label: "(b'') edge, no auth, no log", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false })) },
+  signs: { label: "(b*) edge signs, no verify", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [open] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false })) },
+  rust: { label: "(c) Rust forwarder + assets", w: await withPid(() => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false })) },
+  rustLog: { label: "(c') (c) + a log line", w: await withPid(() => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false })) },
+  ...(args.baseline && {
+    base: { label: "(b'') from --baseline", w: await withPid(() => startWorker({ script: path.relative(ROOT, path.resolve(args.baseline, "worker/shim.mjs")), edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false, coordinator: true })) },
+  }),
+  js: { label: "(d) JS forwarder, no assets", w: await withPid(() => jsPassThrough(open.url.origin)) },
 };
 if (args.only) {
-  const keep = new Set([...args.only.split(","), "rust", "rustLog"]);
+  const keep = new Set([...args.only.split(","), "rust", "rustLog", ...(args.baseline ? ["base"] : [])]);
   const unknown = [...keep].filter((k) => !(k in targets));
   if (unknown.length) throw new Error(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(targets).join(", ")}`);
   for (const k of Object.keys(targets)) {
@@ -107,7 +143,12 @@ try {
     await wrk(new URL("/", t.url).href); // warm-up, not counted
   }
   for (let i = 0; i < rounds; i++) {
-    for (const t of Object.values(targets)) t.runs.push(await wrk(new URL("/", t.url).href));
+    for (const t of Object.values(targets)) {
+      const cpu0 = t.w?.pid ? cpuMs(t.w.pid) : null;
+      const run = await wrk(new URL("/", t.url).href);
+      if (cpu0 !== null && run.requests) run.cpuUs = ((cpuMs(t.w.pid) - cpu0) * 1000) / run.requests;
+      t.runs.push(run);
+    }
     process.stderr.write(`round ${i + 1}/${rounds} done\n`);
   }
 } finally {
@@ -116,10 +157,17 @@ try {
   await signed.stop();
 }
 console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds, medians; ${os.cpus().length} cores`);
-console.log(`${"".padEnd(30)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}   vs (c): req/s [IQR]     p50 [IQR]         vs (c'): req/s   p50`);
+console.log(`${"".padEnd(30)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}   vs (c): req/s [IQR]     p50 [IQR]         vs (c'): req/s   p50   CPU µs/req  vs (c) [IQR]`);
 const rust = targets.rust.runs;
 const rustLog = targets.rustLog.runs;
 const paired = (runs, floor, k) => runs.map((x, i) => x[k] / floor[i][k]);
+/** Median workerd CPU per request and its paired ratio to (c), when measured. */
+function cpuColumns(t) {
+  if (!t.runs.every((x) => x.cpuUs) || !rust.every((x) => x.cpuUs)) return "";
+  const r = paired(t.runs, rust, "cpuUs");
+  const [l, h] = quartiles(r);
+  return `${median(t.runs.map((x) => x.cpuUs)).toFixed(0).padStart(12)}  ${median(r).toFixed(3)} [${l.toFixed(2)}–${h.toFixed(2)}]`;
+}
 for (const t of Object.values(targets)) {
   const rps = median(t.runs.map((x) => x.rps));
   const p50 = median(t.runs.map((x) => x.p50));
@@ -133,6 +181,7 @@ for (const t of Object.values(targets)) {
     `${t.label.padEnd(30)}${rps.toFixed(0).padStart(9)}${p50.toFixed(2).padStart(9)}${p99.toFixed(2).padStart(9)}   ` +
       `${median(rr).toFixed(3)} [${rl.toFixed(2)}–${rh.toFixed(2)}]   ${median(pr).toFixed(3)} [${pl.toFixed(2)}–${ph.toFixed(2)}]   ` +
       `${median(paired(t.runs, rustLog, "rps")).toFixed(3).padStart(9)} ${median(paired(t.runs, rustLog, "p50")).toFixed(3).padStart(6)}` +
+      cpuColumns(t) +
       (bad ? `   non-2xx ${bad}` : ""),
   );
 }
@@ -140,6 +189,8 @@ console.log("goals: (b) p50 ≤ 1.05× (c) and req/s ≥ 0.95× (c), with reques
 console.log("like for like with (c'), the floor that logs the same one line per request.");
 console.log("(b) has its origin verify each signature and nonce in PHP, on these same two cores; (b*) is the edge signing");
 console.log("for an origin that does not check: the edge's own cost of origin authentication. (c') − (c) is a log line's cost.");
+console.log("CPU µs/req: user + system time of the worker's own workerd process per request (/proc), which other load");
+console.log("on the shared cores moves far less than req/s and latency.");
 
 // --- failover under load ------------------------------------------------------------------------
 async function scenario(label, kill) {

@@ -18,7 +18,7 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
  * ASSETS binding serves. Returns { url, log, request, dispose }.
  */
-export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true, port = 0 } = {}) {
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true, port = 0, coordinator = script.startsWith("edge-worker/") } = {}) {
   // Every line workerd prints (the worker's console output included), so tests can assert
   // what the worker logged.
   const log = [];
@@ -32,7 +32,7 @@ export async function startWorker({ edge = { public_path: "/assets/" }, assets =
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: edge === undefined ? bindings : { EDGE: edge, ...bindings },
     kvNamespaces,
-    durableObjects: script.startsWith("edge-worker/") ? { EDGE_COORDINATOR: { className: "EdgeCoordinator", useSQLite: true } } : undefined,
+    durableObjects: coordinator ? { EDGE_COORDINATOR: { className: "EdgeCoordinator", useSQLite: true } } : undefined,
     assets: {
       directory: assets,
       binding: "ASSETS",

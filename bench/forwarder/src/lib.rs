@@ -2,8 +2,9 @@
 //! every request to the origin in its `ORIGIN` variable and returns the response as it is — no
 //! routing, headers, signing, retries or logging. Built with the same tools and profile as
 //! edge-worker, and run with the same `[assets]` setup, so the difference is our own code.
-//! With a `LOG` variable it also logs one short line per request (`console.log`), to measure
-//! what the platform charges for a log line apart from what our code does.
+//! With a `LOG` variable it also logs one line per request (`console.log`) with the same fields
+//! and length as the edge's request log, to measure what the platform charges for that line
+//! apart from what our code does.
 
 #[cfg(target_arch = "wasm32")]
 mod worker_main {
@@ -14,6 +15,7 @@ mod worker_main {
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+        let started = js_sys::Date::now();
         let origin = env.var("ORIGIN")?.to_string();
         let url = req.url();
         let path = url
@@ -32,7 +34,16 @@ mod worker_main {
             .await?
             .unchecked_into();
         if env.var("LOG").is_ok() {
-            console_log!("{{\"event\":\"proxy\",\"status\":{}}}", resp.status());
+            let path = path.map_or("/", |p| &url[p..]);
+            let path = path.split_once('?').map_or(path, |(p, _)| p);
+            console_log!(
+                "{{\"event\":\"proxy\",\"method\":\"{}\",\"path\":\"{}\",\"route\":\"/\",\"pool\":\"main\",\"origin\":\"{}\",\"attempts\":1,\"status\":{},\"latency_ms\":{}}}",
+                req.method(),
+                path,
+                origin,
+                resp.status(),
+                (js_sys::Date::now() - started) as u64
+            );
         }
         Ok(resp)
     }
