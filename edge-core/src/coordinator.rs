@@ -142,6 +142,12 @@ impl Snapshot {
         flips.iter().map(|f| f.line(name)).collect()
     }
 
+    /// The verdicts of the pools in `chain` (those the snapshot has).
+    pub fn verdicts_of(&self, chain: &[String]) -> BTreeMap<String, PoolVerdicts> {
+        let of = |name: &String| Some((name.clone(), self.verdicts.get(name)?.clone()));
+        chain.iter().filter_map(of).collect()
+    }
+
     /// The verdicts to store after a probe round.
     pub fn verdicts_write(&self) -> Write {
         let text = serde_json::to_string(&self.verdicts).unwrap_or_default();
@@ -179,6 +185,17 @@ impl ProbeClock {
         let probe = cfg.has_health_checks().then_some(self.next_ms);
         next_alarm(now_ms, probe, book.next_alarm_ms())
     }
+}
+
+/// Whether an isolate whose copy of the snapshot was last refreshed at `*last_ms` refreshes it at
+/// `now_ms` (at most every `interval_ms`); then `*last_ms` becomes `now_ms`, so that concurrent
+/// requests start one refresh.
+pub fn refresh_due(last_ms: &mut u64, now_ms: u64, interval_ms: u64) -> bool {
+    let due = now_ms.saturating_sub(*last_ms) >= interval_ms;
+    if due {
+        *last_ms = now_ms;
+    }
+    due
 }
 
 /// Whether an alarm at `now_ms` runs a probe round due at `next_probe_ms`.
@@ -334,5 +351,25 @@ mod tests {
         let (key, text) = s.verdicts_write();
         assert_eq!(key, VERDICTS_KEY);
         assert_eq!(Snapshot::restore(Some(&text), None).verdicts, s.verdicts);
+    }
+
+    #[test]
+    fn isolates_refresh_once_per_interval() {
+        let mut last = 0;
+        let table = [
+            (300, true, 300),
+            (400, false, 300),
+            (549, false, 300),
+            (550, true, 550),
+        ];
+        for (now, due, after) in table {
+            assert_eq!(refresh_due(&mut last, now, 250), due, "at {now}");
+            assert_eq!(last, after);
+        }
+        let mut s = Snapshot::default();
+        s.verdicts.insert("a".into(), PoolVerdicts::default());
+        s.verdicts.insert("b".into(), PoolVerdicts::default());
+        let got = s.verdicts_of(&["b".into(), "gone".into()]);
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["b"]);
     }
 }
