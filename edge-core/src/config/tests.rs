@@ -734,3 +734,17 @@ fn only_an_intercepting_route_replaces_an_origins_5xx() {
         "the default passes an origin's 5xx through"
     );
 }
+
+#[test]
+fn hsts_only_over_https_when_configured() {
+    let on = Config::from_json(r#"{"hsts":"max-age=60"}"#).unwrap();
+    let off = Config::from_json("{}").unwrap();
+    let table = [
+        (&on, "https://shop.test/", Some("max-age=60")),
+        (&on, "http://shop.test/", None),
+        (&off, "https://shop.test/", None),
+    ];
+    for (cfg, url, want) in table {
+        assert_eq!(cfg.forwarding.hsts_for(url), want, "{url}");
+    }
+}
