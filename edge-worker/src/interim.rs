@@ -27,13 +27,12 @@ use edge_core::proxy::interim::{self, Collector, Final, InterimOrigins, Reply};
 use futures_util::future::{select, Either};
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use worker::console_error;
 // `worker::Socket` exposes its streams only through tokio's AsyncRead/AsyncWrite (a dependency
 // this crate does not have), so the socket is driven at the `worker_sys` level, with the web-sys
 // stream types that worker 0.8.7 enables.
-use worker::web_sys::{ReadableStreamDefaultReader, WritableStreamDefaultWriter};
+use worker::web_sys::ReadableStreamDefaultReader;
 use worker::worker_sys::{self, Socket};
 
 use crate::js;
@@ -188,29 +187,14 @@ async fn talk(
         let why = format!("cannot connect: {e}");
         fail(r, Outcome::Refused, &why)
     })?;
-    let writer: WritableStreamDefaultWriter = socket
-        .writable()
-        .and_then(|w| w.get_writer())
-        .map_err(|_| Outcome::Lost)?;
-    JsFuture::from(writer.write_with_chunk(message))
+    js::write(socket.writable(), message)
         .await
         .map_err(|_| Outcome::Lost)?;
-    writer.release_lock();
-    let reader: ReadableStreamDefaultReader = socket
-        .readable()
-        .map_err(|_| Outcome::Lost)?
-        .get_reader()
-        .unchecked_into();
+    let readable = socket.readable().map_err(|_| Outcome::Lost)?;
+    let reader: ReadableStreamDefaultReader = readable.get_reader().unchecked_into();
     let mut collector = Collector::new(r.method);
     loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|_| Outcome::Lost)?;
-        let bytes = (!js::get(&chunk, "done").is_truthy()).then(|| {
-            js::get(&chunk, "value")
-                .unchecked_into::<Uint8Array>()
-                .to_vec()
-        });
+        let bytes = js::next_chunk(&reader).await.map_err(|_| Outcome::Lost)?;
         let read = collector.feed(bytes.as_deref()).map_err(|e| {
             let why = format!("unreadable response over the socket: {e}");
             fail(r, interim::unreadable(&e), &why)

@@ -102,6 +102,26 @@ pub(crate) fn coded_response(
         .map_err(|e| format!("cannot build the response: {}", text(e)))
 }
 
+/// Writes `bytes` to a stream, then releases it (an error as text).
+pub(crate) async fn write(
+    stream: Result<worker::web_sys::WritableStream, JsValue>,
+    bytes: &Uint8Array,
+) -> Result<(), String> {
+    let writer = stream.and_then(|w| w.get_writer()).map_err(text)?;
+    settled(Ok(writer.write_with_chunk(bytes))).await?;
+    writer.release_lock();
+    Ok(())
+}
+
+/// The next chunk a stream's reader gives (`None` at the stream's end; an error as text).
+pub(crate) async fn next_chunk(
+    reader: &worker::web_sys::ReadableStreamDefaultReader,
+) -> Result<Option<Vec<u8>>, String> {
+    let chunk = settled(Ok(reader.read())).await?;
+    let value = || get(&chunk, "value").unchecked_into::<Uint8Array>().to_vec();
+    Ok((!get(&chunk, "done").is_truthy()).then(value))
+}
+
 /// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped (nothing
 /// of ours fires after the request; a Rust timer would outlive it and stall the isolate).
 pub(crate) fn timer(ms: u64) -> (TimerGuard, JsFuture) {
