@@ -146,6 +146,19 @@ impl Answer {
         )
     }
 
+    /// 500 when the manifest's index cannot be loaded to look an asset up (the log says why).
+    pub fn manifest_unavailable() -> Self {
+        Answer::text(
+            500,
+            "500 Internal Server Error: the asset manifest is unavailable (see the worker log)\n",
+        )
+    }
+
+    /// 502 when the ASSETS binding does not give a file the manifest names.
+    pub fn asset_storage_unavailable() -> Self {
+        Answer::text(502, "502 Bad Gateway: asset storage unavailable\n")
+    }
+
     /// What the client gets when a request plan gives up without an answer to pass on.
     pub fn give_up(g: GiveUp) -> Option<Self> {
         Some(match g {
@@ -251,5 +264,26 @@ mod tests {
             Answer::origin_error(500).body,
             "500 Internal Server Error\n"
         );
+    }
+
+    #[test]
+    fn asset_failures_say_what_is_unavailable() {
+        let table = [
+            (
+                Answer::manifest_unavailable(),
+                500,
+                "asset manifest is unavailable",
+            ),
+            (
+                Answer::asset_storage_unavailable(),
+                502,
+                "asset storage unavailable",
+            ),
+        ];
+        for (a, status, says) in table {
+            assert_eq!(a.status, status);
+            assert!(a.body.contains(says), "{}", a.body);
+            assert_eq!(a.headers[1], ("cache-control", "no-store".into()));
+        }
     }
 }

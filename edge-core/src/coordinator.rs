@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::balancer::health::PoolVerdicts;
+use crate::balancer::health::{HealthCheck, PoolVerdicts, Probe};
+use crate::balancer::Origin;
 use crate::cache::purge::PurgeLog;
+use crate::config::Config;
+use crate::jobs::Book;
 
 /// What an isolate copies from the coordinator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +22,16 @@ pub struct Snapshot {
     /// When each cache tag was last purged.
     pub purges: PurgeLog,
 }
+
+/// Storage key of the verdicts.
+pub const VERDICTS_KEY: &str = "verdicts";
+/// Storage key of the purge log.
+pub const PURGES_KEY: &str = "purges";
+/// Storage key of the jobs' run book.
+pub const BOOK_KEY: &str = "book";
+
+/// A write to the coordinator's storage: the key and the JSON text to store under it.
+pub type Write = (&'static str, String);
 
 /// Purges older than this are forgotten: no stored copy is kept longer (see `keep_for_s`).
 pub const PURGE_HORIZON_MS: u64 = 366 * 86_400 * 1000;
@@ -52,13 +65,93 @@ impl Ask {
             _ => Err((404, format!("no {method} {path} here"))),
         }
     }
+
+    /// The request that carries this ask: method, path, and the body of a `POST`.
+    pub fn request(&self) -> (&'static str, &'static str, Option<String>) {
+        match self {
+            Ask::Snapshot => ("GET", "/snapshot", None),
+            Ask::Book => ("GET", "/book", None),
+            Ask::Arm => ("POST", "/arm", Some(String::new())),
+            Ask::Purge(tags) => {
+                let body = serde_json::to_string(tags).unwrap_or_default();
+                ("POST", "/purge", Some(body))
+            }
+        }
+    }
+}
+
+/// The coordinator's answer to `ask` at `now_ms` — the book's JSON for [`Ask::Book`], else the
+/// snapshot's (after recording a purge) — and the write to make before answering.
+pub fn answer(
+    ask: Ask,
+    snapshot: &mut Snapshot,
+    book: &Book,
+    now_ms: u64,
+) -> (String, Option<Write>) {
+    match ask {
+        Ask::Book => (book.to_json(), None),
+        Ask::Purge(tags) => {
+            let write = snapshot.record_purge(&tags, now_ms);
+            (snapshot.answer(now_ms), Some(write))
+        }
+        Ask::Snapshot | Ask::Arm => (snapshot.answer(now_ms), None),
+    }
 }
 
 impl Snapshot {
-    /// Records a purge of `tags` at `now_ms`, forgetting purges past the horizon.
-    pub fn record_purge(&mut self, tags: &[String], now_ms: u64) {
+    /// The snapshot from what storage holds under [`VERDICTS_KEY`] and [`PURGES_KEY`] (`None`:
+    /// never stored); an unreadable value starts empty.
+    pub fn restore(verdicts: Option<&str>, purges: Option<&str>) -> Snapshot {
+        Snapshot {
+            now_ms: 0,
+            verdicts: verdicts
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or_default(),
+            purges: purges
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The snapshot a coordinator answered (see [`Snapshot::answer`]).
+    pub fn from_answer(text: &str) -> Result<Snapshot, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Records a purge of `tags` at `now_ms`, forgetting purges past the horizon; returns the
+    /// purge log to store.
+    pub fn record_purge(&mut self, tags: &[String], now_ms: u64) -> Write {
         self.purges.purge(tags.iter().map(String::as_str), now_ms);
         self.purges.forget_before(now_ms, PURGE_HORIZON_MS);
+        let text = serde_json::to_string(&self.purges).unwrap_or_default();
+        (PURGES_KEY, text)
+    }
+
+    /// Records one probe round of pool `name` (`probes[i]` from `origins[i]`); returns the log
+    /// line of each verdict that flipped.
+    pub fn record_round(
+        &mut self,
+        name: &str,
+        origins: &[Origin],
+        probes: Vec<Probe>,
+        now_ms: u64,
+        check: &HealthCheck,
+    ) -> Vec<String> {
+        let verdicts = self.verdicts.entry(name.to_string()).or_default();
+        let flips = verdicts.record_round(origins, probes, now_ms, check);
+        flips.iter().map(|f| f.line(name)).collect()
+    }
+
+    /// The verdicts of the pools in `chain` (those the snapshot has).
+    pub fn verdicts_of(&self, chain: &[String]) -> BTreeMap<String, PoolVerdicts> {
+        let of = |name: &String| Some((name.clone(), self.verdicts.get(name)?.clone()));
+        chain.iter().filter_map(of).collect()
+    }
+
+    /// The verdicts to store after a probe round.
+    pub fn verdicts_write(&self) -> Write {
+        let text = serde_json::to_string(&self.verdicts).unwrap_or_default();
+        (VERDICTS_KEY, text)
     }
 
     /// The snapshot as an isolate gets it: JSON, stamped with the coordinator's clock.
@@ -67,6 +160,42 @@ impl Snapshot {
         snap.now_ms = now_ms;
         serde_json::to_string(&snap).unwrap_or_default()
     }
+}
+
+/// When the coordinator's probe rounds are due (kept in memory only: after a restart, at once).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeClock {
+    next_ms: u64,
+}
+
+impl ProbeClock {
+    /// Whether the alarm at `now_ms` runs a probe round: the configuration has health checks and
+    /// one is due ([`probe_due`]). Then the next is due `health_interval_s` later.
+    pub fn take_due(&mut self, cfg: &Config, now_ms: u64) -> bool {
+        let due = cfg.has_health_checks() && probe_due(now_ms, self.next_ms);
+        if due {
+            self.next_ms = now_ms + cfg.health_interval_s * 1000;
+        }
+        due
+    }
+
+    /// When the alarm should next fire ([`next_alarm`]): the next probe round (with health
+    /// checks) or the next job event of `book`.
+    pub fn next_alarm(&self, cfg: &Config, book: &Book, now_ms: u64) -> Option<u64> {
+        let probe = cfg.has_health_checks().then_some(self.next_ms);
+        next_alarm(now_ms, probe, book.next_alarm_ms())
+    }
+}
+
+/// Whether an isolate whose copy of the snapshot was last refreshed at `*last_ms` refreshes it at
+/// `now_ms` (at most every `interval_ms`); then `*last_ms` becomes `now_ms`, so that concurrent
+/// requests start one refresh.
+pub fn refresh_due(last_ms: &mut u64, now_ms: u64, interval_ms: u64) -> bool {
+    let due = now_ms.saturating_sub(*last_ms) >= interval_ms;
+    if due {
+        *last_ms = now_ms;
+    }
+    due
 }
 
 /// Whether an alarm at `now_ms` runs a probe round due at `next_probe_ms`.
@@ -131,5 +260,116 @@ mod tests {
         assert!(!s.purges.purged(&["old".into()], 0), "past the horizon");
         let v: serde_json::Value = serde_json::from_str(&s.answer(42)).unwrap();
         assert_eq!(v["now_ms"], 42);
+    }
+
+    #[test]
+    fn every_ask_is_sent_as_the_request_the_coordinator_reads() {
+        let asks = [
+            Ask::Snapshot,
+            Ask::Book,
+            Ask::Arm,
+            Ask::Purge(vec!["a".into(), "b\"".into()]),
+        ];
+        for ask in asks {
+            let (method, path, body) = ask.request();
+            assert_eq!(body.is_some(), method == "POST", "{ask:?}");
+            let read = Ask::parse(method, path, body.as_deref().unwrap_or_default());
+            assert_eq!(read, Ok(ask));
+        }
+    }
+
+    #[test]
+    fn answers_and_the_write_before_them() {
+        let mut s = Snapshot::default();
+        let book = Book::default();
+        let (text, write) = answer(Ask::Book, &mut s, &book, 7);
+        assert_eq!((text, write), (book.to_json(), None));
+        let (text, write) = answer(Ask::Snapshot, &mut s, &book, 7);
+        assert_eq!(write, None);
+        assert_eq!(Snapshot::from_answer(&text).unwrap().now_ms, 7);
+        let (text, write) = answer(Ask::Purge(vec!["t".into()]), &mut s, &book, 9);
+        let (key, stored) = write.unwrap();
+        assert_eq!(key, PURGES_KEY);
+        let back = Snapshot::restore(None, Some(&stored));
+        assert!(back.purges.purged(&["t".into()], 8), "the purge is stored");
+        assert!(Snapshot::from_answer(&text)
+            .unwrap()
+            .purges
+            .purged(&["t".into()], 8));
+        assert!(Snapshot::from_answer("[").is_err());
+    }
+
+    #[test]
+    fn restored_snapshots_start_empty_when_unreadable() {
+        let mut s = Snapshot::default();
+        s.record_purge(&["t".into()], 5);
+        let (_, purges) = s.record_purge(&[], 5);
+        let (_, verdicts) = s.verdicts_write();
+        let table = [
+            (None, None, Snapshot::default()),
+            (Some("{"), Some("x"), Snapshot::default()),
+            (Some(verdicts.as_str()), Some(purges.as_str()), s.clone()),
+        ];
+        for (v, p, want) in table {
+            assert_eq!(Snapshot::restore(v, p), want, "{v:?} {p:?}");
+        }
+    }
+
+    #[test]
+    fn probe_rounds_are_due_every_interval_with_health_checks_only() {
+        let checked = Config::from_json(r#"{"routes":[{"pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://o1"}],"health":{"path":"/h"}}}}"#).unwrap();
+        let plain = Config::from_json("{}").unwrap();
+        let book = Book::default();
+        let mut clock = ProbeClock::default();
+        assert!(clock.take_due(&checked, 1_000), "at once after a restart");
+        let next = 1_000 + checked.health_interval_s * 1000;
+        assert!(!clock.take_due(&checked, 1_500));
+        assert_eq!(clock.next_alarm(&checked, &book, 1_500), Some(next));
+        assert!(clock.take_due(&checked, next - 10), "a little early counts");
+        assert_eq!(clock.next_alarm(&plain, &book, 1_500), None);
+        assert!(!ProbeClock::default().take_due(&plain, 1_000));
+    }
+
+    #[test]
+    fn probe_rounds_record_verdicts_and_log_flips() {
+        let cfg = Config::from_json(r#"{"routes":[{"pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://o1"}],"health":{"path":"/h","unhealthy_threshold":1}}}}"#).unwrap();
+        let pool = &cfg.pools["a"];
+        let check = pool.health.as_ref().unwrap();
+        let down = || {
+            vec![Probe {
+                result: Err("down".into()),
+                latency_ms: 3,
+            }]
+        };
+        let mut s = Snapshot::default();
+        let lines = s.record_round("a", &pool.origins, down(), 1_000, check);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("\"healthy\":false") && lines[0].contains("\"pool\":\"a\""));
+        assert!(s
+            .record_round("a", &pool.origins, down(), 2_000, check)
+            .is_empty());
+        let (key, text) = s.verdicts_write();
+        assert_eq!(key, VERDICTS_KEY);
+        assert_eq!(Snapshot::restore(Some(&text), None).verdicts, s.verdicts);
+    }
+
+    #[test]
+    fn isolates_refresh_once_per_interval() {
+        let mut last = 0;
+        let table = [
+            (300, true, 300),
+            (400, false, 300),
+            (549, false, 300),
+            (550, true, 550),
+        ];
+        for (now, due, after) in table {
+            assert_eq!(refresh_due(&mut last, now, 250), due, "at {now}");
+            assert_eq!(last, after);
+        }
+        let mut s = Snapshot::default();
+        s.verdicts.insert("a".into(), PoolVerdicts::default());
+        s.verdicts.insert("b".into(), PoolVerdicts::default());
+        let got = s.verdicts_of(&["b".into(), "gone".into()]);
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["b"]);
     }
 }

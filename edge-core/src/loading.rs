@@ -43,9 +43,22 @@ impl<K: Hash + Eq> LoadGate<K> {
     }
 }
 
+/// The log line of a loaded manifest index: its root file and how many shards it has.
+pub fn manifest_line(root: &str, shards: usize) -> String {
+    serde_json::json!({"event": "manifest", "root": root, "shards": shards}).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_line_names_the_root_and_its_shards() {
+        assert_eq!(
+            manifest_line("/assets/cdn-manifest.bin", 3),
+            r#"{"event":"manifest","root":"/assets/cdn-manifest.bin","shards":3}"#
+        );
+    }
 
     #[test]
     fn one_loader_at_a_time_until_released_or_abandoned() {

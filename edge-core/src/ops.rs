@@ -13,7 +13,8 @@ use crate::cache::counters::Counters;
 use crate::config::Config;
 use crate::jobs::Book;
 use crate::origin_auth::constant_time_eq;
-use crate::status_page::{job_statuses, JobStatus, OriginStatus, PoolStatus, StatusSnapshot};
+use crate::router::Ops;
+use crate::status_page::{self, job_statuses, JobStatus, OriginStatus, PoolStatus, StatusSnapshot};
 
 /// Whether a request may see an operations endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +305,42 @@ pub fn status_snapshot(v: &View, refresh_s: u64) -> StatusSnapshot {
         pools,
         jobs: jobs(v),
         cache: Some(*v.cache),
+    }
+}
+
+/// How often the status page reloads itself, in seconds.
+pub const STATUS_REFRESH_S: u64 = 5;
+
+/// What a request for the operations endpoint `op` gets, by its [`Access`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handling {
+    /// This answer (404 while hidden or for an unknown endpoint, 401 without the token).
+    Answer(Answer),
+    /// A purge ([`purge_request`]).
+    Purge,
+    /// A page ([`report`]), after a fresh look at the coordinator.
+    Report,
+}
+
+/// The handling of a request for `op` with `access`.
+pub fn handling(op: Ops, access: Access) -> Handling {
+    match (access, op) {
+        (Access::Hidden, _) | (Access::Granted, Ops::Unknown) => {
+            Handling::Answer(Answer::not_found())
+        }
+        (Access::Denied, _) => Handling::Answer(Answer::unauthorized()),
+        (Access::Granted, Ops::Purge) => Handling::Purge,
+        (Access::Granted, Ops::Health | Ops::Status) => Handling::Report,
+    }
+}
+
+/// The page of `op`: the health JSON for [`Ops::Health`], else the status page.
+pub fn report(op: Ops, v: &View) -> Answer {
+    if op == Ops::Health {
+        Answer::json(200, health_report(v))
+    } else {
+        let page = status_page::render(&status_snapshot(v, STATUS_REFRESH_S));
+        Answer::html(200, page)
     }
 }
 
@@ -641,5 +678,56 @@ mod tests {
         assert_eq!(origins[1]["enabled"], false);
         assert_eq!(origins[0]["in_flight"], 0);
         assert_eq!(v["cache"]["hit"], 0);
+    }
+
+    #[test]
+    fn who_gets_what() {
+        let table = [
+            (
+                Ops::Health,
+                Access::Hidden,
+                Handling::Answer(Answer::not_found()),
+            ),
+            (
+                Ops::Purge,
+                Access::Hidden,
+                Handling::Answer(Answer::not_found()),
+            ),
+            (
+                Ops::Status,
+                Access::Denied,
+                Handling::Answer(Answer::unauthorized()),
+            ),
+            (
+                Ops::Unknown,
+                Access::Denied,
+                Handling::Answer(Answer::unauthorized()),
+            ),
+            (
+                Ops::Unknown,
+                Access::Granted,
+                Handling::Answer(Answer::not_found()),
+            ),
+            (Ops::Purge, Access::Granted, Handling::Purge),
+            (Ops::Health, Access::Granted, Handling::Report),
+            (Ops::Status, Access::Granted, Handling::Report),
+        ];
+        for (op, access, want) in table {
+            assert_eq!(handling(op, access), want, "{op:?} {access:?}");
+        }
+    }
+
+    #[test]
+    fn reports_are_the_health_json_or_the_status_page() {
+        let p = pinned();
+        let health = report(Ops::Health, &p.view());
+        assert_eq!(
+            (health.status, health.body.clone()),
+            (200, health_report(&p.view()))
+        );
+        assert_eq!(health.headers[0].1, "application/json");
+        let status = report(Ops::Status, &p.view());
+        let page = status_page::render(&status_snapshot(&p.view(), STATUS_REFRESH_S));
+        assert_eq!((status.status, status.body), (200, page));
     }
 }

@@ -92,6 +92,28 @@ impl OriginUrl {
     }
 }
 
+/// Where a socket to an origin connects (`cloudflare:sockets`' `connect` options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketTarget<'a> {
+    /// The host name, or the IP literal without its brackets.
+    pub hostname: &'a str,
+    /// The port, the scheme's default unless the URL names one.
+    pub port: u16,
+    /// TLS (`secureTransport: "on"`), for https.
+    pub tls: bool,
+}
+
+impl OriginUrl {
+    /// Where a socket to this origin connects.
+    pub fn socket_target(&self) -> SocketTarget<'_> {
+        SocketTarget {
+            hostname: self.host.trim_start_matches('[').trim_end_matches(']'),
+            port: self.port.unwrap_or(default_port(&self.scheme)),
+            tls: self.scheme == "https",
+        }
+    }
+}
+
 impl std::fmt::Display for OriginUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}://{}", self.scheme, self.authority())
@@ -158,6 +180,25 @@ mod tests {
             "http://[zz]",
         ] {
             assert_eq!(OriginUrl::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn socket_targets_have_the_default_port_and_no_brackets() {
+        let table = [
+            ("http://o.test", "o.test", 80, false),
+            ("https://o.test", "o.test", 443, true),
+            ("https://o.test:8443", "o.test", 8443, true),
+            ("http://[::1]:8080", "::1", 8080, false),
+        ];
+        for (url, hostname, port, tls) in table {
+            let o = OriginUrl::parse(url).unwrap();
+            let want = SocketTarget {
+                hostname,
+                port,
+                tls,
+            };
+            assert_eq!(o.socket_target(), want, "{url}");
         }
     }
 

@@ -3,14 +3,15 @@
 
 use std::ops::Range;
 
+use cdn_manifest::{EntryRef, IndexError};
 use edge_core::answer::Answer;
 use edge_core::assets::history::{self, Target};
-use edge_core::assets::{self, Body, Plan};
+use edge_core::assets::{self, range, Body, Plan};
 use edge_core::path;
 use http::Method;
 use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
-use web_sys::{Headers, Request, RequestInit, Response};
+use web_sys::{Request, Response};
 use worker::console_error;
 
 use crate::js;
@@ -18,50 +19,52 @@ use crate::state::{send, shard_for, State};
 
 pub(crate) async fn serve(req: &Request, key: &str, state: &State) -> worker::Result<Response> {
     let headers = request_headers(req);
-    let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
+    let method = method_of(req).unwrap_or(Method::TRACE);
     let cors = &state.config.assets.cors;
-    let looked_up = match shard_for(state, key).await {
-        Ok(index) => index
-            .get(key)
-            .map(|e| e.map(|e| assets::serve(&method, &headers, &e, cors))),
+    let serve = |e: &EntryRef<'_>| assets::serve(&method, &headers, e, cors);
+    let plan = match with_entry(state, key, serve).await {
+        Ok(Ok(Some(plan))) => plan,
+        Ok(Ok(None)) => {
+            let not_found =
+                |e: Option<&EntryRef<'_>>| assets::not_found(&method, &headers, e, cors);
+            let page = match &state.config.assets.not_found_page {
+                Some(p) => with_entry(state, p, |e| not_found(Some(e))).await,
+                None => Ok(Ok(None)),
+            };
+            page.ok()
+                .and_then(|p| p.ok().flatten())
+                .unwrap_or_else(|| not_found(None))
+        }
+        Ok(Err(e)) => {
+            console_error!("edge-worker: manifest lookup for {key} failed: {e}");
+            Plan::corrupted_manifest()
+        }
         Err(why) => {
             console_error!("edge-worker: cannot look up {key}: {why}");
-            return send(Answer::text(500, "500 Internal Server Error: the asset manifest is unavailable (see the worker log)\n"));
+            return send(Answer::manifest_unavailable());
         }
     };
-    let plan = match looked_up {
-        Ok(Some(plan)) => plan,
-        Ok(None) => {
-            let page = state.config.assets.not_found_page.as_deref();
-            let index = match page {
-                Some(p) => shard_for(state, p).await.ok(),
-                None => None,
-            };
-            let entry = index
-                .as_ref()
-                .zip(page)
-                .and_then(|(i, p)| i.get(p).ok().flatten());
-            assets::not_found(&method, &headers, entry.as_ref(), cors)
-        }
-        Err(e) => {
-            console_error!("edge-worker: manifest lookup for {key} failed: {e}");
-            Plan::text(
-                http::StatusCode::INTERNAL_SERVER_ERROR,
-                "500 Internal Server Error: corrupted manifest\n",
-                false,
-            )
-        }
-    };
-    match respond(plan, state, true).await {
-        Ok(r) => Ok(r),
-        Err(why) => {
-            console_error!("edge-worker: asset unavailable from the ASSETS binding: {why}");
-            send(Answer::text(
-                502,
-                "502 Bad Gateway: asset storage unavailable\n",
-            ))
-        }
-    }
+    respond(plan, state, true).await.or_else(|why| {
+        console_error!("edge-worker: asset unavailable from the ASSETS binding: {why}");
+        send(Answer::asset_storage_unavailable())
+    })
+}
+
+/// What `plan` makes of the manifest's entry for `path`: `Ok(None)` when the manifest has no
+/// such path, `Ok(Err)` when its entry is unreadable, `Err` when its shard cannot be loaded.
+async fn with_entry<T>(
+    state: &State,
+    path: &str,
+    plan: impl FnOnce(&EntryRef<'_>) -> T,
+) -> Result<Result<Option<T>, IndexError>, String> {
+    let index = shard_for(state, path).await?;
+    let entry = index.get(path);
+    Ok(entry.map(|e| e.as_ref().map(plan)))
+}
+
+/// The request's method (`None` if the runtime gave one that is not a token).
+fn method_of(req: &Request) -> Option<Method> {
+    Method::from_bytes(req.method().as_bytes()).ok()
 }
 
 /// The deploy history for the next build: the history file or a stored file, exactly as stored
@@ -71,8 +74,8 @@ pub(crate) async fn serve_history(
     target: Target,
     state: &State,
 ) -> worker::Result<Response> {
-    let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::TRACE);
-    let mut plan = history::plan(&method, &target, &state.config.assets.manifest);
+    let method = method_of(req).unwrap_or(Method::TRACE);
+    let plan = history::plan(&method, &target, &state.config.assets.manifest);
     let Body::Unsized { path } = &plan.body else {
         return respond(plan, state, false)
             .await
@@ -86,28 +89,25 @@ pub(crate) async fn serve_history(
                 .or_else(|_| send(Answer::not_found()))
         }
     };
-    if let Some(len) = upstream.headers().get("content-length").ok().flatten() {
-        if let Ok(v) = http::HeaderValue::from_str(&len) {
-            plan.headers.insert(http::header::CONTENT_LENGTH, v);
-        }
-    }
-    let headers = plan
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)));
+    let length = upstream.headers().get("content-length").ok().flatten();
+    let plan = history::with_length(plan, length.as_deref());
     let body = (method == Method::GET)
         .then(|| upstream.body())
         .flatten()
         .map(JsValue::from);
-    js::response(plan.status.as_u16(), headers, body.as_ref(), true)
+    js::response(
+        plan.status.as_u16(),
+        plan.header_pairs(),
+        body.as_ref(),
+        true,
+    )
 }
 
 /// The request headers the asset planner reads. Cloudflare (and Miniflare) rewrite
 /// `Accept-Encoding` before the worker runs; the client's own is `request.cf.clientAcceptEncoding`.
 fn request_headers(req: &Request) -> http::HeaderMap {
     let js = req.headers();
-    let cf = js_sys::Reflect::get(req, &"cf".into()).unwrap_or(JsValue::UNDEFINED);
-    let client_ae = js::string_field(&cf, "clientAcceptEncoding");
+    let client_ae = js::string_field(&js::get(req, "cf"), "clientAcceptEncoding");
     assets::request_headers(|n| js.get(n).ok().flatten(), client_ae)
 }
 
@@ -121,34 +121,22 @@ pub(crate) async fn send_answer(
     let Some(page) = answer.page.clone() else {
         return send(answer);
     };
-    let method = Method::from_bytes(req.method().as_bytes()).unwrap_or(Method::GET);
+    let method = method_of(req).unwrap_or(Method::GET);
     let headers = request_headers(req);
-    let looked_up = shard_for(state, &page).await.map(|i| {
-        i.get(&page)
-            .ok()
-            .flatten()
-            .map(|e| assets::answer_page(&answer, &method, &headers, &e, &state.config.assets.cors))
-    });
-    let Ok(Some(plan)) = looked_up else {
+    let cors = &state.config.assets.cors;
+    let plan = |e: &EntryRef<'_>| assets::answer_page(&answer, &method, &headers, e, cors);
+    let Ok(Ok(Some(plan))) = with_entry(state, &page, plan).await else {
         return send(answer);
     };
-    match respond(plan, state, true).await {
-        Ok(r) => Ok(r),
-        Err(why) => {
-            console_error!("edge-worker: error page {page} unavailable: {why}");
-            send(answer)
-        }
-    }
+    respond(plan, state, true).await.or_else(|why| {
+        console_error!("edge-worker: error page {page} unavailable: {why}");
+        send(answer)
+    })
 }
 
 /// Sends a plan: its body from the memory cache (small files, when `cached`), else streamed from
 /// the ASSETS binding (a range requested there, or sliced here if the service ignored it).
 async fn respond(plan: Plan, state: &State, cached: bool) -> Result<Response, String> {
-    let headers: Vec<(&str, &str)> = plan
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-        .collect();
     let body: Option<JsValue> = match &plan.body {
         Body::Empty => None,
         Body::Text(text) => Some(text.into()),
@@ -167,13 +155,8 @@ async fn respond(plan: Plan, state: &State, cached: bool) -> Result<Response, St
         // Passed through by `serve_history`, which alone plans one.
         Body::Unsized { path } => return Err(format!("{path}: not a sized file")),
     };
-    js::response(
-        plan.status.as_u16(),
-        headers,
-        body.as_ref(),
-        plan.precompressed,
-    )
-    .map_err(|e| e.to_string())
+    let (status, manual) = (plan.status.as_u16(), plan.precompressed);
+    js::response(status, plan.header_pairs(), body.as_ref(), manual).map_err(|e| e.to_string())
 }
 
 fn slice(bytes: Uint8Array, range: Option<&Range<u64>>) -> Uint8Array {
@@ -209,14 +192,9 @@ pub(crate) async fn fetch_file(
     path: &str,
     range: Option<&Range<u64>>,
 ) -> Result<Response, String> {
-    let init = RequestInit::new();
-    if let Some(r) = range {
-        let h = Headers::new().map_err(js::text)?;
-        h.set("range", &format!("bytes={}-{}", r.start, r.end - 1))
-            .map_err(js::text)?;
-        init.set_headers(&h);
-    }
+    let range = range.map(range::request_value);
+    let headers = js::headers(range.as_deref().map(|r| ("range", r)))?;
     let url = format!("https://assets.local{}", path::encode(path));
-    let req = Request::new_with_str_and_init(&url, &init).map_err(js::text)?;
-    js::fetch(Some(assets), &req).await.map_err(js::text)
+    let init = js::request_init("GET", Some(&headers), None);
+    js::send(Some(assets), &url, &init).await.map_err(js::text)
 }

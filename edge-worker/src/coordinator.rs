@@ -8,16 +8,16 @@ use std::rc::Rc;
 
 use edge_core::balancer::health::{judge, HealthCheck, Probe};
 use edge_core::config::Config;
-use edge_core::coordinator::{next_alarm, probe_due, Ask, Snapshot};
+use edge_core::coordinator::{
+    self, Ask, ProbeClock, Snapshot, Write, BOOK_KEY, PURGES_KEY, VERDICTS_KEY,
+};
 use edge_core::jobs::Book;
 use edge_core::origin_call::{probe_failure, Call};
 use futures_util::future::join_all;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, Response};
+use wasm_bindgen::JsValue;
 use worker::{
     console_error, console_log, durable_object, DurableObject, Env, Method, Request, ScheduledTime,
-    State,
+    State, Storage,
 };
 
 use crate::js;
@@ -42,8 +42,8 @@ pub(crate) struct Memory {
     pub(crate) snapshot: RefCell<Snapshot>,
     /// The jobs' run book.
     pub(crate) book: RefCell<Book>,
-    /// When the next probe round is due (not stored: after a restart, at once).
-    next_probe_ms: Cell<u64>,
+    /// When the next probe round is due.
+    probes: Cell<ProbeClock>,
 }
 
 impl DurableObject for EdgeCoordinator {
@@ -69,19 +69,13 @@ impl DurableObject for EdgeCoordinator {
             Err((status, why)) => return worker::Response::error(why, status),
         };
         self.arm(&mem, false).await;
-        match ask {
-            Ask::Book => return worker::Response::ok(mem.book.borrow().to_json()),
-            Ask::Purge(tags) => {
-                let purges = {
-                    let mut s = mem.snapshot.borrow_mut();
-                    s.record_purge(&tags, now_ms());
-                    s.purges.clone()
-                };
-                self.write("purges", &purges).await?;
-            }
-            Ask::Snapshot | Ask::Arm => {}
+        let (answer, write) = {
+            let mut snapshot = mem.snapshot.borrow_mut();
+            coordinator::answer(ask, &mut snapshot, &mem.book.borrow(), now_ms())
+        };
+        if let Some(write) = write {
+            put(&self.state.storage(), &write).await?;
         }
-        let answer = mem.snapshot.borrow().answer(now_ms());
         worker::Response::ok(answer)
     }
 
@@ -93,12 +87,9 @@ impl DurableObject for EdgeCoordinator {
                 return worker::Response::ok("");
             }
         };
-        let now = now_ms();
-        let probe = mem.config.has_health_checks() && probe_due(now, mem.next_probe_ms.get());
-        if probe {
-            mem.next_probe_ms
-                .set(now + mem.config.health_interval_s * 1000);
-        }
+        let mut clock = mem.probes.get();
+        let probe = clock.take_due(&mem.config, now_ms());
+        mem.probes.set(clock);
         // Jobs first (recorded, then sent from tasks of their own), so probes never delay them.
         crate::jobs::start_due(&mem, &Rc::new(self.state.storage())).await;
         if probe {
@@ -117,19 +108,17 @@ impl EdgeCoordinator {
         }
         let config = js::config(&self.env)?;
         let origin_key = js::secrets(&self.env, &config).origin_key;
-        let snapshot = Snapshot {
-            now_ms: 0,
-            verdicts: self.read("verdicts").await.unwrap_or_default(),
-            purges: self.read("purges").await.unwrap_or_default(),
-        };
-        let mut book = crate::jobs::load(self.read_text(crate::jobs::BOOK).await);
+        let verdicts = self.read(VERDICTS_KEY).await;
+        let snapshot =
+            Snapshot::restore(verdicts.as_deref(), self.read(PURGES_KEY).await.as_deref());
+        let mut book = crate::jobs::load(self.read(BOOK_KEY).await);
         book.sync(&config.jobs, now_ms());
         let m = Rc::new(Memory {
             config,
             origin_key,
             snapshot: RefCell::new(snapshot),
             book: RefCell::new(book),
-            next_probe_ms: Cell::new(0),
+            probes: Cell::new(ProbeClock::default()),
         });
         *self.mem.borrow_mut() = Some(m.clone());
         Ok(m)
@@ -142,12 +131,11 @@ impl EdgeCoordinator {
         if !reset && matches!(storage.get_alarm().await, Ok(Some(_))) {
             return;
         }
-        let probe = mem
-            .config
-            .has_health_checks()
-            .then(|| mem.next_probe_ms.get());
-        let job = mem.book.borrow().next_alarm_ms();
-        if let Some(at) = next_alarm(now_ms(), probe, job) {
+        let next = mem
+            .probes
+            .get()
+            .next_alarm(&mem.config, &mem.book.borrow(), now_ms());
+        if let Some(at) = next {
             // An absolute time (an `i64` would be taken as an offset from now).
             let at = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at as f64)));
             if let Err(e) = storage.set_alarm(at).await {
@@ -158,106 +146,66 @@ impl EdgeCoordinator {
 
     /// One probe of every origin of every pool with health checks; verdicts kept and stored.
     async fn probe_round(&self, mem: &Memory) {
+        let key = mem.origin_key.as_deref();
         for (name, pool) in &mem.config.pools {
             let Some(check) = &pool.health else { continue };
-            let probes = join_all(
-                pool.origins
-                    .iter()
-                    .map(|o| probe(mem.origin_key.as_deref(), &o.url, check)),
-            )
-            .await;
-            let now = now_ms();
-            let flips = mem
-                .snapshot
-                .borrow_mut()
-                .verdicts
-                .entry(name.clone())
-                .or_default()
-                .record_round(&pool.origins, probes, now, check);
-            for flip in flips {
-                console_log!("{}", flip.line(name));
+            let probes = join_all(pool.origins.iter().map(|o| probe(key, &o.url, check))).await;
+            let mut snapshot = mem.snapshot.borrow_mut();
+            for line in snapshot.record_round(name, &pool.origins, probes, now_ms(), check) {
+                console_log!("{line}");
             }
         }
-        let verdicts = mem.snapshot.borrow().verdicts.clone();
-        if let Err(e) = self.write("verdicts", &verdicts).await {
+        let write = mem.snapshot.borrow().verdicts_write();
+        if let Err(e) = put(&self.state.storage(), &write).await {
             console_error!("edge-worker coordinator: storing verdicts: {e}");
         }
     }
 
-    /// A stored JSON value.
-    async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
-        serde_json::from_str(&self.read_text(key).await?).ok()
-    }
-
     /// A stored text.
-    async fn read_text(&self, key: &str) -> Option<String> {
-        let storage = self.state.storage();
-        let value = JsFuture::from(storage.as_raw().get(key).ok()?).await.ok()?;
-        value.as_string()
+    async fn read(&self, key: &str) -> Option<String> {
+        let value = js::settled(self.state.storage().as_raw().get(key)).await;
+        value.ok()?.as_string()
     }
+}
 
-    /// Stores a value as JSON text.
-    async fn write<T: serde::Serialize>(&self, key: &str, value: &T) -> worker::Result<()> {
-        let text =
-            serde_json::to_string(value).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        self.state
-            .storage()
-            .put_raw(key, JsValue::from_str(&text))
-            .await
-    }
+/// Stores a write (its key, its JSON text).
+pub(crate) async fn put(storage: &Storage, (key, text): &Write) -> worker::Result<()> {
+    storage.put_raw(key, JsValue::from_str(text)).await
 }
 
 /// One probe: the configured request, signed like real traffic, judged against the check.
 async fn probe(key: Option<&[u8]>, origin: &str, check: &HealthCheck) -> Probe {
     let started = now_ms();
-    let result = probe_result(key, origin, check).await;
+    let result = match origin::call(key, origin, &Call::probe(check)).await {
+        Ok(answer) => judge(answer.status, &answer.body, check),
+        Err(outcome) => Err(probe_failure(outcome, check.timeout_ms)),
+    };
     Probe {
         result,
         latency_ms: now_ms().saturating_sub(started),
     }
 }
 
-async fn probe_result(key: Option<&[u8]>, origin: &str, check: &HealthCheck) -> Result<(), String> {
-    match origin::call(key, origin, &Call::probe(check)).await {
-        Ok(answer) => judge(answer.status, &answer.body, check),
-        Err(outcome) => Err(probe_failure(outcome, check.timeout_ms)),
-    }
-}
-
-/// A request to the coordinator: `POST` with `body` when given, else `GET`; the answer's text.
-async fn call(
-    ns: &worker::ObjectNamespace,
-    path: &str,
-    body: Option<String>,
-) -> Result<String, String> {
+/// Asks the coordinator `ask` (see [`Ask::request`]); the answer's text.
+async fn call(ns: &worker::ObjectNamespace, ask: &Ask) -> Result<String, String> {
     let stub: worker::worker_sys::Fetcher = ns
         .get_by_name("coordinator")
         .map_err(|e| e.to_string())?
         .into_rpc();
-    let init = RequestInit::new();
-    if let Some(b) = &body {
-        init.set_method("POST");
-        init.set_body(&JsValue::from_str(b));
-    }
-    let req = web_sys::Request::new_with_str_and_init(&format!("https://coordinator{path}"), &init)
-        .map_err(js::text)?;
-    let resp: Response = JsFuture::from(stub.fetch(&req).map_err(js::text)?)
-        .await
-        .map_err(js::text)?
-        .unchecked_into();
+    let (method, path, body) = ask.request();
+    let body = body.map(JsValue::from);
+    let init = js::request_init(method, None, body.as_ref());
+    let url = format!("https://coordinator{path}");
+    let resp = js::send(Some(&stub), &url, &init).await.map_err(js::text)?;
     if resp.status() != 200 {
         return Err(format!("status {}", resp.status()));
     }
-    JsFuture::from(resp.text().map_err(js::text)?)
-        .await
-        .map_err(js::text)?
-        .as_string()
-        .ok_or_else(|| "no text".into())
+    js::body_text(resp.text()).await
 }
 
 /// Reads the coordinator's snapshot (verdicts and purge log).
 pub(crate) async fn snapshot(ns: &worker::ObjectNamespace) -> Result<Snapshot, String> {
-    serde_json::from_str(&call(ns, "/snapshot", None).await?).map_err(|e| e.to_string())
+    Snapshot::from_answer(&call(ns, &Ask::Snapshot).await?)
 }
 
 /// Records a purge of `tags`; returns the snapshot after it.
@@ -265,16 +213,15 @@ pub(crate) async fn purge(
     ns: &worker::ObjectNamespace,
     tags: &[String],
 ) -> Result<Snapshot, String> {
-    let body = serde_json::to_string(tags).unwrap_or_default();
-    serde_json::from_str(&call(ns, "/purge", Some(body)).await?).map_err(|e| e.to_string())
+    Snapshot::from_answer(&call(ns, &Ask::Purge(tags.to_vec())).await?)
 }
 
 /// The jobs' run book.
 pub(crate) async fn book(ns: &worker::ObjectNamespace) -> Result<Book, String> {
-    Book::from_json(&call(ns, "/book", None).await?)
+    Book::from_json(&call(ns, &Ask::Book).await?)
 }
 
 /// Makes sure the coordinator's alarm is armed (the cron trigger's only job).
 pub(crate) async fn arm(ns: &worker::ObjectNamespace) -> Result<(), String> {
-    call(ns, "/arm", Some(String::new())).await.map(|_| ())
+    call(ns, &Ask::Arm).await.map(|_| ())
 }

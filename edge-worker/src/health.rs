@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use edge_core::balancer::health::PoolVerdicts;
+use edge_core::coordinator::refresh_due;
 use worker::{console_error, event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::state::{load, now_ms, State};
@@ -25,31 +26,17 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 
 /// The verdicts of the pools in `chain`, from this isolate's copy (no I/O).
 pub(crate) fn verdicts_for(state: &State, chain: &[String]) -> BTreeMap<String, PoolVerdicts> {
-    let coord = state.coord.borrow();
-    chain
-        .iter()
-        .filter_map(|name| Some((name.clone(), coord.0.verdicts.get(name)?.clone())))
-        .collect()
+    state.coord.borrow().0.verdicts_of(chain)
 }
 
 /// Refreshes this isolate's copy of the coordinator's snapshot in the background when it is
 /// older than `coordinator_poll_ms`: a purge or a verdict reaches every isolate within that
 /// bound plus one round trip.
 pub(crate) fn maybe_refresh(state: &Rc<State>, ctx: &Context) {
-    if state.coordinator.is_none() {
-        return;
-    }
-    let now = now_ms();
     let interval = state.config.coordinator_poll_ms;
-    {
-        let mut c = state.coord.borrow_mut();
-        if now.saturating_sub(c.1) < interval {
-            return;
-        }
-        c.1 = now;
+    let due = |last: &mut u64| refresh_due(last, now_ms(), interval);
+    if state.coordinator.is_some() && due(&mut state.coord.borrow_mut().1) {
+        let task = crate::cache::Task::RefreshCoordinator;
+        ctx.wait_until(crate::cache::run(state.clone(), task));
     }
-    ctx.wait_until(crate::cache::run(
-        state.clone(),
-        crate::cache::Task::RefreshCoordinator,
-    ));
 }

@@ -19,24 +19,23 @@
 //!   `Uint8Array`, content-coded as the origin sent it (`encodeBody: "manual"`).
 
 use std::cell::RefCell;
-use std::fmt;
 
 use edge_core::balancer::retry::Outcome;
 use edge_core::origin_url::OriginUrl;
 use edge_core::proxy::http1;
 use edge_core::proxy::interim::{self, Collector, Final, InterimOrigins, Reply};
 use futures_util::future::{select, Either};
-use js_sys::{Object, Promise, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Response, ResponseInit, WorkerGlobalScope};
+use js_sys::Uint8Array;
+use wasm_bindgen::JsCast;
+use web_sys::Response;
 use worker::console_error;
 // `worker::Socket` exposes its streams only through tokio's AsyncRead/AsyncWrite (a dependency
 // this crate does not have), so the socket is driven at the `worker_sys` level, with the web-sys
 // stream types that worker 0.8.7 enables.
-use worker::web_sys::{ReadableStreamDefaultReader, WritableStreamDefaultWriter};
+use worker::web_sys::ReadableStreamDefaultReader;
 use worker::worker_sys::{self, Socket};
 
+use crate::js;
 use crate::origin::OriginRequest;
 use crate::state::now_ms;
 
@@ -68,8 +67,8 @@ pub(crate) async fn final_response(
         let _ = body.cancel();
     }
     if let Some(why) = interim::resend_refusal(r.method, streamed(r)) {
-        let why = format_args!("interim status {status}; not sent again: {why}");
-        return Err(fail(r, Outcome::Invalid, why));
+        let why = format!("interim status {status}; not sent again: {why}");
+        return Err(fail(r, Outcome::Invalid, &why));
     }
     let left = r
         .timeout_ms
@@ -83,7 +82,7 @@ pub(crate) async fn final_response(
 /// The response to `r` from an origin known to send interim responses, over a socket first.
 pub(crate) async fn direct(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
     if streamed(r) {
-        let why = format_args!("the origin sends interim responses, so requests to it go over a socket, which cannot send a streamed body");
+        let why = "the origin sends interim responses, so requests to it go over a socket, which cannot send a streamed body";
         return Err(fail(r, Outcome::Invalid, why));
     }
     exchange(key, r, r.timeout_ms, None).await
@@ -94,13 +93,6 @@ fn streamed(r: &OriginRequest<'_>) -> bool {
     r.body
         .as_ref()
         .is_some_and(|b| !b.is_instance_of::<Uint8Array>())
-}
-
-/// The path for a log line (no query: queries may carry personal data).
-fn path<'a>(r: &OriginRequest<'a>) -> &'a str {
-    r.path_and_query
-        .split_once('?')
-        .map_or(r.path_and_query, |(p, _)| p)
 }
 
 /// Sends `r` (freshly signed) on a socket of its own and reads the final response, within
@@ -116,7 +108,7 @@ async fn exchange(
     let body = r.body.as_ref().and_then(|b| b.dyn_ref::<Uint8Array>());
     let message = message(r, &origin, body)?;
     let connection = Connection::open(&origin, r)?;
-    let (_timer, fired) = timer(timeout_ms);
+    let (_timer, fired) = js::timer(timeout_ms);
     let talk = std::pin::pin!(talk(&connection.0, &message, r));
     let reply = match select(talk, fired).await {
         Either::Left((reply, _)) => reply?,
@@ -131,13 +123,7 @@ fn message(
     origin: &OriginUrl,
     body: Option<&Uint8Array>,
 ) -> Result<Uint8Array, Outcome> {
-    let mut fields = Vec::new();
-    for entry in r.headers.entries().into_iter().flatten() {
-        let pair: js_sys::Array = entry.unchecked_into();
-        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-            fields.push((name, value));
-        }
-    }
+    let fields = js::pairs(r.headers);
     let head = http1::request_head(
         r.method,
         &origin.authority(),
@@ -146,11 +132,8 @@ fn message(
         body.map(|b| u64::from(b.length())),
     )
     .map_err(|e| {
-        fail(
-            r,
-            Outcome::Invalid,
-            format_args!("cannot be written in HTTP/1.1: {e}"),
-        )
+        let why = format!("cannot be written in HTTP/1.1: {e}");
+        fail(r, Outcome::Invalid, &why)
     })?;
     let head_len = u32::try_from(head.len()).map_err(|_| Outcome::Invalid)?;
     let body_len = body.map_or(0, Uint8Array::length);
@@ -167,25 +150,23 @@ struct Connection(Socket);
 
 impl Connection {
     fn open(origin: &OriginUrl, r: &OriginRequest<'_>) -> Result<Self, Outcome> {
-        let tls = origin.scheme == "https";
-        let port = origin.port.unwrap_or(if tls { 443 } else { 80 });
-        let host = origin.host.trim_start_matches('[').trim_end_matches(']');
-        let address = Object::new();
-        let options = Object::new();
-        let set = |o: &Object, k: &str, v: JsValue| Reflect::set(o, &JsValue::from_str(k), &v);
-        set(&address, "hostname", host.into())
-            .and(set(&address, "port", f64::from(port).into()))
-            .and(set(
-                &options,
-                "secureTransport",
-                if tls { "on" } else { "off" }.into(),
-            ))
-            .and(set(&options, "allowHalfOpen", false.into()))
-            .and_then(|_| worker_sys::connect(address.into(), options.into()))
+        let target = origin.socket_target();
+        let address = js::object(&[
+            ("hostname", target.hostname.into()),
+            ("port", f64::from(target.port).into()),
+        ]);
+        let secure = if target.tls { "on" } else { "off" };
+        let options = js::object(&[
+            ("secureTransport", secure.into()),
+            ("allowHalfOpen", false.into()),
+        ]);
+        address
+            .and_then(|a| Ok((a, options?)))
+            .and_then(|(a, o)| worker_sys::connect(a, o))
             .map(Connection)
             .map_err(|e| {
-                let why = format_args!("cannot open a socket: {}", crate::js::text(e));
-                fail(r, Outcome::Refused, why)
+                let why = format!("cannot open a socket: {}", js::text(e));
+                fail(r, Outcome::Refused, &why)
             })
     }
 }
@@ -196,71 +177,27 @@ impl Drop for Connection {
     }
 }
 
-/// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped.
-fn timer(ms: u64) -> (TimerGuard, JsFuture) {
-    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-    let mut id = None;
-    let promise = Promise::new(&mut |resolve, _reject| {
-        id = scope
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .ok();
-    });
-    (TimerGuard { scope, id }, JsFuture::from(promise))
-}
-
-struct TimerGuard {
-    scope: WorkerGlobalScope,
-    id: Option<i32>,
-}
-
-impl Drop for TimerGuard {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            self.scope.clear_timeout_with_handle(id);
-        }
-    }
-}
-
 /// Writes `message` and reads the response to it, skipping interim heads.
 async fn talk(
     socket: &Socket,
     message: &Uint8Array,
     r: &OriginRequest<'_>,
 ) -> Result<Reply, Outcome> {
-    let opened = socket.opened().map_err(|_| Outcome::Refused)?;
-    JsFuture::from(opened).await.map_err(|e| {
-        let why = format_args!("cannot connect: {}", crate::js::text(e));
-        fail(r, Outcome::Refused, why)
+    js::settled(socket.opened()).await.map_err(|e| {
+        let why = format!("cannot connect: {e}");
+        fail(r, Outcome::Refused, &why)
     })?;
-    let writer: WritableStreamDefaultWriter = socket
-        .writable()
-        .and_then(|w| w.get_writer())
-        .map_err(|_| Outcome::Lost)?;
-    JsFuture::from(writer.write_with_chunk(message))
+    js::write(socket.writable(), message)
         .await
         .map_err(|_| Outcome::Lost)?;
-    writer.release_lock();
-    let reader: ReadableStreamDefaultReader = socket
-        .readable()
-        .map_err(|_| Outcome::Lost)?
-        .get_reader()
-        .unchecked_into();
+    let readable = socket.readable().map_err(|_| Outcome::Lost)?;
+    let reader: ReadableStreamDefaultReader = readable.get_reader().unchecked_into();
     let mut collector = Collector::new(r.method);
     loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|_| Outcome::Lost)?;
-        let field = |name: &str| Reflect::get(&chunk, &JsValue::from_str(name));
-        let bytes = if field("done").is_ok_and(|d| d.is_truthy()) {
-            None
-        } else {
-            let value: Uint8Array = field("value").map_err(|_| Outcome::Lost)?.unchecked_into();
-            Some(value.to_vec())
-        };
+        let bytes = js::next_chunk(&reader).await.map_err(|_| Outcome::Lost)?;
         let read = collector.feed(bytes.as_deref()).map_err(|e| {
-            let why = format_args!("unreadable response over the socket: {e}");
-            fail(r, interim::unreadable(&e), why)
+            let why = format!("unreadable response over the socket: {e}");
+            fail(r, interim::unreadable(&e), &why)
         })?;
         if let Some(reply) = read {
             return Ok(reply);
@@ -268,7 +205,8 @@ async fn talk(
     }
 }
 
-/// The client's response from the final reply (see [`interim::final_response`]).
+/// The client's response from the final reply (see [`interim::final_response`]), its bytes
+/// passed on as the origin coded them.
 fn respond(
     r: &OriginRequest<'_>,
     reply: Reply,
@@ -280,45 +218,15 @@ fn respond(
         fields,
         body,
     } = interim::final_response(reply, r.method, hints)
-        .map_err(|why| fail(r, Outcome::Invalid, format_args!("{why}")))?;
-    let headers = Headers::new().map_err(|_| Outcome::Invalid)?;
-    for (name, value) in &fields {
-        headers.append(name, value).map_err(|e| {
-            let why = format_args!(
-                "header {name} refused by the runtime: {}",
-                crate::js::text(e)
-            );
-            fail(r, Outcome::Invalid, why)
-        })?;
-    }
-    let init = ResponseInit::new();
-    init.set_status(status);
-    if let Some(reason) = reason {
-        init.set_status_text(&reason);
-    }
-    init.set_headers(&headers);
-    // The bytes are passed on as the origin coded them (else workerd would code them again).
-    let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
-    let body = body.map(|b| Uint8Array::from(b.as_slice()));
-    Response::new_with_opt_readable_stream_and_init(body.as_ref().map(|b| b.unchecked_ref()), &init)
-        .map_err(|e| {
-            let why = format_args!("cannot build the response: {}", crate::js::text(e));
-            fail(r, Outcome::Invalid, why)
-        })
+        .map_err(|why| fail(r, Outcome::Invalid, &why))?;
+    js::headers(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .and_then(|h| js::coded_response(status, reason.as_deref(), &h, body.as_deref()))
+        .map_err(|why| fail(r, Outcome::Invalid, &why))
 }
 
 /// Logs why the attempt `r` failed, and returns its outcome.
-fn fail(r: &OriginRequest<'_>, outcome: Outcome, why: fmt::Arguments<'_>) -> Outcome {
-    let counted = match outcome {
-        Outcome::Refused => "refused",
-        Outcome::Lost => "lost",
-        _ => "invalid",
-    };
-    console_error!(
-        "edge-worker: {} {} {}: {why}; counted as {counted}",
-        r.origin,
-        r.method,
-        path(r)
-    );
+fn fail(r: &OriginRequest<'_>, outcome: Outcome, why: &str) -> Outcome {
+    let line = interim::failure_line(r.origin, r.method, r.path_and_query, outcome, why);
+    console_error!("{line}");
     outcome
 }

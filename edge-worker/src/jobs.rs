@@ -9,36 +9,25 @@
 
 use std::rc::Rc;
 
-use edge_core::jobs::dispatch::{self, Attempt, Next};
-use edge_core::jobs::{log, Book, Job, Start};
+use edge_core::coordinator::BOOK_KEY;
+use edge_core::jobs::dispatch::{self, Attempt, Tally};
+use edge_core::jobs::{Book, Job, Start};
 use edge_core::origin_call::{job_answer, Call};
-use wasm_bindgen::JsValue;
 use worker::{console_error, console_log, Storage};
 
-use crate::coordinator::Memory;
+use crate::coordinator::{put, Memory};
 use crate::origin;
 use crate::state::now_ms;
-
-/// Storage key of the book.
-pub(crate) const BOOK: &str = "book";
 
 /// Records the runs due now and starts sending them. Returns once the book is stored.
 pub(crate) async fn start_due(mem: &Rc<Memory>, storage: &Rc<Storage>) {
     if mem.config.jobs.is_empty() {
         return;
     }
-    let now = now_ms();
-    let (starts, before, after) = {
-        let mut book = mem.book.borrow_mut();
-        let before = book.to_json();
-        let starts = book.due(&mem.config.jobs, now);
-        (starts, before, book.to_json())
-    };
-    if after == before {
-        return;
-    }
+    let due = mem.book.borrow_mut().take_due(&mem.config.jobs, now_ms());
+    let Some((starts, book)) = due else { return };
     // Record first: a run that cannot be recorded is not sent (it expires as failed later).
-    if let Err(e) = store(storage, &after).await {
+    if let Err(e) = put(storage, &(BOOK_KEY, book)).await {
         return console_error!("edge-worker coordinator: storing the job book: {e}; runs not sent");
     }
     for start in starts {
@@ -52,38 +41,22 @@ async fn run(mem: &Memory, storage: &Storage, start: Start) {
     let Some(job) = mem.config.jobs.iter().find(|j| j.name == start.job) else {
         return;
     };
-    let candidates: Vec<String> = match mem.config.pools.get(&job.pool) {
-        Some(pool) => {
-            let snapshot = mem.snapshot.borrow();
-            dispatch::candidates(&start.key, pool, snapshot.verdicts.get(&job.pool), now_ms())
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        }
-        None => vec![],
-    };
-    let mut failures = Vec::new();
-    let mut outcome = None;
+    let pool = mem.config.pools.get(&job.pool);
+    let verdicts = mem.snapshot.borrow().verdicts.get(&job.pool).cloned();
+    let candidates = dispatch::candidates_in(&start.key, pool, verdicts.as_ref(), now_ms());
+    let mut tally = Tally::default();
     for origin in &candidates {
         if !mem.book.borrow_mut().attempt(&start.key, origin, now_ms()) {
             return; // finished or past its deadline meanwhile: never sent again
         }
         save(mem, storage).await;
         let attempt = send(mem.origin_key.as_deref(), job, &start.key, origin).await;
-        match dispatch::judge(&attempt, job.timeout_ms) {
-            Next::Finish(o) => {
-                outcome = Some(o);
-                break;
-            }
-            Next::TryNext(why) => failures.push((origin.clone(), why)),
+        if tally.record(origin, &attempt, job.timeout_ms) {
+            break;
         }
     }
-    let outcome = outcome.unwrap_or_else(|| dispatch::exhausted(&failures));
-    let line = {
-        let book = mem.book.borrow();
-        log::run_line(&start, &outcome, &failures, book.run(&start.key), now_ms())
-    };
-    if mem.book.borrow_mut().finish(&start.key, outcome, now_ms()) {
+    let line = tally.finish(&mut mem.book.borrow_mut(), &start, now_ms());
+    if let Some(line) = line {
         save(mem, storage).await;
         console_log!("{line}");
     }
@@ -102,14 +75,10 @@ async fn send(key: Option<&[u8]>, job: &Job, run_key: &str, origin: &str) -> Att
 
 /// Stores the current book (after an attempt or an outcome; errors only logged: the run goes on).
 async fn save(mem: &Memory, storage: &Storage) {
-    let json = mem.book.borrow().to_json();
-    if let Err(e) = store(storage, &json).await {
+    let write = (BOOK_KEY, mem.book.borrow().to_json());
+    if let Err(e) = put(storage, &write).await {
         console_error!("edge-worker coordinator: storing the job book: {e}");
     }
-}
-
-async fn store(storage: &Storage, json: &str) -> worker::Result<()> {
-    storage.put_raw(BOOK, JsValue::from_str(json)).await
 }
 
 /// Reads the stored book; a missing or unreadable one starts afresh (which re-runs nothing).

@@ -1,9 +1,154 @@
 //! Small helpers for the JavaScript side: building responses, reading fields, fetching.
 
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, Response, ResponseInit};
+use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGlobalScope};
+
+/// `obj[name]` (`undefined` when it cannot be read).
+pub(crate) fn get(obj: &JsValue, name: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A plain object with these fields: the options a runtime call takes.
+pub(crate) fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsValue> {
+    let obj = js_sys::Object::new();
+    for (name, value) in fields {
+        Reflect::set(&obj, &JsValue::from_str(name), value)?;
+    }
+    Ok(obj.into())
+}
+
+/// The fields of `headers` as name-value pairs, in the runtime's order.
+pub(crate) fn pairs(headers: &Headers) -> Vec<(String, String)> {
+    let entries = headers.entries().into_iter().flatten();
+    entries
+        .filter_map(|entry| {
+            let pair: js_sys::Array = entry.unchecked_into();
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+/// Awaits a promise the runtime gave (or threw instead); a throw or a rejection as text.
+pub(crate) async fn settled(promise: Result<Promise, JsValue>) -> Result<JsValue, String> {
+    JsFuture::from(promise.map_err(text)?).await.map_err(text)
+}
+
+/// A response's (or a request's) whole body as text.
+pub(crate) async fn body_text(body: Result<Promise, JsValue>) -> Result<String, String> {
+    settled(body)
+        .await?
+        .as_string()
+        .ok_or_else(|| "no text".into())
+}
+
+/// `{method, headers, body}` for a request.
+pub(crate) fn request_init(
+    method: &str,
+    headers: Option<&Headers>,
+    body: Option<&JsValue>,
+) -> RequestInit {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(h) = headers {
+        init.set_headers(h);
+    }
+    if let Some(b) = body {
+        init.set_body(b);
+    }
+    init
+}
+
+/// Sends the request for `url` that `init` describes, through a service binding or the global
+/// `fetch`.
+pub(crate) async fn send(
+    via: Option<&worker::worker_sys::Fetcher>,
+    url: &str,
+    init: &RequestInit,
+) -> Result<Response, JsValue> {
+    fetch(via, &Request::new_with_str_and_init(url, init)?).await
+}
+
+/// A `Headers` with these fields; an error names the field the runtime refused.
+pub(crate) fn headers<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Headers, String> {
+    let h = Headers::new().map_err(text)?;
+    for (name, value) in fields {
+        h.append(name, value)
+            .map_err(|e| format!("header {name} refused by the runtime: {}", text(e)))?;
+    }
+    Ok(h)
+}
+
+/// `new Response(bytes, {status, statusText, headers, encodeBody: "manual"})`: bytes passed on
+/// as they are coded (else workerd would code them again).
+pub(crate) fn coded_response(
+    status: u16,
+    reason: Option<&str>,
+    headers: &Headers,
+    body: Option<&[u8]>,
+) -> Result<Response, String> {
+    let init = ResponseInit::new();
+    init.set_status(status);
+    if let Some(reason) = reason {
+        init.set_status_text(reason);
+    }
+    init.set_headers(headers);
+    let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
+    let body = body.map(Uint8Array::from);
+    Response::new_with_opt_readable_stream_and_init(body.as_ref().map(|b| b.unchecked_ref()), &init)
+        .map_err(|e| format!("cannot build the response: {}", text(e)))
+}
+
+/// Writes `bytes` to a stream, then releases it (an error as text).
+pub(crate) async fn write(
+    stream: Result<worker::web_sys::WritableStream, JsValue>,
+    bytes: &Uint8Array,
+) -> Result<(), String> {
+    let writer = stream.and_then(|w| w.get_writer()).map_err(text)?;
+    settled(Ok(writer.write_with_chunk(bytes))).await?;
+    writer.release_lock();
+    Ok(())
+}
+
+/// The next chunk a stream's reader gives (`None` at the stream's end; an error as text).
+pub(crate) async fn next_chunk(
+    reader: &worker::web_sys::ReadableStreamDefaultReader,
+) -> Result<Option<Vec<u8>>, String> {
+    let chunk = settled(Ok(reader.read())).await?;
+    let value = || get(&chunk, "value").unchecked_into::<Uint8Array>().to_vec();
+    Ok((!get(&chunk, "done").is_truthy()).then(value))
+}
+
+/// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped (nothing
+/// of ours fires after the request; a Rust timer would outlive it and stall the isolate).
+pub(crate) fn timer(ms: u64) -> (TimerGuard, JsFuture) {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+    let mut id = None;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        id = scope
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .ok();
+    });
+    (TimerGuard { scope, id }, JsFuture::from(promise))
+}
+
+/// Clears its timer when dropped.
+pub(crate) struct TimerGuard {
+    scope: WorkerGlobalScope,
+    id: Option<i32>,
+}
+
+impl Drop for TimerGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.scope.clear_timeout_with_handle(id);
+        }
+    }
+}
 
 /// A JavaScript error as text for a log line.
 pub(crate) fn text(e: JsValue) -> String {

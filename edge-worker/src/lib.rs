@@ -5,31 +5,22 @@
 //! The handler takes the raw `web_sys::Request` rather than an `http::Request`, so that only the
 //! headers the core reads cross from JavaScript into Wasm, and bodies (assets, the origins'
 //! responses) pass through as JavaScript streams or `Uint8Array`s, never copied into Wasm.
+//!
+//! The crate is glue for Wasm only: built natively (workspace tests, clippy) it is empty.
+#![cfg(target_arch = "wasm32")]
 
-#[cfg(target_arch = "wasm32")]
 mod assets;
-#[cfg(target_arch = "wasm32")]
 mod cache;
-#[cfg(target_arch = "wasm32")]
 mod coordinator;
-#[cfg(target_arch = "wasm32")]
 mod health;
-#[cfg(target_arch = "wasm32")]
 mod interim;
-#[cfg(target_arch = "wasm32")]
 mod jobs;
-#[cfg(target_arch = "wasm32")]
 mod js;
-#[cfg(target_arch = "wasm32")]
 mod ops;
-#[cfg(target_arch = "wasm32")]
 mod origin;
-#[cfg(target_arch = "wasm32")]
 mod proxy;
-#[cfg(target_arch = "wasm32")]
 mod state;
 
-#[cfg(target_arch = "wasm32")]
 mod handler {
     use edge_core::answer::Answer;
     use edge_core::router::{self, Decision};
@@ -61,16 +52,16 @@ mod handler {
                     Answer::not_found().with_page(&state.config.error_pages, accept.as_deref());
                 super::assets::send_answer(answer.for_head(head), &req, &state).await
             }
-            Decision::Proxy(route, upstream) if upstream.cache.enabled => {
-                super::health::maybe_refresh(&state, &ctx);
-                super::cache::serve(req, &url, route, upstream, &state, &ctx).await
-            }
             Decision::Proxy(route, upstream) => {
                 super::health::maybe_refresh(&state, &ctx);
-                super::proxy::proxy(req, &url, route, upstream, &state).await
+                if upstream.cache.enabled {
+                    super::cache::serve(req, &url, route, upstream, &state, &ctx).await
+                } else {
+                    super::proxy::proxy(req, &url, route, upstream, &state).await
+                }
             }
         }?;
-        if let (Some(hsts), true) = (&state.config.forwarding.hsts, url.starts_with("https://")) {
+        if let Some(hsts) = state.config.forwarding.hsts_for(&url) {
             // Responses built here have mutable headers; ignore the rare immutable one.
             let _ = response.headers().set("strict-transport-security", hsts);
         }

@@ -5,7 +5,7 @@ use edge_core::origin_auth::{self, Signed};
 use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
 use wasm_bindgen::JsValue;
-use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response};
+use web_sys::{Headers, Request, RequestRedirect, Response};
 
 use crate::js;
 use crate::state::{now_ms, random};
@@ -35,22 +35,15 @@ pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<R
     }
     sign(key, r)?;
     let started = now_ms();
-    let init = RequestInit::new();
-    init.set_method(r.method);
-    init.set_headers(r.headers);
+    let init = js::request_init(r.method, Some(r.headers), r.body.as_ref());
     init.set_redirect(RequestRedirect::Manual);
-    if let Some(b) = &r.body {
-        init.set_body(b);
-    }
     let timeout = r.timeout_ms.min(u64::from(u32::MAX)) as u32;
     init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout)));
     let url = format!("{}{}", r.origin, r.path_and_query);
     let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
     let resp = js::fetch(None, &request).await.map_err(|e| {
-        match js::string_field(&e, "name").as_deref() {
-            Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
-            _ => failure::classify(&js::string_field(&e, "message").unwrap_or_default()),
-        }
+        let field = |name| js::string_field(&e, name);
+        failure::of_error(field("name").as_deref(), field("message").as_deref())
     })?;
     match resp.status() {
         // An interim head handed over as the response: the final one is read over a socket.
@@ -107,16 +100,12 @@ pub(crate) async fn call(key: Option<&[u8]>, origin: &str, c: &Call) -> Result<C
     };
     let resp = fetch(key, &request).await?;
     let body = match (c.read_body, resp.text()) {
-        (true, Ok(p)) => wasm_bindgen_futures::JsFuture::from(p)
-            .await
-            .map_err(|_| Outcome::Lost)?
-            .as_string()
-            .unwrap_or_default(),
-        _ => String::new(),
+        (true, Ok(p)) => js::settled(Ok(p)).await.map_err(|_| Outcome::Lost)?,
+        _ => JsValue::UNDEFINED,
     };
     Ok(Called {
         status: resp.status(),
         headers: resp.headers(),
-        body,
+        body: body.as_string().unwrap_or_default(),
     })
 }

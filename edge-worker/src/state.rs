@@ -12,7 +12,7 @@ use edge_core::cache::coalesce::Coalescer;
 use edge_core::cache::counters::Counters;
 use edge_core::config::{self, Config, Environment};
 use edge_core::coordinator::Snapshot;
-use edge_core::loading::LoadGate;
+use edge_core::loading::{manifest_line, LoadGate};
 use edge_core::memory_cache::MemoryCache;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -61,38 +61,37 @@ thread_local! {
     static LOADING: RefCell<LoadGate<Option<usize>>> = RefCell::new(LoadGate::new());
 }
 
-/// Claims the load `what`, or waits (on this request's own timer) while another request holds
-/// it. True when this request must do the load (then [`release`] it); false when `done()`.
-async fn claim(what: Option<usize>, done: impl Fn() -> bool) -> bool {
-    while !done() {
+/// What `loaded` gives, else `load`'s result (kept by `keep`), loaded once whatever the
+/// concurrency: this request claims the load `what`, or waits (on its own timer) while another
+/// request holds it.
+async fn once<T>(
+    what: Option<usize>,
+    loaded: impl Fn() -> Option<T>,
+    load: impl std::future::Future<Output = Result<T, String>>,
+    keep: impl FnOnce(&T),
+) -> Result<T, String> {
+    loop {
+        if let Some(done) = loaded() {
+            return Ok(done);
+        }
         if LOADING.with(|l| l.borrow_mut().claim(what, now_ms())) {
-            return true;
+            break;
         }
         worker::Delay::from(std::time::Duration::from_millis(2)).await;
     }
-    false
-}
-
-fn release(what: Option<usize>) {
+    let result = load.await;
     LOADING.with(|l| l.borrow_mut().release(&what));
+    if let Ok(done) = &result {
+        keep(done);
+    }
+    result
 }
 
 /// The isolate's state, loaded on its first request (once, whatever the concurrency).
 pub(crate) async fn load(env: &Env) -> Result<Rc<State>, String> {
-    if let Some(s) = STATE.with(|s| s.borrow().clone()) {
-        return Ok(s);
-    }
-    if !claim(None, || STATE.with(|s| s.borrow().is_some())).await {
-        if let Some(s) = STATE.with(|s| s.borrow().clone()) {
-            return Ok(s);
-        }
-    }
-    let result = load_now(env).await;
-    release(None);
-    if let Ok(state) = &result {
-        STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
-    }
-    result
+    let loaded = || STATE.with(|s| s.borrow().clone());
+    let keep = |state: &Rc<State>| STATE.with(|s| *s.borrow_mut() = Some(state.clone()));
+    once(None, loaded, load_now(env), keep).await
 }
 
 async fn load_now(env: &Env) -> Result<Rc<State>, String> {
@@ -104,14 +103,7 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let root = load_root(&assets, &config.assets.manifest).await?;
     let secrets = js::secrets(env, &config);
     let coordinator = env.durable_object(config::COORDINATOR).ok();
-    let environment = Environment {
-        secrets: Some(secrets.present.clone()),
-        durable_objects: coordinator
-            .iter()
-            .map(|_| config::COORDINATOR.to_string())
-            .collect(),
-        manifest_public_path: Some(root.public_path().to_string()),
-    };
+    let environment = Environment::at_load(&secrets, coordinator.is_some(), root.public_path());
     config
         .check_environment(&environment)
         .map_err(|e| e.to_string())?;
@@ -138,12 +130,10 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     });
     for (key, page) in state.config.required_assets() {
         if !matches!(shard_for(&state, page).await?.get(page), Ok(Some(_))) {
-            return Err(format!(
-                "invalid configuration at `{key}`: `{page}` is not in the manifest"
-            ));
+            return Err(config::not_in_manifest(&key, page).to_string());
         }
     }
-    let line = serde_json::json!({"event": "manifest", "root": state.config.assets.manifest, "shards": state.root.shard_count()});
+    let line = manifest_line(&state.config.assets.manifest, state.root.shard_count());
     worker::console_log!("{line}");
     Ok(state)
 }
@@ -187,30 +177,20 @@ impl State {
 /// The index shard that holds `path`, fetched on first use (once per isolate).
 pub(crate) async fn shard_for(state: &State, path: &str) -> Result<Rc<Index>, String> {
     let i = state.root.shard_of(path);
-    let loaded = |i: usize| state.shards.borrow().get(i).cloned().flatten();
-    if let Some(index) = loaded(i) {
-        return Ok(index);
-    }
-    if !claim(Some(i), || loaded(i).is_some()).await {
-        if let Some(index) = loaded(i) {
-            return Ok(index);
-        }
-    }
-    let file = shard_path(&state.config.assets.manifest, i);
-    let result = async {
+    let load = async {
+        let file = shard_path(&state.config.assets.manifest, i);
         let bytes = manifest_file(&state.assets, &file, "manifest shard", "").await?;
         Index::from_bytes(bytes)
             .map(Rc::new)
             .map_err(|e| format!("{file}: {e}"))
-    }
-    .await;
-    release(Some(i));
-    if let Ok(index) = &result {
+    };
+    let loaded = || state.shards.borrow().get(i).cloned().flatten();
+    let keep = |index: &Rc<Index>| {
         if let Some(slot) = state.shards.borrow_mut().get_mut(i) {
             *slot = Some(index.clone());
         }
-    }
-    result
+    };
+    once(Some(i), loaded, load, keep).await
 }
 
 /// Wall-clock milliseconds since the epoch (advances with I/O in Workers).

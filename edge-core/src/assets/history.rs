@@ -77,6 +77,15 @@ pub fn plan(method: &Method, target: &Target, manifest: &str) -> Plan {
     plan
 }
 
+/// `plan` with the stored file's `Content-Length` (as the store gave it; left out when it is
+/// not a valid field value).
+pub fn with_length(mut plan: Plan, content_length: Option<&str>) -> Plan {
+    if let Some(len) = content_length {
+        plan.set(header::CONTENT_LENGTH, len);
+    }
+    plan
+}
+
 /// 404 for a well-known path that names nothing (or a file that is not there).
 pub fn not_found(method: &Method) -> Plan {
     Plan::text(
@@ -176,5 +185,16 @@ mod tests {
         assert_eq!(p.headers["content-type"], "application/json");
         let p = plan(&Method::GET, &Target::Unknown, "/cdn-manifest.bin");
         assert_eq!(p.status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn the_stored_files_length_is_passed_on_when_valid() {
+        let base = || plan(&Method::GET, &Target::Index, "/cdn-manifest.bin");
+        let table = [(Some("42"), Some("42")), (Some("4\n2"), None), (None, None)];
+        for (given, want) in table {
+            let p = with_length(base(), given);
+            let got = p.headers.get("content-length").map(|v| v.to_str().unwrap());
+            assert_eq!(got, want, "{given:?}");
+        }
     }
 }

@@ -99,6 +99,19 @@ impl Plan {
         p
     }
 
+    /// 500 for a manifest entry that cannot be read (the index is corrupt).
+    pub fn corrupted_manifest() -> Self {
+        let message = "500 Internal Server Error: corrupted manifest\n";
+        Plan::text(StatusCode::INTERNAL_SERVER_ERROR, message, false)
+    }
+
+    /// The headers as text pairs, as the runtime takes them (a value that is not visible ASCII
+    /// is left out).
+    pub fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        let pairs = self.headers.iter();
+        pairs.filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+    }
+
     /// 405 for a method other than GET and HEAD, with `Allow: GET, HEAD`.
     fn get_or_head_only() -> Self {
         let mut p = Plan::text(

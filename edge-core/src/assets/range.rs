@@ -96,6 +96,11 @@ fn resolve(spec: Spec, len: u64) -> Option<Range<u64>> {
     }
 }
 
+/// The `Range` field that asks a file's store for `range` (`end` exclusive).
+pub fn request_value(range: &std::ops::Range<u64>) -> String {
+    format!("bytes={}-{}", range.start, range.end.saturating_sub(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +156,14 @@ mod tests {
     fn several_ranges_get_the_whole_representation() {
         assert_eq!(r("bytes=0-1, 5-6", 100), RangeRequest::Full);
         assert_eq!(r("bytes=0-1, 500-600", 100), RangeRequest::Full);
+    }
+
+    #[test]
+    fn a_requested_range_reads_back_as_itself() {
+        for range in [0..10, 90..100, 5..6] {
+            let value = request_value(&range);
+            assert_eq!(r(&value, 100), RangeRequest::Partial(range), "{value}");
+        }
+        assert_eq!(request_value(&(0..10)), "bytes=0-9");
     }
 }

@@ -581,3 +581,15 @@ fn entries_without_deltas_do_not_vary_on_dictionaries() {
     assert_eq!(hdr(&p, "vary"), Some("Accept-Encoding"));
     assert_eq!(hdr(&p, "use-as-dictionary"), None);
 }
+
+#[test]
+fn header_pairs_leave_out_values_that_are_not_text() {
+    let mut p = Plan::corrupted_manifest();
+    assert_eq!(p.status, StatusCode::INTERNAL_SERVER_ERROR);
+    p.headers
+        .insert("x-bin", HeaderValue::from_bytes(b"\xff").unwrap());
+    let pairs: Vec<(&str, &str)> = p.header_pairs().collect();
+    assert!(pairs.contains(&("cache-control", "no-store")));
+    assert!(!pairs.iter().any(|(n, _)| *n == "x-bin"));
+    assert_eq!(pairs.len(), p.headers.len() - 1);
+}

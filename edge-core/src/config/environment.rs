@@ -27,6 +27,27 @@ pub struct Environment {
     pub manifest_public_path: Option<String>,
 }
 
+impl Environment {
+    /// What the worker finds around it when it loads: the secrets set, whether the coordinator
+    /// is bound, and the public path of the manifest it loaded.
+    pub fn at_load(secrets: &Secrets, coordinator_bound: bool, manifest_public_path: &str) -> Self {
+        Environment {
+            secrets: Some(secrets.present.clone()),
+            durable_objects: coordinator_bound
+                .then(|| COORDINATOR.to_string())
+                .into_iter()
+                .collect(),
+            manifest_public_path: Some(manifest_public_path.to_string()),
+        }
+    }
+}
+
+/// The error for a required page (see [`Config::required_assets`]) that the loaded manifest
+/// does not have.
+pub fn not_in_manifest(key: &KeyPath, page: &str) -> ConfigError {
+    key.error(format!("`{page}` is not in the manifest"))
+}
+
 /// The secrets as the worker uses them, read once from the deployment's bindings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Secrets {

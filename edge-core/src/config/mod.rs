@@ -102,7 +102,8 @@ use crate::proxy::response::ResponsePolicy;
 use crate::routes::Route;
 pub use assets::AssetSettings;
 pub use environment::{
-    Environment, Secrets, Warning, COOKIE_KEY, COORDINATOR, HEALTH_TOKEN, ORIGIN_KEY,
+    not_in_manifest, Environment, Secrets, Warning, COOKIE_KEY, COORDINATOR, HEALTH_TOKEN,
+    ORIGIN_KEY,
 };
 use key_path::Validate;
 pub use key_path::{is_token, ConfigError, KeyPath};

@@ -19,6 +19,14 @@ pub struct ForwardSettings {
     pub hsts: Option<String>,
 }
 
+impl ForwardSettings {
+    /// The `Strict-Transport-Security` value for a response to the request for `url`: only
+    /// over HTTPS, and only when configured.
+    pub fn hsts_for(&self, url: &str) -> Option<&str> {
+        self.hsts.as_deref().filter(|_| url.starts_with("https://"))
+    }
+}
+
 /// The validated sections, in the order [`super::Config`] holds them.
 type Sections = (ForwardSettings, RetryPolicy, OutlierPolicy, CookieSettings);
 

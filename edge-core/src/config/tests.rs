@@ -659,6 +659,31 @@ fn jobs_need_the_coordinator_and_every_top_level_key_is_known() {
 }
 
 #[test]
+fn the_environment_the_worker_finds_at_load() {
+    let c = Config::from_json(&with_jobs(
+        r#"{"name":"n","every_s":60,"pool":"dc1","path":"/_jobs/n"}"#,
+    ))
+    .unwrap();
+    let secrets = Secrets::read(&c, |_| Some("set".into()));
+    let table = [
+        (true, "/assets/", None),
+        (false, "/assets/", Some("EDGE.jobs")),
+        (true, "/static/", Some("EDGE.public_path")),
+    ];
+    for (bound, public_path, fails_at) in table {
+        let env = Environment::at_load(&secrets, bound, public_path);
+        assert_eq!(env.secrets.as_deref(), Some(&secrets.present[..]));
+        let checked = c.check_environment(&env).err().map(|e| e.key);
+        assert_eq!(checked.as_deref(), fails_at, "{bound} {public_path}");
+    }
+    let e = not_in_manifest(&KeyPath::root().key("not_found_page"), "/assets/404.html");
+    assert_eq!(
+        e.to_string(),
+        "invalid configuration at `EDGE.not_found_page`: `/assets/404.html` is not in the manifest"
+    );
+}
+
+#[test]
 fn secrets_as_the_worker_reads_them() {
     let c = Config::from_json(
         r#"{"routes":[{"pools":["a"]}],"pools":{"a":{"origins":[{"url":"http://x"}]}}}"#,
@@ -708,4 +733,18 @@ fn only_an_intercepting_route_replaces_an_origins_5xx() {
         !rest.intercepts(500),
         "the default passes an origin's 5xx through"
     );
+}
+
+#[test]
+fn hsts_only_over_https_when_configured() {
+    let on = Config::from_json(r#"{"hsts":"max-age=60"}"#).unwrap();
+    let off = Config::from_json("{}").unwrap();
+    let table = [
+        (&on, "https://shop.test/", Some("max-age=60")),
+        (&on, "http://shop.test/", None),
+        (&off, "https://shop.test/", None),
+    ];
+    for (cfg, url, want) in table {
+        assert_eq!(cfg.forwarding.hsts_for(url), want, "{url}");
+    }
 }

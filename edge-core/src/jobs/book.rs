@@ -549,6 +549,15 @@ impl Book {
         self.book_of(key)?.runs.iter().rev().find(|r| r.key == key)
     }
 
+    /// The runs due now ([`Book::due`]) with the book to store before sending them; `None` when
+    /// the book did not change (nothing to store, nothing to send).
+    pub fn take_due(&mut self, jobs: &[Job], now_ms: u64) -> Option<(Vec<Start>, String)> {
+        let before = self.to_json();
+        let starts = self.due(jobs, now_ms);
+        let after = self.to_json();
+        (after != before).then_some((starts, after))
+    }
+
     /// The stored form (JSON).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())

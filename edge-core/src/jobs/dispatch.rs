@@ -11,7 +11,8 @@ use crate::balancer::affinity::origin_id;
 use crate::balancer::health::PoolVerdicts;
 use crate::balancer::retry::Outcome as Transport;
 use crate::balancer::Pool;
-use crate::jobs::book::Outcome;
+use crate::jobs::book::{Book, Outcome, Start};
+use crate::jobs::log;
 
 /// Origins tried for one run, at most.
 pub const MAX_ATTEMPTS: usize = 3;
@@ -119,6 +120,52 @@ pub fn exhausted(failures: &[(String, String)]) -> Outcome {
         format!("every origin failed ({})", each.join("; "))
     };
     Outcome::Failed { why }
+}
+
+/// The origins to try for run `key` of a job of `pool` (see [`candidates`]); none when the pool
+/// is not configured.
+pub fn candidates_in(
+    key: &str,
+    pool: Option<&Pool>,
+    verdicts: Option<&PoolVerdicts>,
+    now_ms: u64,
+) -> Vec<String> {
+    let list = pool.map(|p| candidates(key, p, verdicts, now_ms));
+    list.into_iter().flatten().map(str::to_string).collect()
+}
+
+/// One run's attempts so far: the origins that failed (and why), or the answer that ended it.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Each origin that failed before answering, and why.
+    pub failures: Vec<(String, String)>,
+    outcome: Option<Outcome>,
+}
+
+impl Tally {
+    /// Records `attempt` at `origin` (see [`judge`]); true when the run is over: try no other.
+    pub fn record(&mut self, origin: &str, attempt: &Attempt, timeout_ms: u64) -> bool {
+        match judge(attempt, timeout_ms) {
+            Next::Finish(o) => self.outcome = Some(o),
+            Next::TryNext(why) => self.failures.push((origin.to_string(), why)),
+        }
+        self.outcome.is_some()
+    }
+
+    /// Records how the run `start` ended in `book` — its answer, else every candidate failed
+    /// ([`exhausted`]) — and returns the run's log line; `None` when the book no longer had it
+    /// pending (finished or expired meanwhile: the outcome is ignored, nothing logged).
+    pub fn finish(self, book: &mut Book, start: &Start, now_ms: u64) -> Option<String> {
+        let outcome = self.outcome.unwrap_or_else(|| exhausted(&self.failures));
+        let line = log::run_line(
+            start,
+            &outcome,
+            &self.failures,
+            book.run(&start.key),
+            now_ms,
+        );
+        book.finish(&start.key, outcome, now_ms).then_some(line)
+    }
 }
 
 /// FNV-1a, to spread runs over origins deterministically.
@@ -261,5 +308,60 @@ mod tests {
             Outcome::Failed { why } => assert!(why.contains("http://a: connection failed")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_tally_ends_at_the_first_answer_or_when_the_candidates_run_out() {
+        use crate::jobs::Schedule;
+        let job = crate::jobs::Job {
+            name: "j".into(),
+            schedule: Schedule::parse("every 10s").unwrap(),
+            pool: "p".into(),
+            path: "/_jobs/j".into(),
+            method: "POST".into(),
+            timeout_ms: 1_000,
+            max_run_s: 300,
+        };
+        let answered = Attempt::Answered {
+            status: 200,
+            replayed: None,
+        };
+        let lost = Attempt::Failed(Transport::Lost);
+        // (attempts, over after the last, logged outcome)
+        let table: [(&[&Attempt], bool, &str); 3] = [
+            (&[&lost, &answered], true, "\"status\":200"),
+            (&[&lost, &lost], false, "every origin failed"),
+            (&[], false, "no origin enabled"),
+        ];
+        for (attempts, over, want) in table {
+            let mut book = Book::default();
+            let jobs = std::slice::from_ref(&job);
+            assert!(
+                book.due(jobs, 10_000).is_empty(),
+                "the first run is due at 20 s"
+            );
+            let start = book.due(jobs, 20_000).pop().unwrap();
+            let mut tally = Tally::default();
+            let mut ended = false;
+            for (i, a) in attempts.iter().enumerate() {
+                assert!(book.attempt(&start.key, &format!("http://o{i}"), 20_000));
+                ended = tally.record(&format!("http://o{i}"), a, 1_000);
+            }
+            assert_eq!(ended, over, "{want}");
+            let line = tally.finish(&mut book, &start, 20_500).unwrap();
+            assert!(line.contains(want), "{line}");
+            assert!(!book.run(&start.key).unwrap().is_pending());
+            let again = Tally::default().finish(&mut book, &start, 20_600);
+            assert_eq!(again, None, "finished once: a second outcome is ignored");
+        }
+        assert!(
+            candidates_in("j@1", None, None, 0).is_empty(),
+            "no such pool"
+        );
+        let p = pool(2, false);
+        assert_eq!(
+            candidates_in("j@1", Some(&p), None, 0),
+            candidates("j@1", &p, None, 0)
+        );
     }
 }

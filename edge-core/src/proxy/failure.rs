@@ -25,6 +25,16 @@ pub fn classify(message: &str) -> Outcome {
     }
 }
 
+/// The outcome of a fetch that threw the error named `name` with `message`: a timeout when the
+/// request's abort signal fired (`TimeoutError`, or `AbortError` where the runtime says so),
+/// else see [`classify`].
+pub fn of_error(name: Option<&str>, message: Option<&str>) -> Outcome {
+    match name {
+        Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
+        _ => classify(message.unwrap_or_default()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +51,31 @@ mod tests {
             Outcome::Lost,
             "unknown means it may have reached the origin"
         );
+    }
+
+    #[test]
+    fn thrown_errors_by_name_then_message() {
+        let table = [
+            (
+                Some("TimeoutError"),
+                Some("connection refused"),
+                Outcome::TimedOut,
+            ),
+            (Some("AbortError"), None, Outcome::TimedOut),
+            (
+                Some("TypeError"),
+                Some("Network connection refused"),
+                Outcome::Refused,
+            ),
+            (
+                Some("TypeError"),
+                Some("Network connection lost."),
+                Outcome::Lost,
+            ),
+            (None, None, Outcome::Lost),
+        ];
+        for (name, message, want) in table {
+            assert_eq!(of_error(name, message), want, "{name:?} {message:?}");
+        }
     }
 }

@@ -181,6 +181,27 @@ pub fn final_response(
     })
 }
 
+/// The log line of a failed attempt to send `method path_and_query` to `origin` over the
+/// socket: the origin, the method and the path (never the query: queries may carry personal
+/// data), why, and what the attempt counts as.
+pub fn failure_line(
+    origin: &str,
+    method: &str,
+    path_and_query: &str,
+    outcome: Outcome,
+    why: &str,
+) -> String {
+    let path = path_and_query
+        .split_once('?')
+        .map_or(path_and_query, |(p, _)| p);
+    let counted = match outcome {
+        Outcome::Refused => "refused",
+        Outcome::Lost => "lost",
+        _ => "invalid",
+    };
+    format!("edge-worker: {origin} {method} {path}: {why}; counted as {counted}")
+}
+
 /// Bytes as a string of the same code points (ISO-8859-1), as `Headers` takes byte strings.
 pub fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
@@ -198,6 +219,36 @@ mod tests {
             }
         }
         c.feed(None)?.ok_or(ResponseError::Truncated)
+    }
+
+    #[test]
+    fn failure_lines_name_the_path_without_its_query_and_what_it_counts_as() {
+        let table = [
+            (
+                "/a?card=1",
+                Outcome::Refused,
+                "http://o:1 GET /a: why; counted as refused",
+            ),
+            (
+                "/a",
+                Outcome::Lost,
+                "http://o:1 GET /a: why; counted as lost",
+            ),
+            (
+                "/?",
+                Outcome::Invalid,
+                "http://o:1 GET /: why; counted as invalid",
+            ),
+            (
+                "/b",
+                Outcome::TimedOut,
+                "http://o:1 GET /b: why; counted as invalid",
+            ),
+        ];
+        for (path, outcome, want) in table {
+            let line = failure_line("http://o:1", "GET", path, outcome, "why");
+            assert_eq!(line, format!("edge-worker: {want}"));
+        }
     }
 
     #[test]

@@ -454,3 +454,20 @@ fn stored_form() {
         (u64::MAX, u64::MAX, u64::MAX)
     );
 }
+
+#[test]
+fn take_due_hands_out_the_book_to_store_only_when_it_changed() {
+    let jobs = [job("a", "every 10s", 300)];
+    let mut book = Book::default();
+    let (starts, stored) = book.take_due(&jobs, 1_000_500).unwrap();
+    assert!(starts.is_empty(), "synced, nothing due yet");
+    assert_eq!(stored, book.to_json());
+    assert_eq!(book.take_due(&jobs, 1_000_600), None, "unchanged");
+    let (starts, stored) = book.take_due(&jobs, 1_010_000).unwrap();
+    assert_eq!(keys(&starts), ["a@1010"]);
+    assert_eq!(
+        Book::from_json(&stored).unwrap(),
+        book,
+        "stored with the run recorded"
+    );
+}
