@@ -237,6 +237,7 @@ impl<'c> Flow<'c> {
                     self.use_copy(entry, decision, purged);
                 }
             }
+            // The copy the leader has just stored: no purge since, and only a fresh one serves.
             (At::Collapsed, Some(entry)) => {
                 match lookup::decide(&entry, req, settings, now_ms, false, false) {
                     Use::Fresh { age, ttl } => {
