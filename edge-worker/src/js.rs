@@ -235,3 +235,19 @@ pub(crate) fn secrets(
 ) -> edge_core::config::Secrets {
     edge_core::config::Secrets::read(config, |name| binding(env, name)?.as_string())
 }
+
+/// Calls method `name` of `obj` with `args` (`obj.name(...args)`).
+pub(crate) fn call(obj: &JsValue, name: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    let f: js_sys::Function = Reflect::get(obj, &JsValue::from_str(name))?.dyn_into()?;
+    f.apply(obj, &args.iter().collect::<js_sys::Array>())
+}
+
+/// Calls method `name` of `obj` with `args` and awaits the promise it returns.
+pub(crate) async fn call_await(
+    obj: &JsValue,
+    name: &str,
+    args: &[&JsValue],
+) -> Result<JsValue, JsValue> {
+    let promise: js_sys::Promise = call(obj, name, args)?.dyn_into()?;
+    JsFuture::from(promise).await
+}

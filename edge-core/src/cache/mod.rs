@@ -8,6 +8,7 @@ pub mod conditional;
 pub mod counters;
 pub mod directives;
 pub mod entry;
+pub mod flow;
 pub mod forward;
 pub mod freshness;
 pub mod headers;
