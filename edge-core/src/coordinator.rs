@@ -113,6 +113,14 @@ impl Snapshot {
         }
     }
 
+    /// Takes a snapshot from the coordinator: its verdicts and clock replace this copy's, its
+    /// purge log is merged (purges made here since it was taken stay).
+    pub fn adopt(&mut self, snap: Snapshot) {
+        self.purges.merge(&snap.purges);
+        self.verdicts = snap.verdicts;
+        self.now_ms = snap.now_ms;
+    }
+
     /// The snapshot a coordinator answered (see [`Snapshot::answer`]).
     pub fn from_answer(text: &str) -> Result<Snapshot, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())

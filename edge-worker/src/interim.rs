@@ -26,7 +26,7 @@ use edge_core::proxy::http1;
 use edge_core::proxy::interim::{self, Collector, Final, InterimOrigins, Reply};
 use futures_util::future::{select, Either};
 use js_sys::Uint8Array;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Response;
 use worker::console_error;
 // `worker::Socket` exposes its streams only through tokio's AsyncRead/AsyncWrite (a dependency
@@ -219,8 +219,9 @@ fn respond(
         body,
     } = interim::final_response(reply, r.method, hints)
         .map_err(|why| fail(r, Outcome::Invalid, &why))?;
-    js::headers(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        .and_then(|h| js::coded_response(status, reason.as_deref(), &h, body.as_deref()))
+    let fields = fields.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let body = body.as_deref().map(|b| JsValue::from(Uint8Array::from(b)));
+    js::response_with(status, reason.as_deref(), fields, body.as_ref(), true)
         .map_err(|why| fail(r, Outcome::Invalid, &why))
 }
 

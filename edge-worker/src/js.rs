@@ -1,5 +1,6 @@
 //! Small helpers for the JavaScript side: building responses, reading fields, fetching.
 
+use edge_core::header_edits::HeaderEdits;
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -82,26 +83,6 @@ pub(crate) fn headers<'a>(
     Ok(h)
 }
 
-/// `new Response(bytes, {status, statusText, headers, encodeBody: "manual"})`: bytes passed on
-/// as they are coded (else workerd would code them again).
-pub(crate) fn coded_response(
-    status: u16,
-    reason: Option<&str>,
-    headers: &Headers,
-    body: Option<&[u8]>,
-) -> Result<Response, String> {
-    let init = ResponseInit::new();
-    init.set_status(status);
-    if let Some(reason) = reason {
-        init.set_status_text(reason);
-    }
-    init.set_headers(headers);
-    let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
-    let body = body.map(Uint8Array::from);
-    Response::new_with_opt_readable_stream_and_init(body.as_ref().map(|b| b.unchecked_ref()), &init)
-        .map_err(|e| format!("cannot build the response: {}", text(e)))
-}
-
 /// Writes `bytes` to a stream, then releases it (an error as text).
 pub(crate) async fn write(
     stream: Result<worker::web_sys::WritableStream, JsValue>,
@@ -159,9 +140,7 @@ pub(crate) fn text(e: JsValue) -> String {
 
 /// `obj[name]` when it is a string.
 pub(crate) fn string_field(obj: &JsValue, name: &str) -> Option<String> {
-    Reflect::get(obj, &JsValue::from_str(name))
-        .ok()?
-        .as_string()
+    get(obj, name).as_string()
 }
 
 /// `new Response(body, {status, headers})`. `body` is a string, a `Uint8Array` or a
@@ -173,20 +152,44 @@ pub(crate) fn response<'a>(
     body: Option<&JsValue>,
     manual: bool,
 ) -> worker::Result<Response> {
+    Ok(response_with(status, None, headers, body, manual)?)
+}
+
+/// [`response`] with a reason phrase (`statusText`); an error says which part the runtime
+/// refused.
+pub(crate) fn response_with<'a>(
+    status: u16,
+    reason: Option<&str>,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: Option<&JsValue>,
+    manual: bool,
+) -> Result<Response, String> {
     let init = ResponseInit::new();
     init.set_status(status);
-    let h = Headers::new()?;
-    for (name, value) in headers {
-        h.append(name, value)?;
+    if let Some(reason) = reason {
+        init.set_status_text(reason);
     }
-    init.set_headers(&h);
+    init.set_headers(&headers(fields)?.into());
     if manual {
-        Reflect::set(&init, &"encodeBody".into(), &"manual".into())?;
+        let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
     }
     let body = body.map(|b| b.unchecked_ref::<web_sys::ReadableStream>());
-    Ok(Response::new_with_opt_readable_stream_and_init(
-        body, &init,
-    )?)
+    Response::new_with_opt_readable_stream_and_init(body, &init)
+        .map_err(|e| format!("cannot build the response: {}", text(e)))
+}
+
+/// Makes the core's `edits` to `headers`: removals, then sets, then appends.
+pub(crate) fn edit(headers: &Headers, edits: &HeaderEdits) -> Result<(), JsValue> {
+    for name in &edits.remove {
+        headers.delete(name)?;
+    }
+    for (name, value) in &edits.set {
+        headers.set(name, value)?;
+    }
+    for (name, value) in &edits.append {
+        headers.append(name, value)?;
+    }
+    Ok(())
 }
 
 /// Fetches `req` through a service binding or the global `fetch`.
@@ -205,18 +208,12 @@ pub(crate) async fn fetch(
 
 /// A response's whole body.
 pub(crate) async fn bytes(resp: &Response) -> Result<Uint8Array, String> {
-    let buf = JsFuture::from(resp.array_buffer().map_err(text)?)
-        .await
-        .map_err(text)?;
-    Ok(Uint8Array::new(&buf))
+    Ok(Uint8Array::new(&settled(resp.array_buffer()).await?))
 }
 
 /// A binding of the environment, when present.
 pub(crate) fn binding(env: &worker::Env, name: &str) -> Option<JsValue> {
-    let env: &JsValue = env.as_ref();
-    Reflect::get(env, &JsValue::from_str(name))
-        .ok()
-        .filter(|v| !v.is_undefined())
+    Some(get(env.as_ref(), name)).filter(|v| !v.is_undefined())
 }
 
 /// The `EDGE` variable, validated (an error names the key at fault).

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use edge_core::answer::Answer;
 use edge_core::balancer::health::PoolVerdicts;
-use edge_core::balancer::retry::{BodyKind, Outcome};
-use edge_core::cache::status::{server_timing, CacheStatus};
+use edge_core::balancer::retry::BodyKind;
+use edge_core::cache::status::{annotations, CacheStatus};
+use edge_core::proxy::attempts::{for_client, Attempts};
 use edge_core::proxy::inbound::{self, Inbound};
-use edge_core::proxy::log;
-use edge_core::proxy::plan::{Attempt, Decision, Event, GiveUp, Plan, Step};
+use edge_core::proxy::plan::{Attempt, Plan};
 use edge_core::routes::{Route, Upstream};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -18,6 +18,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, Response};
 use worker::{console_error, console_log};
 
+use crate::js;
 use crate::origin::{self, OriginRequest};
 use crate::state::{now_ms, random, send, State};
 
@@ -95,12 +96,7 @@ pub(crate) async fn outbound(req: &Request, inbound: Inbound) -> worker::Result<
         BodyKind::Streamed => req.body().map(JsValue::from),
     };
     let headers = Headers::new_with_headers(&req.headers())?;
-    for name in &inbound.drop {
-        headers.delete(name)?;
-    }
-    for (name, value) in &inbound.set {
-        headers.set(name, value)?;
-    }
+    js::edit(&headers, &inbound.edits)?;
     Ok(Prepared {
         inbound,
         headers,
@@ -135,53 +131,31 @@ pub(crate) async fn forward(
     state: &State,
 ) -> worker::Result<Forwarded> {
     let sent_ms = now_ms();
-    let mut last_answer: Option<Response> = None;
-    let (result, set_cookies, error) = loop {
-        let attempt = match plan.next(&mut state.pools.borrow_mut(), verdicts, now_ms(), random()) {
-            Step::Attempt(a) => InFlightGuard { state, attempt: a },
-            Step::GiveUp(g) => break give_up(g, last_answer.take()),
-        };
+    let mut attempts = Attempts::new(plan);
+    let ended = loop {
+        let attempt =
+            match attempts.next(&mut state.pools.borrow_mut(), verdicts, now_ms(), random()) {
+                Ok(a) => InFlightGuard { state, attempt: a },
+                Err(ended) => break ended,
+            };
         let a = &attempt.attempt;
-        // A buffered body goes with every attempt, a streamed one with the first only.
-        let body = if p.kind.replayable() {
-            p.body.clone()
-        } else {
-            p.body.take()
-        };
-        let result = origin::fetch(
-            state.origin_key.as_deref(),
-            &request(&p.inbound, &p.headers, a, body),
-        )
-        .await;
-        let outcome = result
-            .as_ref()
-            .map_or_else(|o| *o, |r| Outcome::of_status(r.status()));
-        if let (Ok(r), Outcome::Invalid) = (&result, outcome) {
-            console_error!(
-                "edge-worker: {} answered status {}, not a final HTTP status; counted as a failure",
-                a.url,
-                r.status()
-            );
+        let body = p.kind.for_attempt(&mut p.body);
+        let request = request(&p.inbound, &p.headers, a, body);
+        let result = origin::fetch(state.origin_key.as_deref(), &request).await;
+        let result = result.map(|r| (r.status(), r));
+        let reported = attempts.report(a, result, &mut state.pools.borrow_mut(), now_ms());
+        for line in reported.lines {
+            console_error!("{line}");
         }
-        let decision = plan.outcome(a, outcome, &mut state.pools.borrow_mut(), now_ms());
-        for Event::Ejected { pool, origin } in plan.take_events() {
-            console_error!("{}", log::ejected(&pool, &origin));
-        }
-        if let (Ok(r), Outcome::Answered(_)) = (result, outcome) {
-            if let Decision::Respond { set_cookies } = decision {
-                break (Ok(r), set_cookies, None);
-            }
-            last_answer = Some(r);
-        }
-        if let Decision::GiveUp(g) = decision {
-            break give_up(g, last_answer.take());
+        if let Some(ended) = reported.ended {
+            break ended;
         }
     };
     let received_ms = now_ms();
     Ok(Forwarded {
-        result,
-        set_cookies,
-        error,
+        result: ended.result,
+        set_cookies: ended.set_cookies,
+        error: ended.error,
         origin_ms: received_ms.saturating_sub(sent_ms),
         sent_ms,
         received_ms,
@@ -201,18 +175,10 @@ pub(crate) async fn finish(
     state: &State,
     cache: Option<&CacheStatus>,
 ) -> worker::Result<Response> {
-    let result = match fw.result {
-        // An origin's own 5xx, replaced by the edge's page where the route says so.
-        Ok(r) if upstream.intercepts(r.status()) => Err(Answer::origin_error(r.status())),
-        other => other,
-    };
-    let response = match result {
+    let pages = &state.config.error_pages;
+    let response = match for_client(fw.result, Response::status, upstream, pages, &p.inbound) {
         Ok(r) => pass_on(r, &fw.set_cookies, &p.inbound, state)?,
-        Err(answer) => {
-            let answer = answer.with_page(&state.config.error_pages, p.inbound.accept.as_deref());
-            crate::assets::send_answer(answer.for_head(p.inbound.method == "HEAD"), req, state)
-                .await?
-        }
+        Err(answer) => crate::assets::send_answer(answer, req, state).await?,
     };
     annotate(
         &response,
@@ -238,36 +204,23 @@ pub(crate) fn annotate(
     started_ms: u64,
     origin_ms: Option<u64>,
 ) {
-    let h = resp.headers();
-    if let Some(c) = cache {
-        let _ = h.set("cache-status", &c.header());
-    }
-    let _ = h.append(
-        "server-timing",
-        &server_timing(now_ms().saturating_sub(started_ms), origin_ms),
-    );
+    let edits = annotations(cache, started_ms, origin_ms, now_ms());
+    let _ = js::edit(&resp.headers(), &edits);
 }
 
-/// The request's log line.
+/// The request's log line, when the configuration logs requests (the plan knows; `_state`
+/// stays for the callers).
 pub(crate) fn log_request(
     plan: &Plan<'_>,
     method: &str,
     status: u16,
     error: Option<&str>,
     cache: Option<&CacheStatus>,
-    state: &State,
+    _state: &State,
 ) {
-    if state.config.log_requests {
-        console_log!(
-            "{}",
-            plan.log_line(
-                method,
-                status,
-                error,
-                cache.map(CacheStatus::outcome),
-                now_ms()
-            )
-        );
+    let outcome = cache.map(CacheStatus::outcome);
+    if let Some(line) = plan.log_line(method, status, error, outcome, now_ms()) {
+        console_log!("{line}");
     }
 }
 
@@ -316,39 +269,23 @@ pub(crate) fn pass_on(
         resp.body().as_ref(),
         resp.unchecked_ref(),
     )?;
-    let headers = out.headers();
-    hygiene(&headers, inbound, state)?;
-    for c in set_cookies {
-        headers.append("set-cookie", c)?;
-    }
+    edit_for_client(&out.headers(), inbound, state, set_cookies)?;
     Ok(out)
 }
 
 /// Removes what would reveal the origin from response headers (and the cache's tag fields).
 pub(crate) fn hygiene(headers: &Headers, inbound: &Inbound, state: &State) -> worker::Result<()> {
-    let edits = state.config.response.edits(
-        |n| headers.get(n).ok().flatten(),
-        &state.origin_urls,
-        &inbound.public_origin,
-    );
-    for name in edits.remove.iter().chain(state.cache_fields.iter()) {
-        headers.delete(name)?;
-    }
-    for (name, value) in &edits.set {
-        headers.set(name, value)?;
-    }
-    Ok(())
+    edit_for_client(headers, inbound, state, &[])
 }
 
-/// What the client gets when the plan gave up: the last origin answer, or the edge's own (and
-/// why, for the log).
-fn give_up(
-    g: GiveUp,
-    last_answer: Option<Response>,
-) -> (Result<Response, Answer>, Vec<String>, Option<&'static str>) {
-    let result = match (Answer::give_up(g), last_answer) {
-        (None, Some(r)) => Ok(r),
-        (answer, _) => Err(answer.unwrap_or_else(|| Answer::text(502, "502 Bad Gateway\n"))),
-    };
-    (result, Vec::new(), Some(g.reason()))
+/// Makes the core's edits for the client (see [`Isolate::client_edits`]) to `headers`.
+fn edit_for_client(
+    headers: &Headers,
+    inbound: &Inbound,
+    state: &State,
+    set_cookies: &[String],
+) -> worker::Result<()> {
+    let get = |n: &str| headers.get(n).ok().flatten();
+    let edits = state.client_edits(get, &inbound.public_origin, set_cookies);
+    Ok(js::edit(headers, &edits)?)
 }

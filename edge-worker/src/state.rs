@@ -2,18 +2,13 @@
 //! manifest index (root, then shards on first use), the memory cache, pool state, secrets.
 
 use std::cell::RefCell;
-
 use std::rc::Rc;
 
 use cdn_manifest::{shard_path, Index, Root};
 use edge_core::answer::Answer;
-use edge_core::balancer::{pool_states, PoolStates};
-use edge_core::cache::coalesce::Coalescer;
-use edge_core::cache::counters::Counters;
-use edge_core::config::{self, Config, Environment};
-use edge_core::coordinator::Snapshot;
+use edge_core::config;
+use edge_core::isolate::Isolate;
 use edge_core::loading::{manifest_line, LoadGate};
-use edge_core::memory_cache::MemoryCache;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Response;
@@ -22,37 +17,21 @@ use worker::Env;
 use crate::assets::fetch_file;
 use crate::js;
 
-/// Everything loaded once per isolate.
+/// Everything loaded once per isolate: the core's [`Isolate`] (read through `Deref`), plus the
+/// runtime's handles.
 pub(crate) struct State {
-    pub(crate) config: Config,
-    /// The index's root: which shard holds a path. Shards load on first use, each once.
-    root: Root,
-    shards: RefCell<Vec<Option<Rc<Index>>>>,
-    pub(crate) cache: RefCell<MemoryCache<Uint8Array>>,
+    core: Isolate<Uint8Array, crate::cache::Hot>,
     pub(crate) assets: worker::worker_sys::Fetcher,
-    /// Per-pool steering and passive-health state, by pool name.
-    pub(crate) pools: RefCell<PoolStates>,
-    /// The `EDGE_ORIGIN_KEY` secret that signs requests to origins.
-    pub(crate) origin_key: Option<Vec<u8>>,
-    /// The `EDGE_HEALTH_TOKEN` secret that opens `/__edge/…`.
-    pub(crate) health_token: Option<String>,
-    /// The `EDGE_COOKIE_KEY` secret that signs affinity and read-your-writes cookies.
-    pub(crate) cookie_key: Vec<u8>,
-    /// Every configured origin URL (their own addresses are never shown to clients).
-    pub(crate) origin_urls: Vec<String>,
     /// The coordinator (`EDGE_COORDINATOR`), when bound.
     pub(crate) coordinator: Option<worker::ObjectNamespace>,
-    /// This isolate's copy of the coordinator's snapshot (verdicts, purge log), and when it was
-    /// last refreshed.
-    pub(crate) coord: RefCell<(Snapshot, u64)>,
-    /// Hot cached pages (and Vary markers) in isolate memory, in front of the Cache API.
-    pub(crate) hot: RefCell<MemoryCache<crate::cache::Hot>>,
-    /// Cache misses being fetched in this isolate.
-    pub(crate) coalescer: RefCell<Coalescer>,
-    /// What the cache did in this isolate.
-    pub(crate) counters: RefCell<Counters>,
-    /// The cache's own response fields (tags, purges): never sent to clients.
-    pub(crate) cache_fields: Vec<String>,
+}
+
+impl std::ops::Deref for State {
+    type Target = Isolate<Uint8Array, crate::cache::Hot>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
 }
 
 thread_local! {
@@ -103,30 +82,11 @@ async fn load_now(env: &Env) -> Result<Rc<State>, String> {
     let root = load_root(&assets, &config.assets.manifest).await?;
     let secrets = js::secrets(env, &config);
     let coordinator = env.durable_object(config::COORDINATOR).ok();
-    let environment = Environment::at_load(&secrets, coordinator.is_some(), root.public_path());
-    config
-        .check_environment(&environment)
-        .map_err(|e| e.to_string())?;
+    let core = Isolate::new(config, secrets, root, coordinator.is_some());
     let state = Rc::new(State {
-        pools: RefCell::new(pool_states(&config.pools)),
-        origin_urls: config.origin_urls(),
-        origin_key: secrets.origin_key,
-        health_token: secrets.health_token,
-        cookie_key: secrets.cookie_key,
-        coordinator,
-        coord: RefCell::new((Snapshot::default(), 0)),
-        coalescer: RefCell::new(Coalescer::default()),
-        hot: RefCell::new(MemoryCache::new(config.cache_memory_bytes, 1 << 20)),
-        counters: RefCell::new(Counters::default()),
-        cache_fields: config.cache_fields(),
-        shards: RefCell::new(vec![None; root.shard_count()]),
-        root,
-        cache: RefCell::new(MemoryCache::new(
-            config.assets.memory_cache_bytes,
-            config.assets.memory_cache_max_file,
-        )),
-        config,
+        core: core.map_err(|e| e.to_string())?,
         assets,
+        coordinator,
     });
     for (key, page) in state.config.required_assets() {
         if !matches!(shard_for(&state, page).await?.get(page), Ok(Some(_))) {
@@ -161,17 +121,6 @@ async fn manifest_file(
         ));
     }
     Ok(js::bytes(&resp).await?.to_vec())
-}
-
-impl State {
-    /// Takes a snapshot from the coordinator: its verdicts replace this isolate's, its purge log
-    /// is merged (purges made here since stay).
-    pub(crate) fn adopt(&self, snap: Snapshot) {
-        let mut c = self.coord.borrow_mut();
-        c.0.purges.merge(&snap.purges);
-        c.0.verdicts = snap.verdicts;
-        c.0.now_ms = snap.now_ms;
-    }
 }
 
 /// The index shard that holds `path`, fetched on first use (once per isolate).

@@ -58,6 +58,16 @@ impl BodyKind {
     pub fn replayable(self) -> bool {
         !matches!(self, BodyKind::Streamed)
     }
+
+    /// The body for the next attempt: a copy of a replayable one, a streamed one only once
+    /// (taken: the attempts after it go without).
+    pub fn for_attempt<B: Clone>(self, body: &mut Option<B>) -> Option<B> {
+        if self.replayable() {
+            body.clone()
+        } else {
+            body.take()
+        }
+    }
 }
 
 /// Limits on attempts at origins.

@@ -126,6 +126,25 @@ pub fn server_timing(total_ms: u64, origin_ms: Option<u64>) -> String {
     }
 }
 
+/// What the edge adds to a response it is about to send: `Cache-Status` (set, when the route
+/// caches) and `Server-Timing` (appended) for a request that arrived at `started_ms`.
+pub fn annotations(
+    cache: Option<&CacheStatus>,
+    started_ms: u64,
+    origin_ms: Option<u64>,
+    now_ms: u64,
+) -> crate::header_edits::HeaderEdits {
+    let total_ms = now_ms.saturating_sub(started_ms);
+    crate::header_edits::HeaderEdits {
+        remove: Vec::new(),
+        set: cache
+            .map(|c| ("cache-status", c.header()))
+            .into_iter()
+            .collect(),
+        append: vec![("server-timing", server_timing(total_ms, origin_ms))],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +234,15 @@ mod tests {
         );
         assert_eq!(server_timing(12, Some(9)), "edge;dur=3, origin;dur=9");
         assert_eq!(server_timing(2, None), "edge;dur=2");
+        let hit = CacheStatus::hit(42);
+        let edits = annotations(Some(&hit), 100, Some(9), 112);
+        assert_eq!(
+            edits.set,
+            [("cache-status", "edge; hit; ttl=42".to_string())]
+        );
+        let timing = ("server-timing", "edge;dur=3, origin;dur=9".to_string());
+        assert_eq!(edits.append, [timing]);
+        assert!(annotations(None, 100, None, 90).set.is_empty());
+        assert_eq!(annotations(None, 100, None, 90).append[0].1, "edge;dur=0");
     }
 }

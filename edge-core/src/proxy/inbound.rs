@@ -7,6 +7,7 @@ use crate::answer::Answer;
 use crate::balancer::retry::BodyKind;
 use crate::config::Config;
 use crate::forward::{self, Client};
+use crate::header_edits::HeaderEdits;
 use crate::origin_auth;
 use crate::origin_url::split_request_url;
 use crate::proxy::plan::RequestFacts;
@@ -25,10 +26,9 @@ pub struct Inbound {
     pub method: String,
     /// Path and query, as forwarded.
     pub path_and_query: String,
-    /// Request header names to remove before forwarding.
-    pub drop: Vec<String>,
-    /// Request headers to set (the forwarding headers only the edge sets).
-    pub set: Vec<(&'static str, String)>,
+    /// What the origins see: the request's headers less hop-by-hop ones, plus the forwarding
+    /// headers only the edge sets.
+    pub edits: HeaderEdits,
     /// `scheme://host[:port]` as the client used it (redirects from origins are rewritten onto it).
     pub public_origin: String,
     /// The client's `Accept` header (which error page format it gets).
@@ -38,7 +38,7 @@ pub struct Inbound {
 impl Inbound {
     /// Values of the signed forwarded headers, for the origin signature.
     pub fn signed_values(&self) -> [Option<&str>; 5] {
-        forward::signed_values(&self.set)
+        forward::signed_values(&self.edits.set)
     }
 }
 
@@ -104,8 +104,11 @@ pub fn read(
         },
         method: wire,
         path_and_query: router::path_and_query_of(url).to_string(),
-        drop: forward::request_headers_to_drop(get("connection").as_deref()),
-        set,
+        edits: HeaderEdits {
+            remove: forward::request_headers_to_drop(get("connection").as_deref()),
+            set,
+            append: Vec::new(),
+        },
         public_origin,
         accept: get("accept"),
     })
@@ -173,11 +176,13 @@ mod tests {
             [("x-tenant".to_string(), "t1".to_string())]
         );
         assert_eq!(i.facts.started_ms, 7);
-        assert!(i.drop.contains(&"x-hop".to_string()));
+        assert!(i.edits.remove.contains(&"x-hop".to_string()));
         assert!(i
+            .edits
             .set
             .contains(&("x-forwarded-for", "6.6.6.6, 203.0.113.7".to_string())));
         assert!(i
+            .edits
             .set
             .contains(&("x-forwarded-host", "shop.test".to_string())));
         assert_eq!(i.signed_values()[3], Some("443"));

@@ -81,6 +81,12 @@ pub fn ejected(pool: &str, origin: &str) -> String {
     json!({"event": "ejected", "pool": pool, "origin": origin}).to_string()
 }
 
+/// The line for an origin's answer whose status is not a final HTTP status (counted as a
+/// failure of the origin).
+pub fn invalid_status(origin: &str, status: u16) -> String {
+    format!("edge-worker: {origin} answered status {status}, not a final HTTP status; counted as a failure")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Proxying to origin pools: the request plan (which origin, when to retry, what to answer),
 //! what a response from an origin may carry to the client, and the request log line.
 
+pub mod attempts;
 pub mod failure;
 pub mod http1;
 pub mod inbound;

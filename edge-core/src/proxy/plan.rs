@@ -237,7 +237,7 @@ impl<'c> Plan<'c> {
     }
 
     /// The request's log line, once the client's status is known (`error`: why the edge
-    /// answered itself, if it did).
+    /// answered itself, if it did); `None` when the configuration logs no requests.
     pub fn log_line(
         &self,
         method: &str,
@@ -245,12 +245,15 @@ impl<'c> Plan<'c> {
         error: Option<&str>,
         cache: Option<&str>,
         now_ms: u64,
-    ) -> String {
+    ) -> Option<String> {
+        if !self.cfg.log_requests {
+            return None;
+        }
         let (pool, origin) = self
             .last
             .as_ref()
             .map_or(("-", "-"), |(p, o)| (p.as_str(), o.as_str()));
-        super::log::RequestLog {
+        let line = super::log::RequestLog {
             method,
             path: &self.facts.path,
             route: &self.route.label(),
@@ -262,7 +265,8 @@ impl<'c> Plan<'c> {
             error,
             cache,
         }
-        .line()
+        .line();
+        Some(line)
     }
 
     /// Events since the last call (for logging).

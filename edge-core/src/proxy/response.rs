@@ -3,6 +3,7 @@
 //! server sends one), and a redirect built from the origin's own address is rewritten to the
 //! public host the client used. Set-Cookie, caching and CORS headers pass untouched.
 
+pub use crate::header_edits::HeaderEdits;
 use crate::origin_url::OriginUrl;
 
 /// Response headers removed by default: they reveal the origin's address or software, or
@@ -50,15 +51,6 @@ impl ResponsePolicy {
     }
 }
 
-/// The changes to make to an origin's response headers before the client sees them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderEdits {
-    /// Names to remove.
-    pub remove: Vec<String>,
-    /// Headers to set (replacing), e.g. a rewritten `Location`.
-    pub set: Vec<(&'static str, String)>,
-}
-
 impl ResponsePolicy {
     /// The edits for a response whose headers `get` reads (by lower-case name); `origins` are
     /// the configured origin URLs and `public` the `scheme://host[:port]` the client used.
@@ -77,6 +69,7 @@ impl ResponsePolicy {
         HeaderEdits {
             remove: self.to_remove(get("connection").as_deref()),
             set,
+            append: Vec::new(),
         }
     }
 }

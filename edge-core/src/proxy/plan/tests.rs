@@ -643,7 +643,7 @@ fn the_log_line_names_the_last_attempt() {
         KEY,
     );
     let line: serde_json::Value =
-        serde_json::from_str(&plan.log_line("GET", 503, Some("x"), None, T0 + 3)).unwrap();
+        serde_json::from_str(&plan.log_line("GET", 503, Some("x"), None, T0 + 3).unwrap()).unwrap();
     assert_eq!(
         (line["pool"].as_str(), line["attempts"].as_u64()),
         (Some("-"), Some(0))
@@ -652,8 +652,12 @@ fn the_log_line_names_the_last_attempt() {
         panic!()
     };
     plan.outcome(&a, Outcome::Answered(200), &mut states, T0 + 5);
-    let line: serde_json::Value =
-        serde_json::from_str(&plan.log_line("GET", 200, None, Some("hit"), T0 + 9)).unwrap();
+    let line: serde_json::Value = serde_json::from_str(
+        &plan
+            .log_line("GET", 200, None, Some("hit"), T0 + 9)
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(line["pool"], "dc1");
     assert_eq!(line["origin"], "http://a1");
     assert_eq!(line["path"], "/p");
@@ -661,6 +665,15 @@ fn the_log_line_names_the_last_attempt() {
     assert_eq!(line["latency_ms"], 9);
     assert_eq!(line["attempts"], 1);
     assert_eq!(line["cache"], "hit");
+    let quiet = config(r#","log_requests":false"#);
+    let plan = Plan::new(
+        &quiet,
+        &quiet.routes[0],
+        up,
+        facts("GET", BodyKind::None, ""),
+        KEY,
+    );
+    assert_eq!(plan.log_line("GET", 200, None, None, T0), None);
 }
 
 #[test]

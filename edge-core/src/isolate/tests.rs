@@ -1,0 +1,83 @@
+//! The isolate's state: built only when the environment fits, initial values, its edits.
+
+use super::*;
+use crate::config::COORDINATOR;
+use cdn_manifest::index::encode_sharded;
+use cdn_manifest::Manifest;
+
+fn root() -> Root {
+    let (root, _) = encode_sharded(&Manifest::new("/assets/"));
+    Root::from_bytes(&root).unwrap()
+}
+
+fn config(extra: &str) -> Config {
+    Config::from_json(&format!(
+        r#"{{"origin_auth":false,"routes":[{{"pools":["p"]}}],
+            "pools":{{"p":{{"origins":[{{"url":"http://o1:8080"}}]}}}}{extra}}}"#
+    ))
+    .unwrap()
+}
+
+type Test = Isolate<Vec<u8>, ()>;
+
+#[test]
+fn built_with_the_secrets_and_a_slot_per_shard() {
+    let secrets = Secrets {
+        cookie_key: b"c".to_vec(),
+        health_token: Some("t".into()),
+        ..Secrets::default()
+    };
+    let i = Test::new(config(""), secrets, root(), true).unwrap();
+    assert_eq!(i.cookie_key, b"c");
+    assert_eq!(i.health_token.as_deref(), Some("t"));
+    assert_eq!(i.origin_urls, ["http://o1:8080"]);
+    assert_eq!(i.shards.borrow().len(), i.root.shard_count());
+    assert!(i.pools.borrow().contains_key("p"));
+    assert_eq!(i.coord.borrow().1, 0);
+}
+
+#[test]
+fn an_environment_that_does_not_fit_is_refused_naming_what_is_missing() {
+    let cfg = config("");
+    assert!(cfg.needs_coordinator());
+    assert!(Test::new(cfg.clone(), Secrets::default(), root(), true).is_ok());
+    let err = Test::new(cfg, Secrets::default(), root(), false).unwrap_err();
+    assert!(err.to_string().contains(COORDINATOR), "{err}");
+    let other_path = Config::from_json(
+        r#"{"origin_auth":false,"public_path":"/static/","routes":[{"pools":["p"]}],
+            "pools":{"p":{"origins":[{"url":"http://o1:8080"}]}}}"#,
+    )
+    .unwrap();
+    let err = Test::new(other_path, Secrets::default(), root(), true).unwrap_err();
+    assert!(err.to_string().contains("public_path"), "{err}");
+}
+
+#[test]
+fn adopting_a_snapshot_keeps_local_purges() {
+    let i = Test::new(config(""), Secrets::default(), root(), true).unwrap();
+    i.coord.borrow_mut().0.purges.purge(["local"], 5);
+    let mut snap = Snapshot {
+        now_ms: 9,
+        ..Snapshot::default()
+    };
+    snap.purges.purge(["remote"], 7);
+    i.adopt(snap);
+    let coord = i.coord.borrow();
+    assert_eq!(coord.0.now_ms, 9);
+    assert!(coord.0.purges.purged(&["local".into()], 4));
+    assert!(coord.0.purges.purged(&["remote".into()], 6));
+}
+
+#[test]
+fn client_edits_hide_the_origin_and_add_the_cookies() {
+    let i = Test::new(config(""), Secrets::default(), root(), true).unwrap();
+    let get = |n: &str| (n == "location").then(|| "http://o1:8080/next".to_string());
+    let edits = i.client_edits(get, "https://shop.test", &["a=1".into()]);
+    assert!(edits.remove.contains(&"server".to_string()));
+    assert!(i.cache_fields.iter().all(|f| edits.remove.contains(f)));
+    assert_eq!(
+        edits.set,
+        [("location", "https://shop.test/next".to_string())]
+    );
+    assert_eq!(edits.append, [("set-cookie", "a=1".to_string())]);
+}
