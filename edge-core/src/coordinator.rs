@@ -2,6 +2,7 @@
 //! active-health verdicts it probes for, and the cache's purge log. Isolates copy a snapshot at
 //! most once per poll interval, in the background: never a coordinator call per request.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +171,57 @@ impl Snapshot {
     }
 }
 
+/// What the coordinator keeps in memory (and in storage after every change).
+pub struct Memory {
+    /// The configuration (`EDGE`), read once.
+    pub config: Config,
+    /// `EDGE_ORIGIN_KEY`, when origin authentication is on.
+    pub origin_key: Option<Vec<u8>>,
+    /// Verdicts and purges (what isolates copy).
+    pub snapshot: RefCell<Snapshot>,
+    /// The jobs' run book.
+    pub book: RefCell<Book>,
+    /// When the next probe round is due (not stored: after a restart, at once).
+    pub probes: Cell<ProbeClock>,
+}
+
+/// The coordinator's stored texts as read from its storage ([`VERDICTS_KEY`], [`PURGES_KEY`],
+/// [`BOOK_KEY`]); each `None` when never written.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    /// The verdicts' JSON text.
+    pub verdicts: Option<String>,
+    /// The purge log's JSON text.
+    pub purges: Option<String>,
+    /// The job book's JSON text.
+    pub book: Option<String>,
+}
+
+impl Memory {
+    /// The coordinator's memory when it starts at `now_ms`: the snapshot and the book restored
+    /// from `stored` (what cannot be read starts empty), the book brought in line with the
+    /// configured jobs. Also returns why a stored book was dropped, for the log.
+    pub fn restore(
+        config: Config,
+        origin_key: Option<Vec<u8>>,
+        stored: &Stored,
+        now_ms: u64,
+    ) -> (Memory, Option<String>) {
+        let snapshot = Snapshot::restore(stored.verdicts.as_deref(), stored.purges.as_deref());
+        let (mut book, dropped) = Book::restore(stored.book.as_deref());
+        book.sync(&config.jobs, now_ms);
+        let memory = Memory {
+            config,
+            origin_key,
+            snapshot: RefCell::new(snapshot),
+            book: RefCell::new(book),
+            probes: Cell::new(ProbeClock::default()),
+        };
+        let dropped = dropped.map(|why| format!("{why}; starting a new job book"));
+        (memory, dropped)
+    }
+}
+
 /// When the coordinator's probe rounds are due (kept in memory only: after a restart, at once).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProbeClock {
@@ -228,6 +280,37 @@ pub fn next_alarm(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_restored_from_storage() {
+        let cfg = Config::from_binding(Some(
+            r#"{"pools":{"p":{"origins":[{"url":"https://a.test"}]}},"routes":[{"path_prefix":"/","pools":["p"]}],"jobs":[{"name":"j","schedule":"*/5 * * * *","path":"/cron","pool":"p"}]}"#,
+        ))
+        .expect("valid configuration");
+        let (m, dropped) = Memory::restore(cfg.clone(), None, &Stored::default(), 60_000);
+        assert!(dropped.is_none(), "nothing stored: nothing dropped");
+        assert_eq!(*m.snapshot.borrow(), Snapshot::default());
+        assert!(
+            m.book.borrow().next_alarm_ms().is_some(),
+            "the configured job is in the book"
+        );
+        let broken = Stored {
+            book: Some("{".into()),
+            verdicts: Some("x".into()),
+            ..Stored::default()
+        };
+        let (m, dropped) = Memory::restore(cfg, Some(b"k".to_vec()), &broken, 60_000);
+        let why = dropped.expect("an unreadable book is reported");
+        assert!(
+            why.contains("unreadable") && why.ends_with("starting a new job book"),
+            "{why}"
+        );
+        assert!(
+            m.book.borrow().next_alarm_ms().is_some(),
+            "a new book, synced"
+        );
+        assert_eq!(m.origin_key.as_deref(), Some(&b"k"[..]));
+    }
 
     #[test]
     fn alarms() {

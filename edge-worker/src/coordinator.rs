@@ -3,13 +3,12 @@
 //! verdicts; it keeps the cache's purge log. Isolates copy a [`Snapshot`] at most once per poll
 //! interval, in the background. Both sides speak JSON text over `fetch`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use edge_core::balancer::health::{judge, HealthCheck, Probe};
-use edge_core::config::Config;
 use edge_core::coordinator::{
-    self, Ask, ProbeClock, Snapshot, Write, BOOK_KEY, PURGES_KEY, VERDICTS_KEY,
+    self, Ask, Memory, Snapshot, Stored, Write, BOOK_KEY, PURGES_KEY, VERDICTS_KEY,
 };
 use edge_core::jobs::Book;
 use edge_core::origin_call::{probe_failure, Call};
@@ -30,20 +29,6 @@ pub struct EdgeCoordinator {
     state: State,
     env: Env,
     mem: RefCell<Option<Rc<Memory>>>,
-}
-
-/// What the coordinator keeps in memory (and in storage after every change).
-pub(crate) struct Memory {
-    /// The configuration (`EDGE`), read once.
-    pub(crate) config: Config,
-    /// `EDGE_ORIGIN_KEY`, when origin authentication is on.
-    pub(crate) origin_key: Option<Vec<u8>>,
-    /// Verdicts and purges (what isolates copy).
-    pub(crate) snapshot: RefCell<Snapshot>,
-    /// The jobs' run book.
-    pub(crate) book: RefCell<Book>,
-    /// When the next probe round is due.
-    probes: Cell<ProbeClock>,
 }
 
 impl DurableObject for EdgeCoordinator {
@@ -108,18 +93,16 @@ impl EdgeCoordinator {
         }
         let config = js::config(&self.env)?;
         let origin_key = js::secrets(&self.env, &config).origin_key;
-        let verdicts = self.read(VERDICTS_KEY).await;
-        let snapshot =
-            Snapshot::restore(verdicts.as_deref(), self.read(PURGES_KEY).await.as_deref());
-        let mut book = crate::jobs::load(self.read(BOOK_KEY).await);
-        book.sync(&config.jobs, now_ms());
-        let m = Rc::new(Memory {
-            config,
-            origin_key,
-            snapshot: RefCell::new(snapshot),
-            book: RefCell::new(book),
-            probes: Cell::new(ProbeClock::default()),
-        });
+        let stored = Stored {
+            verdicts: self.read(VERDICTS_KEY).await,
+            purges: self.read(PURGES_KEY).await,
+            book: self.read(BOOK_KEY).await,
+        };
+        let (m, dropped) = Memory::restore(config, origin_key, &stored, now_ms());
+        if let Some(why) = dropped {
+            console_error!("edge-worker coordinator: {why}");
+        }
+        let m = Rc::new(m);
         *self.mem.borrow_mut() = Some(m.clone());
         Ok(m)
     }

@@ -11,13 +11,14 @@ use std::rc::Rc;
 
 use edge_core::coordinator::BOOK_KEY;
 use edge_core::jobs::dispatch::{self, Attempt, Tally};
-use edge_core::jobs::{Book, Job, Start};
+use edge_core::jobs::{Job, Start};
 use edge_core::origin_call::{job_answer, Call};
 use worker::{console_error, console_log, Storage};
 
-use crate::coordinator::{put, Memory};
+use crate::coordinator::put;
 use crate::origin;
 use crate::state::now_ms;
+use edge_core::coordinator::Memory;
 
 /// Records the runs due now and starts sending them. Returns once the book is stored.
 pub(crate) async fn start_due(mem: &Rc<Memory>, storage: &Rc<Storage>) {
@@ -79,13 +80,4 @@ async fn save(mem: &Memory, storage: &Storage) {
     if let Err(e) = put(storage, &write).await {
         console_error!("edge-worker coordinator: storing the job book: {e}");
     }
-}
-
-/// Reads the stored book; a missing or unreadable one starts afresh (which re-runs nothing).
-pub(crate) fn load(stored: Option<String>) -> Book {
-    let (book, dropped) = Book::restore(stored.as_deref());
-    if let Some(why) = dropped {
-        console_error!("edge-worker coordinator: {why}; starting a new job book");
-    }
-    book
 }
