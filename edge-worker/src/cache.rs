@@ -4,46 +4,38 @@
 //! order of the steps is its `cache::flow` state machine, which [`serve`] and the background
 //! revalidation drive.
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use edge_core::answer::Answer;
-use edge_core::balancer::health::PoolVerdicts;
-use edge_core::cache::entry::{storage_url, Entry, META_HEADER};
+use edge_core::cache::entry::Entry;
 use edge_core::cache::flow::revalidation::{self, Revalidation};
 use edge_core::cache::flow::{Answered, Flow, Source, Step, Store};
 use edge_core::cache::freshness::Timing;
 use edge_core::cache::headers::Fields;
-use edge_core::cache::key;
-use edge_core::cache::marker::{self, VARY_MARKER_HEADER};
+use edge_core::cache::placement::COPY_STATUS;
 use edge_core::cache::reply::Reply;
 use edge_core::cache::request::CacheRequest;
 use edge_core::cache::status::CacheStatus;
+use edge_core::cache::stored::{Found, Stored};
+use edge_core::cache::walk::Walk;
 use edge_core::proxy::inbound::Inbound;
 use edge_core::proxy::plan::Plan;
 use edge_core::router::{self, Decision};
 use edge_core::routes::{Route, Upstream};
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Headers, ReadableStream, Request, RequestInit, Response};
+use web_sys::{Headers, ReadableStream, Request, Response};
+use worker::web_sys::ReadableStreamDefaultReader;
 use worker::{console_error, Context};
 
 use crate::proxy::{self, Forwarded};
 use crate::state::{now_ms, send, State};
 use crate::{health, js};
 
-/// Largest copy kept in isolate memory.
-const MEMORY_MAX_ITEM: usize = 1 << 20;
-
-/// What the isolate keeps in memory under a storage key.
-#[derive(Clone)]
-pub(crate) enum Hot {
-    /// The responses under this primary key vary on these fields.
-    Marker(Vec<String>),
-    /// A stored response and its body.
-    Copy(Rc<(Entry, Option<Uint8Array>)>),
-}
+/// What the isolate keeps in memory under a storage key (bodies stay JavaScript bytes).
+pub(crate) type Hot = Stored<Uint8Array>;
 
 /// Work done after the response has gone (`ctx.waitUntil`). One future type for all of it:
 /// each distinct future handed to the runtime costs its own promise glue in the Wasm.
@@ -71,20 +63,16 @@ pub(crate) async fn run(state: Rc<State>, task: Task) {
         Task::Store { store: s, body } => store(&state, s, body).await,
         Task::Revalidate { url, headers } => revalidate(&state, &url, &headers).await,
         Task::Purge { tags } => {
-            if let Some(ns) = &state.coordinator {
-                if let Err(e) = crate::coordinator::purge(ns, &tags).await {
-                    console_error!("edge-worker: purge not recorded by the coordinator: {e}");
-                }
+            let Some(ns) = &state.coordinator else { return };
+            if let Err(e) = crate::coordinator::purge(ns, &tags).await {
+                console_error!("edge-worker: purge not recorded by the coordinator: {e}");
             }
         }
         Task::RefreshCoordinator => {
-            if let Some(ns) = &state.coordinator {
-                match crate::coordinator::snapshot(ns).await {
-                    Ok(snap) => state.adopt(snap),
-                    Err(e) => {
-                        console_error!("edge-worker: reading the coordinator's snapshot: {e}")
-                    }
-                }
+            let Some(ns) = &state.coordinator else { return };
+            match crate::coordinator::snapshot(ns).await {
+                Ok(snap) => state.adopt(snap),
+                Err(e) => console_error!("edge-worker: reading the coordinator's snapshot: {e}"),
             }
         }
     }
@@ -117,14 +105,15 @@ pub(crate) async fn serve(
     let mut flow = Flow::new(creq, url, &inbound.public_origin, settings, deadline);
     let facts = inbound.facts.clone();
     let mut plan = Plan::new(&state.config, route, upstream, facts, &state.cookie_key);
-    let mut verdicts = None;
+    // The health verdicts of the plan's pools, read once, when first needed.
+    let verdicts = OnceCell::new();
     let mut copy = None;
     let (mut inbound, mut sent) = (Some(inbound), None);
     while let Some(step) = flow.next_step() {
         match step {
             Step::Lookup => copy = lookup(state, &mut flow, &get).await,
             Step::CheckOrigins => {
-                let v = verdicts_for(&mut verdicts, state, &plan);
+                let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
                 flow.origins(plan.all_down(&state.pools.borrow(), v, now_ms()));
             }
             Step::Wait { ms } => {
@@ -141,7 +130,7 @@ pub(crate) async fn serve(
                 for (name, value) in validators {
                     p.headers.set(name, &value)?;
                 }
-                let v = verdicts_for(&mut verdicts, state, &plan);
+                let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
                 let fw = proxy::forward(&mut p, &mut plan, v, state).await?;
                 let get = |n: &str| p.headers.get(n).ok().flatten();
                 let mut coalescer = state.coalescer.borrow_mut();
@@ -168,7 +157,7 @@ pub(crate) async fn serve(
             }
             Step::Pass(status) => {
                 let Some((p, fw)) = sent else { break };
-                count(state, &status);
+                state.counters.borrow_mut().count(&status);
                 return proxy::finish(fw, &plan, &p, &req, upstream, state, Some(&status)).await;
             }
             Step::Answer(answer) => return send(answer),
@@ -191,15 +180,6 @@ async fn lookup(
     body
 }
 
-/// The health verdicts of the plan's pools, read once per request.
-fn verdicts_for<'v>(
-    verdicts: &'v mut Option<BTreeMap<String, PoolVerdicts>>,
-    state: &State,
-    plan: &Plan<'_>,
-) -> &'v BTreeMap<String, PoolVerdicts> {
-    verdicts.get_or_insert_with(|| health::verdicts_for(state, plan.chain()))
-}
-
 /// Purges `tags` in this isolate at once, and with the coordinator after the response.
 fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
     let now = now_ms();
@@ -211,7 +191,7 @@ fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
 /// What a forward gave, as the flow reads it.
 fn answered(fw: &Forwarded) -> Answered {
     let (status, fields) = match &fw.result {
-        Ok(r) => (r.status(), Some(fields_of(&r.headers()))),
+        Ok(r) => (r.status(), Some(Fields::from(js::pairs(&r.headers())))),
         Err(a) => (a.status, None),
     };
     let timing = Timing {
@@ -231,20 +211,12 @@ fn tee(result: &mut Result<Response, Answer>) -> worker::Result<Body> {
     let Ok(r) = result else {
         return Ok(Body::None);
     };
-    let (client, keep) = match r.body() {
-        Some(b) => {
-            let parts = b.tee();
-            (
-                parts.get(0).dyn_into::<ReadableStream>().ok(),
-                parts.get(1).dyn_into::<ReadableStream>().ok(),
-            )
-        }
-        None => (None, None),
-    };
+    let parts = r.body().map(|b| b.tee());
+    let part = |i| parts.as_ref()?.get(i).dyn_into::<ReadableStream>().ok();
     let client =
-        Response::new_with_opt_readable_stream_and_init(client.as_ref(), r.unchecked_ref())?;
+        Response::new_with_opt_readable_stream_and_init(part(0).as_ref(), r.unchecked_ref())?;
     *result = Ok(client);
-    Ok(keep.map_or(Body::None, Body::Stream))
+    Ok(part(1).map_or(Body::None, Body::Stream))
 }
 
 /// Answers from a stored response as the flow's `reply` says.
@@ -261,7 +233,7 @@ fn serve_stored(
     let out = js::response(reply.status, pairs, body.map(JsValue::from).as_ref(), false)?;
     proxy::hygiene(&out.headers(), inbound, state)?;
     proxy::annotate(&out, Some(status), inbound.facts.started_ms, origin_ms);
-    count(state, status);
+    state.counters.borrow_mut().count(status);
     let method = &inbound.method;
     proxy::log_request(plan, method, reply.status, None, Some(status), state);
     Ok(out)
@@ -275,16 +247,15 @@ async fn lookup_stored(
     primary: &str,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Option<(Entry, Option<Uint8Array>)> {
-    let mut key = storage_url(primary, None);
-    for _ in 0..2 {
+    let mut walk = Walk::new(primary);
+    while let Some(key) = walk.next_key() {
         let hot = state.hot.borrow_mut().get(&key).cloned();
         let hot = match hot {
             Some(h) => h,
             None => load(state, &key).await?,
         };
-        match hot {
-            Hot::Marker(names) => key = storage_url(primary, Some(&key::secondary(&names, get))),
-            Hot::Copy(c) => return Some((c.0.clone(), c.1.clone())),
+        if let Some(found) = walk.found(hot, get) {
+            return Some(found);
         }
     }
     None
@@ -294,22 +265,18 @@ async fn lookup_stored(
 async fn load(state: &State, key: &str) -> Option<Hot> {
     let found = cache_match(key).await?;
     let h = found.headers();
-    let (hot, size) = match h.get(VARY_MARKER_HEADER).ok().flatten() {
-        Some(names) => (Hot::Marker(marker::decode(&names)), 64),
-        None => {
-            let entry = Entry::decode(&h.get(META_HEADER).ok().flatten()?)?;
+    let (hot, size) = match Found::read(|n| h.get(n).ok().flatten())? {
+        Found::Marker(names) => Stored::marker(names),
+        Found::Copy(entry) => {
             let bytes = js::bytes(&found).await.ok()?;
-            let size = bytes.length() as usize + 512;
-            let body = (bytes.length() > 0).then_some(bytes);
-            (Hot::Copy(Rc::new((entry, body))), size)
+            let len = bytes.length() as usize;
+            Stored::copy(entry, Some(bytes), len)
         }
     };
-    if size <= MEMORY_MAX_ITEM {
-        state
-            .hot
-            .borrow_mut()
-            .insert(key.to_string(), hot.clone(), size);
-    }
+    state
+        .hot
+        .borrow_mut()
+        .insert(key.to_string(), hot.clone(), size);
     Some(hot)
 }
 
@@ -327,28 +294,14 @@ async fn store(state: &State, s: Store, body: Body) {
             Body::Bytes(b) => Some(b),
             Body::None => None,
         };
-        let place = s.place;
-        let ttl = place.cache_control.as_str();
-        let meta = s.to_store.entry.encode();
-        // Always 200 in the Cache API (which keeps only some statuses); the entry has the real one.
-        let copy = js::response(
-            200,
-            [("cache-control", ttl), (META_HEADER, meta.as_str())],
-            bytes.as_ref().map(JsValue::from).as_ref(),
-            false,
-        )
-        .map_err(|_| "response")?;
-        cache_put(&place.key, &copy).await?;
-        let size = bytes.as_ref().map_or(0, |b| b.length() as usize) + 512;
-        let body = bytes.filter(|b| b.length() > 0);
-        let copy = Hot::Copy(Rc::new((s.to_store.entry, body)));
-        state.hot.borrow_mut().insert(place.key, copy, size);
-        if let Some((key, names)) = place.marker {
-            let fields = [("cache-control", ttl), (VARY_MARKER_HEADER, names.as_str())];
-            let marker = js::response(200, fields, None, false).map_err(|_| "response")?;
-            cache_put(&key, &marker).await?;
-            let marker = Hot::Marker(s.to_store.vary);
-            state.hot.borrow_mut().insert(key, marker, 64);
+        let len = bytes.as_ref().map_or(0, |b| b.length() as usize);
+        for w in s.place.writes(s.to_store, bytes, len) {
+            let fields = w.fields.iter().map(|(n, v)| (*n, v.as_str()));
+            let body = w.body.map(JsValue::from);
+            let copy = js::response(COPY_STATUS, fields, body.as_ref(), false);
+            cache_put(&w.key, &copy.map_err(|_| "response")?).await?;
+            let (kept, size) = w.kept;
+            state.hot.borrow_mut().insert(w.key, kept, size);
         }
         Ok::<(), &'static str>(())
     }
@@ -408,8 +361,7 @@ async fn refetch(
                 }));
             }
             revalidation::Step::Forward { validators } => {
-                let init = RequestInit::new();
-                init.set_headers(headers);
+                let init = js::request_init("GET", Some(headers), None);
                 let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
                 let mut p = proxy::prepare(&req, url, state)
                     .await
@@ -441,45 +393,15 @@ async fn refetch(
     Ok(())
 }
 
-/// Counts the outcome for `/__edge/health`.
-fn count(state: &State, status: &CacheStatus) {
-    state
-        .counters
-        .borrow_mut()
-        .record(status.outcome(), status.collapsed, status.stored);
-}
-
-/// Every field line of a response (`Set-Cookie` lines kept apart).
-pub(crate) fn fields_of(h: &Headers) -> Fields {
-    let mut out = Vec::new();
-    if let Ok(Some(iter)) = js_sys::try_iter(h) {
-        for pair in iter.flatten() {
-            let pair: Array = pair.unchecked_into();
-            if let (Some(n), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-                out.push((n.to_ascii_lowercase(), v));
-            }
-        }
-    }
-    Fields(out)
-}
-
 /// Reads a stream to its end, giving up (and cancelling it) past `max` bytes.
 async fn read_bounded(stream: ReadableStream, max: u64) -> Option<Uint8Array> {
-    let reader: JsValue = stream.get_reader().into();
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let chunks = Array::new();
     let mut total: u64 = 0;
-    loop {
-        let result = js::call_await(&reader, "read", &[]).await.ok()?;
-        if Reflect::get(&result, &"done".into()).ok()?.is_truthy() {
-            break;
-        }
-        let chunk: Uint8Array = Reflect::get(&result, &"value".into())
-            .ok()?
-            .dyn_into()
-            .ok()?;
+    while let Some(chunk) = js::next_bytes(&reader).await.ok()? {
         total += u64::from(chunk.length());
         if total > max {
-            let _ = js::call(&reader, "cancel", &[]);
+            let _ = reader.cancel();
             return None;
         }
         chunks.push(&chunk);
@@ -496,10 +418,8 @@ async fn read_bounded(stream: ReadableStream, max: u64) -> Option<Uint8Array> {
 
 /// `caches.default`.
 fn default_cache() -> Option<JsValue> {
-    let caches = Reflect::get(&js_sys::global(), &"caches".into()).ok()?;
-    Reflect::get(&caches, &"default".into())
-        .ok()
-        .filter(|c| c.is_object())
+    let cache = js::get(&js::get(&js_sys::global(), "caches"), "default");
+    cache.is_object().then_some(cache)
 }
 
 async fn cache_match(url: &str) -> Option<Response> {

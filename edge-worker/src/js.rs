@@ -248,3 +248,18 @@ pub(crate) async fn call_await(
     let promise: js_sys::Promise = call(obj, name, args)?.dyn_into()?;
     JsFuture::from(promise).await
 }
+
+/// The next chunk a stream's reader gives, left in JavaScript memory (`None` at the stream's
+/// end; an error as text): for bodies kept as they are, which never cross into Wasm memory.
+pub(crate) async fn next_bytes(
+    reader: &worker::web_sys::ReadableStreamDefaultReader,
+) -> Result<Option<Uint8Array>, String> {
+    let chunk = settled(Ok(reader.read())).await?;
+    if get(&chunk, "done").is_truthy() {
+        return Ok(None);
+    }
+    let value = get(&chunk, "value").dyn_into();
+    value
+        .map(Some)
+        .map_err(|_| "a chunk that is not bytes".into())
+}

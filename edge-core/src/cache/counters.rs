@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::status::CacheStatus;
+
 /// Counts of cache outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
@@ -31,6 +33,11 @@ impl Counters {
         self.collapsed += u64::from(collapsed);
         self.stored += u64::from(stored);
     }
+
+    /// Counts one request the cache handled as `status` says.
+    pub fn count(&mut self, status: &CacheStatus) {
+        self.record(status.outcome(), status.collapsed, status.stored);
+    }
 }
 
 #[cfg(test)]
@@ -44,6 +51,31 @@ mod tests {
         c.record("miss", true, true);
         c.record("stale", false, false);
         c.record("bypass", false, false);
+        assert_eq!(
+            c,
+            Counters {
+                hit: 1,
+                stale: 1,
+                miss: 1,
+                bypass: 1,
+                collapsed: 1,
+                stored: 1
+            }
+        );
+    }
+
+    #[test]
+    fn counts_statuses() {
+        let mut c = Counters::default();
+        c.count(&CacheStatus::hit(5));
+        c.count(&CacheStatus::stale_hit(-1, "stale-while-revalidate"));
+        c.count(&CacheStatus::bypass("session", Some(200)));
+        let collapsed = CacheStatus {
+            collapsed: true,
+            stored: true,
+            ..CacheStatus::forward("uri-miss")
+        };
+        c.count(&collapsed);
         assert_eq!(
             c,
             Counters {

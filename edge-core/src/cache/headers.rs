@@ -48,3 +48,35 @@ impl Fields {
         self.0.push((name.to_string(), value.into()));
     }
 }
+
+/// From owned (name, value) pairs in any case, as the runtime lists a response's fields.
+impl From<Vec<(String, String)>> for Fields {
+    fn from(mut pairs: Vec<(String, String)>) -> Self {
+        for (name, _) in &mut pairs {
+            name.make_ascii_lowercase();
+        }
+        Fields(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lower_cased_and_lines_kept_apart() {
+        let owned = vec![
+            ("Set-Cookie".to_string(), "a=1".to_string()),
+            ("set-cookie".to_string(), "b=2".to_string()),
+            ("ETag".to_string(), "\"x\"".to_string()),
+        ];
+        let want = Fields::new([
+            ("set-cookie", "a=1"),
+            ("set-cookie", "b=2"),
+            ("etag", "\"x\""),
+        ]);
+        assert_eq!(Fields::from(owned), want);
+        assert_eq!(want.all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
+        assert_eq!(want.first("etag"), Some("\"x\""));
+    }
+}

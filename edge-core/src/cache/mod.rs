@@ -24,3 +24,5 @@ pub mod request;
 pub mod settings;
 pub mod status;
 pub mod storable;
+pub mod stored;
+pub mod walk;
