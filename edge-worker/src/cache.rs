@@ -235,7 +235,7 @@ fn serve_stored(
     proxy::annotate(&out, Some(status), inbound.facts.started_ms, origin_ms);
     state.counters.borrow_mut().count(status);
     let method = &inbound.method;
-    proxy::log_request(plan, method, reply.status, None, Some(status), state);
+    proxy::log_request(plan, method, reply.status, None, Some(status));
     Ok(out)
 }
 
@@ -289,7 +289,7 @@ async fn store(state: &State, s: Store, body: Body) {
             Body::Stream(b) => Some(
                 read_bounded(b, s.max_bytes)
                     .await
-                    .ok_or("too large or unreadable")?,
+                    .ok_or("too large or unreadable".to_string())?,
             ),
             Body::Bytes(b) => Some(b),
             Body::None => None,
@@ -299,14 +299,14 @@ async fn store(state: &State, s: Store, body: Body) {
             let fields = w.fields.iter().map(|(n, v)| (*n, v.as_str()));
             let body = w.body.map(JsValue::from);
             let copy = js::response(COPY_STATUS, fields, body.as_ref(), false);
-            cache_put(&w.key, &copy.map_err(|_| "response")?).await?;
+            cache_put(&w.key, &copy.map_err(|_| "response".to_string())?).await?;
             let (kept, size) = w.kept;
             state.hot.borrow_mut().insert(w.key, kept, size);
         }
-        Ok::<(), &'static str>(())
+        Ok::<(), String>(())
     }
     .await;
-    if let Err(why) = result {
+    if let Err(why) = &result {
         console_error!("edge-worker: not stored in the cache: {why}");
     }
     if let Some(flight) = s.leader {
@@ -427,13 +427,10 @@ async fn cache_match(url: &str) -> Option<Response> {
     found.ok()?.dyn_into::<Response>().ok()
 }
 
-async fn cache_put(url: &str, resp: &Response) -> Result<(), &'static str> {
+/// Puts `resp` into the Cache API under `url`; an error says why (the runtime's message).
+async fn cache_put(url: &str, resp: &Response) -> Result<(), String> {
     let cache = default_cache().ok_or("no Cache API")?;
-    js::call_await(&cache, "put", &[&url.into(), resp])
-        .await
-        .map_err(|e| {
-            console_error!("edge-worker: cache put: {}", js::text(e));
-            "put failed"
-        })?;
-    Ok(())
+    let put = js::call_await(&cache, "put", &[&url.into(), resp]).await;
+    put.map(drop)
+        .map_err(|e| format!("cache put: {}", js::text(e)))
 }

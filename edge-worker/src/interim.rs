@@ -194,7 +194,8 @@ async fn talk(
     let reader: ReadableStreamDefaultReader = readable.get_reader().unchecked_into();
     let mut collector = Collector::new(r.method);
     loop {
-        let bytes = js::next_chunk(&reader).await.map_err(|_| Outcome::Lost)?;
+        let chunk = js::next_bytes(&reader).await.map_err(|_| Outcome::Lost)?;
+        let bytes = chunk.map(|c| c.to_vec());
         let read = collector.feed(bytes.as_deref()).map_err(|e| {
             let why = format!("unreadable response over the socket: {e}");
             fail(r, interim::unreadable(&e), &why)

@@ -94,15 +94,6 @@ pub(crate) async fn write(
     Ok(())
 }
 
-/// The next chunk a stream's reader gives (`None` at the stream's end; an error as text).
-pub(crate) async fn next_chunk(
-    reader: &worker::web_sys::ReadableStreamDefaultReader,
-) -> Result<Option<Vec<u8>>, String> {
-    let chunk = settled(Ok(reader.read())).await?;
-    let value = || get(&chunk, "value").unchecked_into::<Uint8Array>().to_vec();
-    Ok((!get(&chunk, "done").is_truthy()).then(value))
-}
-
 /// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped (nothing
 /// of ours fires after the request; a Rust timer would outlive it and stall the isolate).
 pub(crate) fn timer(ms: u64) -> (TimerGuard, JsFuture) {
@@ -249,8 +240,8 @@ pub(crate) async fn call_await(
     JsFuture::from(promise).await
 }
 
-/// The next chunk a stream's reader gives, left in JavaScript memory (`None` at the stream's
-/// end; an error as text): for bodies kept as they are, which never cross into Wasm memory.
+/// The next chunk a stream's reader gives, as JavaScript bytes (`None` at the stream's end; an
+/// error as text). A body kept as it is stays out of Wasm memory; a parser copies the chunk in.
 pub(crate) async fn next_bytes(
     reader: &worker::web_sys::ReadableStreamDefaultReader,
 ) -> Result<Option<Uint8Array>, String> {

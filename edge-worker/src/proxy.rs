@@ -186,14 +186,7 @@ pub(crate) async fn finish(
         p.inbound.facts.started_ms,
         Some(fw.origin_ms),
     );
-    log_request(
-        plan,
-        &p.inbound.method,
-        response.status(),
-        fw.error,
-        cache,
-        state,
-    );
+    log_request(plan, &p.inbound.method, response.status(), fw.error, cache);
     Ok(response)
 }
 
@@ -208,15 +201,13 @@ pub(crate) fn annotate(
     let _ = js::edit(&resp.headers(), &edits);
 }
 
-/// The request's log line, when the configuration logs requests (the plan knows; `_state`
-/// stays for the callers).
+/// The request's log line, when the configuration logs requests (the plan knows).
 pub(crate) fn log_request(
     plan: &Plan<'_>,
     method: &str,
     status: u16,
     error: Option<&str>,
     cache: Option<&CacheStatus>,
-    _state: &State,
 ) {
     let outcome = cache.map(CacheStatus::outcome);
     if let Some(line) = plan.log_line(method, status, error, outcome, now_ms()) {
