@@ -5,10 +5,12 @@
 //! revalidation drive.
 
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use edge_core::answer::Answer;
+use edge_core::balancer::health::PoolVerdicts;
 use edge_core::cache::entry::Entry;
 use edge_core::cache::flow::revalidation::{self, Revalidation};
 use edge_core::cache::flow::{Answered, Flow, Source, Step, Store};
@@ -30,7 +32,7 @@ use web_sys::{Headers, ReadableStream, Request, Response};
 use worker::web_sys::ReadableStreamDefaultReader;
 use worker::{console_error, Context};
 
-use crate::proxy::{self, Forwarded};
+use crate::proxy::{self, Forwarded, Prepared};
 use crate::state::{now_ms, send, State};
 use crate::{health, js};
 
@@ -126,16 +128,9 @@ pub(crate) async fn serve(
             }
             Step::Forward { validators } => {
                 let Some(read) = inbound.take() else { break };
-                let mut p = proxy::outbound(&req, read).await?;
-                for (name, value) in validators {
-                    p.headers.set(name, &value)?;
-                }
                 let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
-                let fw = proxy::forward(&mut p, &mut plan, v, state).await?;
-                let get = |n: &str| p.headers.get(n).ok().flatten();
-                let mut coalescer = state.coalescer.borrow_mut();
-                flow.answered(answered(&fw), get, &mut coalescer, now_ms());
-                sent = Some((p, fw));
+                let out = forward(&req, read, validators, &mut plan, v, state, &mut flow);
+                sent = Some(out.await?);
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
@@ -165,6 +160,32 @@ pub(crate) async fn serve(
     }
     // Unreachable: every flow ends with an answer.
     send(Answer::text(502, "502 Bad Gateway\n"))
+}
+
+/// Sends the flow's request to the route's origins (with the stored copy's `validators` set)
+/// and reports the answer to the flow.
+async fn forward(
+    req: &Request,
+    read: Inbound,
+    validators: Vec<(&'static str, String)>,
+    plan: &mut Plan<'_>,
+    verdicts: &BTreeMap<String, PoolVerdicts>,
+    state: &State,
+    flow: &mut Flow<'_>,
+) -> worker::Result<(Prepared, Forwarded)> {
+    let mut p = proxy::outbound(req, read).await?;
+    for (name, value) in validators {
+        p.headers.set(name, &value)?;
+    }
+    let fw = proxy::forward(&mut p, plan, verdicts, state).await?;
+    let get = |n: &str| p.headers.get(n).ok().flatten();
+    flow.answered(
+        answered(&fw),
+        get,
+        &mut state.coalescer.borrow_mut(),
+        now_ms(),
+    );
+    Ok((p, fw))
 }
 
 /// Looks the flow's request up and reports what it found; returns the stored copy's body.
