@@ -102,41 +102,47 @@ const TICKS = Number((await promisify(execFile)("getconf", ["CLK_TCK"])).stdout.
 
 // --- throughput and latency against the floors -------------------------------------------------
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
-const open = await startOrigin({ name: "open", key: null }); // no origin auth: the floors, edge without auth
-const signed = await startOrigin({ name: "signed" }); // verifies the edge's signature (and nonce)
 // The page is cacheable (s-maxage=30): the edge's cache is off here so every request reaches the
 // origin, like the forwarders' (bench/edge-cache.mjs measures the cache).
 const uncached = (pool) => ({ routes: [{ path_prefix: "/", pools: [pool], cache: { enabled: false } }] });
-const targets = {
-  direct: { label: "(a) origin directly", url: open.url },
-  edge: { label: "(b) edge worker (auth, logs)", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false })) },
-  open: { label: "(b') edge, no origin auth", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false })) },
-  quiet: { label: "(b'') edge, no auth, no log", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false })) },
-  signs: { label: "(b*) edge signs, no verify", w: await withPid(() => startWorker({ edge: poolsConfig({ main: [open] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false })) },
-  rust: { label: "(c) Rust forwarder + assets", w: await withPid(() => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false })) },
-  rustLog: { label: "(c') (c) + a log line", w: await withPid(() => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false })) },
+const quietEdge = (open) => poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } });
+// Each target: its label and how to start it (from the two origins); only the kept ones start.
+const specs = {
+  direct: { label: "(a) origin directly", url: ({ open }) => open.url },
+  edge: { label: "(b) edge worker (auth, logs)", start: ({ signed }) => startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
+  open: { label: "(b') edge, no origin auth", start: ({ open }) => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false }) },
+  quiet: { label: "(b'') edge, no auth, no log", start: ({ open }) => startWorker({ edge: quietEdge(open), keepLog: false }) },
+  signs: { label: "(b*) edge signs, no verify", start: ({ open }) => startWorker({ edge: poolsConfig({ main: [open] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
+  rust: { label: "(c) Rust forwarder + assets", start: ({ open }) => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
+  rustLog: { label: "(c') (c) + a log line", start: ({ open }) => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false }) },
   ...(args.baseline && {
-    base: { label: "(b'') from --baseline", w: await withPid(() => startWorker({ script: path.relative(ROOT, path.resolve(args.baseline, "worker/shim.mjs")), edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } }), keepLog: false, coordinator: true })) },
+    base: { label: "(b'') from --baseline", start: ({ open }) => startWorker({ script: path.relative(ROOT, path.resolve(args.baseline, "worker/shim.mjs")), edge: quietEdge(open), keepLog: false, coordinator: true }) },
   }),
-  js: { label: "(d) JS forwarder, no assets", w: await withPid(() => jsPassThrough(open.url.origin)) },
+  js: { label: "(d) JS forwarder, no assets", start: ({ open }) => jsPassThrough(open.url.origin) },
 };
 if (args.only) {
   const keep = new Set([...args.only.split(","), "rust", "rustLog", ...(args.baseline ? ["base"] : [])]);
-  const unknown = [...keep].filter((k) => !(k in targets));
-  if (unknown.length) throw new Error(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(targets).join(", ")}`);
-  for (const k of Object.keys(targets)) {
-    if (!keep.has(k)) {
-      await targets[k].w?.dispose();
-      delete targets[k];
-    }
-  }
+  const unknown = [...keep].filter((k) => !(k in specs));
+  if (unknown.length) throw new Error(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(specs).join(", ")}`);
+  for (const k of Object.keys(specs)) if (!keep.has(k)) delete specs[k];
 }
-for (const t of Object.values(targets)) {
-  t.url ??= t.w.url;
-  t.runs = [];
-}
+if (args.baseline && !fs.existsSync(path.resolve(args.baseline, "worker/shim.mjs"))) throw new Error(`--baseline: ${args.baseline}/worker/shim.mjs is missing (a copy of edge-worker/build)`);
+const origins = {
+  open: await startOrigin({ name: "open", key: null }), // no origin auth: the floors, edge without auth
+  signed: await startOrigin({ name: "signed" }), // verifies the edge's signature (and nonce)
+};
+const { open } = origins;
+const targets = {};
 const rounds = Number(args.rounds);
 try {
+  for (const [k, spec] of Object.entries(specs)) {
+    const t = { label: spec.label, runs: [] };
+    if (spec.start) {
+      t.w = await withPid(() => spec.start(origins));
+      t.url = t.w.url;
+    } else t.url = spec.url(origins);
+    targets[k] = t;
+  }
   for (const [k, t] of Object.entries(targets)) {
     const r = await request(t.url, "/");
     if (r.status !== 200) throw new Error(`${k}: status ${r.status}: ${r.body.toString().slice(0, 200)}`);
@@ -153,8 +159,8 @@ try {
   }
 } finally {
   for (const t of Object.values(targets)) await t.w?.dispose();
-  await open.stop();
-  await signed.stop();
+  await origins.open.stop();
+  await origins.signed.stop();
 }
 console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds, medians; ${os.cpus().length} cores`);
 console.log(`${"".padEnd(30)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}   vs (c): req/s [IQR]     p50 [IQR]         vs (c'): req/s   p50   CPU µs/req  vs (c) [IQR]`);
