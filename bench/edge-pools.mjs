@@ -7,7 +7,8 @@
 //     this platform, apart from our code;
 //   - a three-line JavaScript forwarder without assets (the platform's floor in Miniflare);
 //   - the origin directly.
-// Targets alternate round by round (wrk each time); medians over the rounds, and the median of
+// Targets alternate round by round (wrk each time; each round starts at the next target, so no
+// target always follows the same one); medians over the rounds, and the median of
 // the per-round ratios to the Rust floor (paired, so slow drifts of this shared machine cancel).
 // Then failover figures under continuous load: failed requests and the time until all traffic
 // avoids a killed origin, and a killed pool.
@@ -148,8 +149,11 @@ try {
     if (r.status !== 200) throw new Error(`${k}: status ${r.status}: ${r.body.toString().slice(0, 200)}`);
     await wrk(new URL("/", t.url).href); // warm-up, not counted
   }
+  const list = Object.values(targets);
   for (let i = 0; i < rounds; i++) {
-    for (const t of Object.values(targets)) {
+    // Each round starts at a different target: whatever follows a heavy run (an origin still
+    // draining, a collection in the previous workerd) falls on every target in turn.
+    for (const t of list.map((_, j) => list[(i + j) % list.length])) {
       const cpu0 = t.w?.pid ? cpuMs(t.w.pid) : null;
       const run = await wrk(new URL("/", t.url).href);
       if (cpu0 !== null && run.requests) run.cpuUs = ((cpuMs(t.w.pid) - cpu0) * 1000) / run.requests;
