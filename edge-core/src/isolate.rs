@@ -86,6 +86,16 @@ impl<F, H> Isolate<F, H> {
         })
     }
 
+    /// Purges `tags` in this isolate's copy of the purge log at once, at `now_ms` (the
+    /// coordinator spreads the purge to the other isolates).
+    pub fn purge_here(&self, tags: &[String], now_ms: u64) {
+        let mut coord = self.coord.borrow_mut();
+        coord
+            .0
+            .purges
+            .purge(tags.iter().map(String::as_str), now_ms);
+    }
+
     /// Takes a snapshot from the coordinator (see [`Snapshot::adopt`]).
     pub fn adopt(&self, snap: Snapshot) {
         self.coord.borrow_mut().0.adopt(snap);

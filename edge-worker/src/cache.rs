@@ -203,9 +203,7 @@ async fn lookup(
 
 /// Purges `tags` in this isolate at once, and with the coordinator after the response.
 fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
-    let now = now_ms();
-    let mut coord = state.coord.borrow_mut();
-    coord.0.purges.purge(tags.iter().map(String::as_str), now);
+    state.purge_here(&tags, now_ms());
     later(state, ctx, Task::Purge { tags });
 }
 
@@ -310,7 +308,7 @@ async fn store(state: &State, s: Store, body: Body) {
             Body::Stream(b) => Some(
                 read_bounded(b, s.max_bytes)
                     .await
-                    .ok_or("too large or unreadable".to_string())?,
+                    .ok_or_else(|| "too large or unreadable".to_string())?,
             ),
             Body::Bytes(b) => Some(b),
             Body::None => None,

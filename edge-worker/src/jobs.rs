@@ -9,7 +9,7 @@
 
 use std::rc::Rc;
 
-use edge_core::coordinator::BOOK_KEY;
+use edge_core::coordinator::{Memory, BOOK_KEY};
 use edge_core::jobs::dispatch::{self, Attempt, Tally};
 use edge_core::jobs::{Job, Start};
 use edge_core::origin_call::{job_answer, Call};
@@ -18,7 +18,6 @@ use worker::{console_error, console_log, Storage};
 use crate::coordinator::put;
 use crate::origin;
 use crate::state::now_ms;
-use edge_core::coordinator::Memory;
 
 /// Records the runs due now and starts sending them. Returns once the book is stored.
 pub(crate) async fn start_due(mem: &Rc<Memory>, storage: &Rc<Storage>) {

@@ -53,12 +53,7 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
         Err(refused) => return send(refused),
     };
     let tags = request.all_tags(&state.config);
-    state
-        .coord
-        .borrow_mut()
-        .0
-        .purges
-        .purge(tags.iter().map(String::as_str), now_ms());
+    state.purge_here(&tags, now_ms());
     let recorded = match &state.coordinator {
         Some(ns) => Some(
             crate::coordinator::purge(ns, &tags)

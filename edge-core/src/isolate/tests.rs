@@ -53,9 +53,22 @@ fn an_environment_that_does_not_fit_is_refused_naming_what_is_missing() {
 }
 
 #[test]
+fn a_purge_here_makes_copies_stored_before_it_stale() {
+    let i = Test::new(config(""), Secrets::default(), root(), true).unwrap();
+    i.purge_here(&["a".into(), "b".into()], 5);
+    let coord = i.coord.borrow();
+    assert!(coord.0.purges.purged(&["b".into()], 4));
+    assert!(
+        !coord.0.purges.purged(&["b".into()], 6),
+        "stored after the purge"
+    );
+    assert!(!coord.0.purges.purged(&["c".into()], 4), "another tag");
+}
+
+#[test]
 fn adopting_a_snapshot_keeps_local_purges() {
     let i = Test::new(config(""), Secrets::default(), root(), true).unwrap();
-    i.coord.borrow_mut().0.purges.purge(["local"], 5);
+    i.purge_here(&["local".into()], 5);
     let mut snap = Snapshot {
         now_ms: 9,
         ..Snapshot::default()
