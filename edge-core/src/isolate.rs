@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError, Environment, Secrets};
 use crate::coordinator::Snapshot;
 use crate::header_edits::HeaderEdits;
 use crate::memory_cache::MemoryCache;
+use crate::proxy::log_batch::LogBatch;
 
 /// Largest hot cached page kept in isolate memory, bytes.
 pub const HOT_MAX_ITEM: usize = 1 << 20;
@@ -51,6 +52,8 @@ pub struct Isolate<F, H> {
     pub counters: RefCell<Counters>,
     /// The cache's own response fields (tags, purges): never sent to clients.
     pub cache_fields: Vec<String>,
+    /// Request log lines not yet written.
+    pub log: RefCell<LogBatch>,
 }
 
 impl<F, H> Isolate<F, H> {
@@ -76,6 +79,7 @@ impl<F, H> Isolate<F, H> {
             hot: RefCell::new(MemoryCache::new(config.cache_memory_bytes, HOT_MAX_ITEM)),
             counters: RefCell::new(Counters::default()),
             cache_fields: config.cache_fields(),
+            log: RefCell::new(LogBatch::new(config.log_batch, config.log_flush_ms)),
             shards: RefCell::new(vec![None; root.shard_count()]),
             root,
             cache: RefCell::new(MemoryCache::new(
@@ -94,6 +98,13 @@ impl<F, H> Isolate<F, H> {
             .0
             .purges
             .purge(tags.iter().map(String::as_str), now_ms);
+    }
+
+    /// Adds a request's log `line` to the isolate's batch; the text to write now. A line for a
+    /// 5xx or for an answer the edge gave itself (`edge_error`) goes at once, with what is held.
+    pub fn log_request(&self, line: &str, status: u16, edge_error: bool) -> Option<String> {
+        let urgent = edge_error || status >= 500;
+        self.log.borrow_mut().push(line, urgent)
     }
 
     /// Takes a snapshot from the coordinator (see [`Snapshot::adopt`]).

@@ -30,7 +30,7 @@ use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, ReadableStream, Request, Response};
 use worker::web_sys::ReadableStreamDefaultReader;
-use worker::{console_error, Context};
+use worker::{console_error, console_log, Context};
 
 use crate::proxy::{self, Forwarded, Prepared};
 use crate::state::{now_ms, send, State};
@@ -50,6 +50,8 @@ pub(crate) enum Task {
     Purge { tags: Vec<String> },
     /// Refresh this isolate's copy of the coordinator's snapshot (verdicts, purge log).
     RefreshCoordinator,
+    /// Write the request log lines held, after this many ms.
+    FlushLog(u64),
 }
 
 /// A body to store.
@@ -77,10 +79,17 @@ pub(crate) async fn run(state: Rc<State>, task: Task) {
                 Err(e) => console_error!("edge-worker: reading the coordinator's snapshot: {e}"),
             }
         }
+        Task::FlushLog(ms) => {
+            let (_timer, fired) = js::timer(ms);
+            let _ = fired.await;
+            if let Some(text) = state.log.borrow_mut().due() {
+                console_log!("{text}");
+            }
+        }
     }
 }
 
-fn later(state: &Rc<State>, ctx: &Context, task: Task) {
+pub(crate) fn later(state: &Rc<State>, ctx: &Context, task: Task) {
     ctx.wait_until(run(state.clone(), task));
 }
 
@@ -254,7 +263,7 @@ fn serve_stored(
     proxy::annotate(&out, Some(status), inbound.facts.started_ms, origin_ms);
     state.counters.borrow_mut().count(status);
     let method = &inbound.method;
-    proxy::log_request(plan, method, reply.status, None, Some(status));
+    proxy::log_request(plan, method, reply.status, None, Some(status), state);
     Ok(out)
 }
 

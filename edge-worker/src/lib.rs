@@ -54,11 +54,16 @@ mod handler {
             }
             Decision::Proxy(route, upstream) => {
                 super::health::maybe_refresh(&state, &ctx);
-                if upstream.cache.enabled {
+                let response = if upstream.cache.enabled {
                     super::cache::serve(req, &url, route, upstream, &state, &ctx).await
                 } else {
                     super::proxy::proxy(req, &url, route, upstream, &state).await
+                };
+                let flush = state.log.borrow_mut().arm();
+                if let Some(ms) = flush {
+                    super::cache::later(&state, &ctx, super::cache::Task::FlushLog(ms));
                 }
+                response
             }
         }?;
         if let Some(hsts) = state.config.forwarding.hsts_for(&url) {

@@ -186,7 +186,14 @@ pub(crate) async fn finish(
         p.inbound.facts.started_ms,
         Some(fw.origin_ms),
     );
-    log_request(plan, &p.inbound.method, response.status(), fw.error, cache);
+    log_request(
+        plan,
+        &p.inbound.method,
+        response.status(),
+        fw.error,
+        cache,
+        state,
+    );
     Ok(response)
 }
 
@@ -201,17 +208,22 @@ pub(crate) fn annotate(
     let _ = js::edit(&resp.headers(), &edits);
 }
 
-/// The request's log line, when the configuration logs requests (the plan knows).
+/// The request's log line, when the configuration logs requests (the plan knows), into the
+/// isolate's batch; written when the batch says.
 pub(crate) fn log_request(
     plan: &Plan<'_>,
     method: &str,
     status: u16,
     error: Option<&str>,
     cache: Option<&CacheStatus>,
+    state: &State,
 ) {
     let outcome = cache.map(CacheStatus::outcome);
-    if let Some(line) = plan.log_line(method, status, error, outcome, now_ms()) {
-        console_log!("{line}");
+    let Some(line) = plan.log_line(method, status, error, outcome, now_ms()) else {
+        return;
+    };
+    if let Some(text) = state.log_request(&line, status, error.is_some()) {
+        console_log!("{text}");
     }
 }
 

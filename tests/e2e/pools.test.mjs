@@ -262,12 +262,64 @@ describe("operations", () => {
       await w.logged((l) => {
         try {
           const j = JSON.parse(l.slice(l.indexOf("{")));
-          return j.event === "proxy" && j.path === "/orders" && j.pool === "main" && j.status === 200 && j.attempts >= 1 && typeof j.latency_ms === "number";
+          const recent = typeof j.ts === "number" && Math.abs(Date.now() - j.ts) < 60_000;
+          return j.event === "proxy" && recent && j.path === "/orders" && j.pool === "main" && j.status === 200 && j.attempts >= 1 && typeof j.latency_ms === "number";
         } catch {
           return false;
         }
       }),
       w.log.slice(-5).join("\n"),
     );
+  });
+
+  test("request log lines are batched: a full batch and a failure go at once, the rest within log_flush_ms", async () => {
+    const FLUSH = 4000;
+    const b = await startWorker({
+      edge: poolsConfig(
+        { main: [o1], dead: [{ url: "http://127.0.0.1:9" }] },
+        {
+          routes: [
+            { path_prefix: "/down", pools: ["dead"], cache: { enabled: false } },
+            { path_prefix: "/", pools: ["main"], cache: { enabled: false } },
+          ],
+          extra: { log_batch: 3, log_flush_ms: FLUSH },
+        },
+      ),
+      bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY },
+    });
+    const lines = (p) => b.log.filter((l) => l.includes('"event":"proxy"') && l.includes(`"path":"${p}"`));
+    const until = async (pred, ms) => {
+      for (const end = Date.now() + ms; Date.now() < end; ) {
+        if (pred()) return true;
+        await sleep(25);
+      }
+      return pred();
+    };
+    try {
+      // Three lines fill the batch: written together, long before the flush timer.
+      const t0 = Date.now();
+      for (const p of ["/batch-1", "/batch-2", "/batch-3"]) assert.equal((await b.request(p)).status, 404);
+      assert.ok(await until(() => ["/batch-1", "/batch-2", "/batch-3"].every((p) => lines(p).length === 1), 1500), b.log.join("\n"));
+      assert.ok(Date.now() - t0 < FLUSH - 500, "written because the batch was full, not by the timer");
+      // One line is held ...
+      assert.equal((await b.request("/held")).status, 404);
+      await sleep(800);
+      assert.equal(lines("/held").length, 0, "held in the batch");
+      // ... until a failure, which is written at once with it.
+      const down = await b.request("/down");
+      assert.equal(down.status, 503);
+      assert.ok(await until(() => lines("/down").length === 1 && lines("/held").length === 1, 1500), b.log.join("\n"));
+      const down_line = JSON.parse(lines("/down")[0].slice(lines("/down")[0].indexOf("{")));
+      assert.equal(down_line.status, 503);
+      // A line nothing else pushes out goes when the timer fires, at most log_flush_ms later.
+      const t1 = Date.now();
+      assert.equal((await b.request("/late")).status, 404);
+      await sleep(300);
+      assert.equal(lines("/late").length, 0, "held");
+      assert.ok(await until(() => lines("/late").length === 1, FLUSH + 2000), b.log.join("\n"));
+      assert.ok(Date.now() - t1 <= FLUSH + 2000);
+    } finally {
+      await b.dispose();
+    }
   });
 });

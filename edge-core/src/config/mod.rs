@@ -10,6 +10,8 @@
 //! memory_cache_max_file = 131072        # largest file kept in it
 //! forwarded_header = false              # also send RFC 7239 Forwarded
 //! log_requests = true                   # one JSON log line per proxied request
+//! log_batch = 32                        # request log lines written together (1: each at once)
+//! log_flush_ms = 1000                   # the longest a request log line is held
 //! https_redirect = false                # answer plain-HTTP requests with 308 to https://
 //! hsts = "max-age=63072000"             # optional Strict-Transport-Security for https responses
 //! origin_auth = true                    # sign requests to origins (secret EDGE_ORIGIN_KEY)
@@ -133,6 +135,10 @@ pub struct Config {
     pub cache_memory_bytes: usize,
     /// Log one JSON line per proxied request.
     pub log_requests: bool,
+    /// Request log lines written together (one `console.log`), 1 = each at once.
+    pub log_batch: u32,
+    /// The longest a request log line is held before it is written, ms.
+    pub log_flush_ms: u64,
     /// Pages the edge answers with (404, 5xx) instead of a line of text, for browsers.
     pub error_pages: ErrorPages,
     /// What the client never sees of an origin's response.
@@ -259,6 +265,10 @@ impl Validate for RawEdge {
                 64 << 20,
             )? as usize,
             log_requests: self.log_requests,
+            log_batch: at.key("log_batch").in_range(self.log_batch, 1, 1_000)? as u32,
+            log_flush_ms: at
+                .key("log_flush_ms")
+                .in_range(self.log_flush_ms, 10, 10_000)?,
             error_pages,
             response,
             routes,

@@ -321,6 +321,17 @@ fn errors_name_the_key() {
             "deny",
         ),
         (
+            r#"{"log_batch":0}"#,
+            "EDGE.log_batch",
+            "out of range 1–1000",
+        ),
+        (
+            r#"{"log_flush_ms":60000}"#,
+            "EDGE.log_flush_ms",
+            "out of range 10–10000",
+        ),
+        (r#"{"log_batch":"many"}"#, "EDGE.log_batch", "integer"),
+        (
             r#"{"coordinator_poll_ms":9999999}"#,
             "EDGE.coordinator_poll_ms",
             "out of range",

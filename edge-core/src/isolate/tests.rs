@@ -94,3 +94,32 @@ fn client_edits_hide_the_origin_and_add_the_cookies() {
     );
     assert_eq!(edits.append, [("set-cookie", "a=1".to_string())]);
 }
+
+#[test]
+fn request_log_lines_are_batched_as_configured_and_failures_go_at_once() {
+    let i = Test::new(
+        config(r#","log_batch":2,"log_flush_ms":300"#),
+        Secrets::default(),
+        root(),
+        true,
+    )
+    .unwrap();
+    assert_eq!(i.log_request("ok-1", 200, false), None);
+    assert_eq!(i.log.borrow_mut().arm(), Some(300));
+    assert_eq!(
+        i.log_request("ok-2", 404, false).as_deref(),
+        Some("ok-1\nok-2")
+    );
+    assert_eq!(
+        i.log_request("bad", 502, false).as_deref(),
+        Some("bad"),
+        "a 5xx"
+    );
+    let edge = i.log_request("edge", 200, true);
+    assert_eq!(edge.as_deref(), Some("edge"), "the edge's own answer");
+    // The defaults: 32 lines, 1 s.
+    let d = Test::new(config(""), Secrets::default(), root(), true).unwrap();
+    assert_eq!(d.log_request("x", 200, false), None);
+    assert_eq!(d.log.borrow_mut().arm(), Some(1000));
+    assert_eq!(d.log.borrow().held(), 1);
+}

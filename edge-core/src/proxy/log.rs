@@ -5,6 +5,8 @@ use serde_json::json;
 /// What the request log line says about one proxied request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLog<'a> {
+    /// When the request arrived, ms since the Unix epoch (lines may be written later, batched).
+    pub at_ms: u64,
     /// Request method.
     pub method: &'a str,
     /// Request path (without query: queries may carry personal data).
@@ -32,7 +34,10 @@ impl RequestLog<'_> {
     /// proxied request).
     pub fn line(&self) -> String {
         let mut out = String::with_capacity(200);
-        out.push_str("{\"event\":\"proxy\",\"method\":");
+        out.push_str(&format!(
+            "{{\"event\":\"proxy\",\"ts\":{},\"method\":",
+            self.at_ms
+        ));
         json_str(&mut out, self.method);
         for (key, value) in [
             ("path", self.path),
@@ -94,6 +99,7 @@ mod tests {
     #[test]
     fn lines_are_json_with_every_field() {
         let l = RequestLog {
+            at_ms: 1_795_000_000_123,
             method: "GET",
             path: "/a\"b",
             route: "*/",
@@ -107,10 +113,15 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::from_str(&l.line()).unwrap();
         assert_eq!(v["path"], "/a\"b");
+        assert_eq!(v["ts"], 1_795_000_000_123u64);
         let odd = RequestLog {
             path: "/\\x\u{1}\n\u{e9}",
             ..l.clone()
         };
+        assert!(
+            !odd.line().contains('\n'),
+            "one line, even batched with others"
+        );
         let v: serde_json::Value = serde_json::from_str(&odd.line()).unwrap();
         assert_eq!(
             v["path"], "/\\x\u{1}\n\u{e9}",

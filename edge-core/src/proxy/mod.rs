@@ -1,5 +1,6 @@
 //! Proxying to origin pools: the request plan (which origin, when to retry, what to answer),
-//! what a response from an origin may carry to the client, and the request log line.
+//! what a response from an origin may carry to the client, and the request log line (written
+//! in batches).
 
 pub mod attempts;
 pub mod failure;
@@ -7,5 +8,6 @@ pub mod http1;
 pub mod inbound;
 pub mod interim;
 pub mod log;
+pub mod log_batch;
 pub mod plan;
 pub mod response;

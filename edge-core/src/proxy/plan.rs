@@ -254,6 +254,7 @@ impl<'c> Plan<'c> {
             .as_ref()
             .map_or(("-", "-"), |(p, o)| (p.as_str(), o.as_str()));
         let line = super::log::RequestLog {
+            at_ms: self.facts.started_ms,
             method,
             path: &self.facts.path,
             route: &self.route.label(),
