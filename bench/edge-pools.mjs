@@ -3,8 +3,8 @@
 //   - a minimal Rust forwarder (bench/forwarder: web_sys types, built with the same pinned tools
 //     and profile) with the same [assets] setup (run_worker_first) as our worker: the difference
 //     is our own code;
-//   - the same forwarder logging one short line per request (c'): what a console.log costs on
-//     this platform, apart from our code;
+//   - the same forwarder logging one line per request (c'): what a console.log costs on this
+//     platform, apart from our code (the edge batches its request lines; (b1) logs each at once);
 //   - a three-line JavaScript forwarder without assets (the platform's floor in Miniflare);
 //   - the origin directly.
 // Targets alternate round by round (wrk each time; each round starts at the next target, so no
@@ -14,7 +14,7 @@
 // avoids a killed origin, and a killed pool.
 //
 // usage: node bench/edge-pools.mjs [--rounds 7] [--duration 5] [--connections 8]
-//          [--only edge,signs,open,quiet,rust,rustLog,js,direct] [--no-failover] [--baseline DIR]
+//          [--only edge,signs,open,quiet,each,rust,rustLog,js,direct] [--no-failover] [--baseline DIR]
 // (--only keeps those targets; the two Rust floors are always kept, the ratios need them;
 // --baseline DIR adds (b'') run from another build of the worker, e.g. a copy of
 // edge-worker/build made before a change, to compare a change's cost in the same run)
@@ -113,6 +113,7 @@ const specs = {
   edge: { label: "(b) edge worker (auth, logs)", start: ({ signed }) => startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
   open: { label: "(b') edge, no origin auth", start: ({ open }) => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false } }), keepLog: false }) },
   quiet: { label: "(b'') edge, no auth, no log", start: ({ open }) => startWorker({ edge: quietEdge(open), keepLog: false }) },
+  each: { label: "(b1) (b') with log_batch 1", start: ({ open }) => startWorker({ edge: poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_batch: 1 } }), keepLog: false }) },
   signs: { label: "(b*) edge signs, no verify", start: ({ open }) => startWorker({ edge: poolsConfig({ main: [open] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
   rust: { label: "(c) Rust forwarder + assets", start: ({ open }) => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
   rustLog: { label: "(c') (c) + a log line", start: ({ open }) => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false }) },
@@ -196,7 +197,8 @@ for (const t of Object.values(targets)) {
   );
 }
 console.log("goals: (b) p50 ≤ 1.05× (c) and req/s ≥ 0.95× (c), with request logs on; a worker that logs compares");
-console.log("like for like with (c'), the floor that logs the same one line per request.");
+console.log("like for like with (c'), the floor that logs the same one line per request. The edge writes its request lines");
+console.log("in batches (log_batch, 32 by default); (b1) writes each at once, one console.log per request as (c') does.");
 console.log("(b) has its origin verify each signature and nonce in PHP, on these same two cores; (b*) is the edge signing");
 console.log("for an origin that does not check: the edge's own cost of origin authentication. (c') − (c) is a log line's cost.");
 console.log("CPU µs/req: user + system time of the worker's own workerd process per request (/proc), which other load");

@@ -37,7 +37,8 @@ mod worker_main {
             let path = path.map_or("/", |p| &url[p..]);
             let path = path.split_once('?').map_or(path, |(p, _)| p);
             console_log!(
-                "{{\"event\":\"proxy\",\"method\":\"{}\",\"path\":\"{}\",\"route\":\"/\",\"pool\":\"main\",\"origin\":\"{}\",\"attempts\":1,\"status\":{},\"latency_ms\":{}}}",
+                "{{\"event\":\"proxy\",\"ts\":{},\"method\":\"{}\",\"path\":\"{}\",\"route\":\"/\",\"pool\":\"main\",\"origin\":\"{}\",\"attempts\":1,\"status\":{},\"latency_ms\":{}}}",
+                started as u64,
                 req.method(),
                 path,
                 origin,
