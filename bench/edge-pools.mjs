@@ -15,6 +15,9 @@
 //
 // usage: node bench/edge-pools.mjs [--rounds 7] [--duration 5] [--connections 8]
 //          [--only edge,signs,open,quiet,each,rust,rustLog,js,direct] [--no-failover] [--baseline DIR]
+//          [--reuse]
+// (each round runs every worker in a fresh workerd, warmed up for 2 s; --reuse keeps the first
+// instances for the whole run)
 // (--only keeps those targets; the two Rust floors are always kept, the ratios need them;
 // --baseline DIR adds (b'') run from another build of the worker, e.g. a copy of
 // edge-worker/build made before a change, to compare a change's cost in the same run)
@@ -43,7 +46,7 @@ async function jsPassThrough(origin) {
   return { mf, url: await mf.ready, dispose: () => mf.dispose() };
 }
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" }, reuse: { type: "boolean", default: false } } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -57,8 +60,8 @@ const quartiles = (xs) => {
 
 // Async, so this process keeps draining workerd's stdout (the worker logs every proxied request;
 // a blocked reader fills the pipe and stalls the worker).
-async function wrk(url) {
-  const { stdout: out } = await promisify(execFile)("wrk", ["-t2", `-c${args.connections}`, `-d${args.duration}s`, "--latency", url]);
+async function wrk(url, seconds = args.duration) {
+  const { stdout: out } = await promisify(execFile)("wrk", ["-t2", `-c${args.connections}`, `-d${seconds}s`, "--latency", url]);
   const num = (re) => {
     const m = out.match(re);
     if (!m) throw new Error(`cannot parse wrk output:\n${out}`);
@@ -137,24 +140,31 @@ const { open } = origins;
 const targets = {};
 const rounds = Number(args.rounds);
 try {
-  for (const [k, spec] of Object.entries(specs)) {
-    const t = { label: spec.label, runs: [] };
-    if (spec.start) {
-      t.w = await withPid(() => spec.start(origins));
+  // (Re)starts a target's worker (a new workerd process and isolate), checks that it answers
+  // 200 and warms it up (not counted).
+  const launch = async (k, t, seconds) => {
+    await t.w?.dispose();
+    if (specs[k].start) {
+      t.w = await withPid(() => specs[k].start(origins));
       t.url = t.w.url;
-    } else t.url = spec.url(origins);
-    targets[k] = t;
-  }
-  for (const [k, t] of Object.entries(targets)) {
+    } else t.url = specs[k].url(origins);
     const r = await request(t.url, "/");
     if (r.status !== 200) throw new Error(`${k}: status ${r.status}: ${r.body.toString().slice(0, 200)}`);
-    await wrk(new URL("/", t.url).href); // warm-up, not counted
+    await wrk(new URL("/", t.url).href, seconds);
+  };
+  for (const [k, spec] of Object.entries(specs)) {
+    targets[k] = { key: k, label: spec.label, runs: [] };
+    await launch(k, targets[k], args.duration);
   }
   const list = Object.values(targets);
   for (let i = 0; i < rounds; i++) {
     // Each round starts at a different target: whatever follows a heavy run (an origin still
     // draining, a collection in the previous workerd) falls on every target in turn.
     for (const t of list.map((_, j) => list[(i + j) % list.length])) {
+      // A fresh instance each round (unless --reuse): identical builds differ by up to ~10 %
+      // of CPU per request from one workerd instance to the next (where V8 placed the code,
+      // when it tiered the Wasm up), so one instance per target would decide the whole run.
+      if (i > 0 && !args.reuse && specs[t.key].start) await launch(t.key, t, 2);
       const cpu0 = t.w?.pid ? cpuMs(t.w.pid) : null;
       const run = await wrk(new URL("/", t.url).href);
       if (cpu0 !== null && run.requests) run.cpuUs = ((cpuMs(t.w.pid) - cpu0) * 1000) / run.requests;
@@ -167,7 +177,7 @@ try {
   await origins.open.stop();
   await origins.signed.stop();
 }
-console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds, medians; ${os.cpus().length} cores`);
+console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds${args.reuse ? "" : ", a fresh instance of each worker per round"}, medians; ${os.cpus().length} cores`);
 console.log(`${"".padEnd(30)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}   vs (c): req/s [IQR]     p50 [IQR]         vs (c'): req/s   p50   CPU µs/req  vs (c) [IQR]`);
 const rust = targets.rust.runs;
 const rustLog = targets.rustLog.runs;
