@@ -1,10 +1,25 @@
 //! Small helpers for the JavaScript side: building responses, reading fields, fetching.
 
+use edge_core::field_lines::FieldLines;
 use edge_core::header_edits::HeaderEdits;
 use js_sys::{Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGlobalScope};
+
+#[wasm_bindgen(
+    inline_js = "export function header_fields(h) { let s = ''; for (const [k, v] of h) s += k + '\\n' + v + '\\n'; return s; }"
+)]
+extern "C" {
+    /// Every field of `h`, name then value, one per line (see [`FieldLines`]).
+    fn header_fields(h: &Headers) -> String;
+}
+
+/// A message's header fields, read in one call (see [`FieldLines`]).
+pub(crate) fn fields(headers: &Headers) -> FieldLines {
+    FieldLines::parse(header_fields(headers))
+}
 
 /// `obj[name]` (`undefined` when it cannot be read).
 pub(crate) fn get(obj: &JsValue, name: &str) -> JsValue {
@@ -169,9 +184,23 @@ pub(crate) fn response_with<'a>(
         .map_err(|e| format!("cannot build the response: {}", text(e)))
 }
 
-/// Makes the core's `edits` to `headers`: removals, then sets, then appends.
+/// Makes the core's `edits` to `headers`: removals (of the names present: most messages carry
+/// none of the ~15 names each side removes, and each delete is a call into the runtime), then
+/// sets, then appends.
 pub(crate) fn edit(headers: &Headers, edits: &HeaderEdits) -> Result<(), JsValue> {
-    for name in &edits.remove {
+    if edits.remove.is_empty() {
+        return edit_with(headers, edits, &FieldLines::default());
+    }
+    edit_with(headers, edits, &fields(headers))
+}
+
+/// [`edit`] for `headers` whose fields are `present` (read before, for the edits' own lookups).
+pub(crate) fn edit_with(
+    headers: &Headers,
+    edits: &HeaderEdits,
+    present: &FieldLines,
+) -> Result<(), JsValue> {
+    for name in edits.remove.iter().filter(|n| present.has(n)) {
         headers.delete(name)?;
     }
     for (name, value) in &edits.set {

@@ -74,8 +74,8 @@ pub(crate) async fn prepare(
 
 /// The facts of a request (no copy of its headers or body yet: a cache hit needs neither).
 pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, Answer> {
-    let js = req.headers();
-    let get = |n: &str| js.get(n).ok().flatten();
+    let fields = js::fields(&req.headers());
+    let get = |n: &str| fields.get(n).map(str::to_string);
     let kind = inbound::body_kind(
         &req.method(),
         req.body().is_some(),
@@ -288,7 +288,8 @@ fn edit_for_client(
     state: &State,
     set_cookies: &[String],
 ) -> worker::Result<()> {
-    let get = |n: &str| headers.get(n).ok().flatten();
+    let fields = js::fields(headers);
+    let get = |n: &str| fields.get(n).map(str::to_string);
     let edits = state.client_edits(get, &inbound.public_origin, set_cookies);
-    Ok(js::edit(headers, &edits)?)
+    Ok(js::edit_with(headers, &edits, &fields)?)
 }

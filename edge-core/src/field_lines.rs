@@ -1,0 +1,73 @@
+//! A message's header fields as the glue reads them from the runtime in one call: names and
+//! values on alternate lines (`name\nvalue\n…`; neither may hold a line break). One call and
+//! one string, where asking after each name would cross from Wasm into JavaScript each time.
+
+/// The fields, parsed once; lookups compare names without regard to case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldLines {
+    text: String,
+    /// Byte ranges of each field's name and value in `text`.
+    at: Vec<[usize; 4]>,
+}
+
+impl FieldLines {
+    /// Parses `text`; a trailing name without its value line is ignored.
+    pub fn parse(text: String) -> Self {
+        let mut at = Vec::with_capacity(16);
+        let (mut start, mut name) = (0, None);
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                match name.take() {
+                    None => name = Some((start, i)),
+                    Some((n0, n1)) => at.push([n0, n1, start, i]),
+                }
+                start = i + 1;
+            }
+        }
+        FieldLines { text, at }
+    }
+
+    /// The value of field `name` (the runtime has already combined repeated fields).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let f = self
+            .at
+            .iter()
+            .find(|f| self.part(f[0], f[1]).eq_ignore_ascii_case(name))?;
+        Some(self.part(f[2], f[3]))
+    }
+
+    /// Whether field `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn part(&self, from: usize, to: usize) -> &str {
+        self.text.get(from..to).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_values_on_alternate_lines() {
+        let f = FieldLines::parse("host\nshop.test\ncookie\na=1; b=2\nx-empty\n\n".into());
+        assert_eq!(f.get("host"), Some("shop.test"));
+        assert_eq!(f.get("Cookie"), Some("a=1; b=2"), "any case");
+        assert_eq!(f.get("x-empty"), Some(""));
+        assert!(f.has("X-EMPTY"));
+        assert_eq!(f.get("connection"), None);
+        assert!(!f.has("shop.test"), "a value is not a name");
+    }
+
+    #[test]
+    fn nothing_and_a_truncated_text() {
+        assert_eq!(FieldLines::parse(String::new()).get("host"), None);
+        let f = FieldLines::parse("host\nshop.test\nlonely\n".into());
+        assert_eq!(f.get("host"), Some("shop.test"));
+        assert_eq!(f.get("lonely"), None);
+        let f = FieldLines::parse("host\nno newline at the end".into());
+        assert_eq!(f.get("host"), None);
+    }
+}
