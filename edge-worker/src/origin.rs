@@ -4,6 +4,7 @@ use edge_core::balancer::retry::Outcome;
 use edge_core::origin_auth::{self, Signed};
 use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
+use futures_util::future::Either;
 use wasm_bindgen::JsValue;
 use web_sys::{Headers, Request, RequestRedirect, Response};
 
@@ -26,9 +27,11 @@ pub(crate) struct OriginRequest<'a> {
 }
 
 /// Sends the request: signed with the `EDGE_ORIGIN_KEY` secret when set, redirects passed back
-/// rather than followed, bounded by `AbortSignal.timeout` — the runtime owns that timer, so
-/// nothing of ours fires after the request has ended (a Rust-side timer would wake a finished
-/// request's task, which workerd cancels, stalling the isolate's future queue).
+/// rather than followed. The attempt's timeout bounds the wait for the response head only (a
+/// runtime timer, cleared when this returns: a Rust-side timer would wake a finished request's
+/// task, which workerd cancels, stalling the isolate's future queue); once the head has come the
+/// body streams for as long as it takes — a signal on the fetch itself would cut a long download
+/// or a streamed response off mid-body.
 pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
     if crate::interim::sends_interim(r.origin) {
         return crate::interim::direct(key, r).await;
@@ -37,14 +40,24 @@ pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<R
     let started = now_ms();
     let init = js::request_init(r.method, Some(r.headers), r.body.as_ref());
     init.set_redirect(RequestRedirect::Manual);
-    let timeout = r.timeout_ms.min(u64::from(u32::MAX)) as u32;
-    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout)));
+    let abort = web_sys::AbortController::new().map_err(|_| Outcome::Refused)?;
+    init.set_signal(Some(&abort.signal()));
     let url = format!("{}{}", r.origin, r.path_and_query);
     let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
-    let resp = js::fetch(None, &request).await.map_err(|e| {
-        let field = |name| js::string_field(&e, name);
-        failure::of_error(field("name").as_deref(), field("message").as_deref())
-    })?;
+    let (timer, expired) = js::timer(r.timeout_ms);
+    let sent = js::fetch(None, &request);
+    futures_util::pin_mut!(sent);
+    let resp = match futures_util::future::select(sent, expired).await {
+        Either::Left((sent, _)) => sent.map_err(|e| {
+            let field = |name| js::string_field(&e, name);
+            failure::of_error(field("name").as_deref(), field("message").as_deref())
+        })?,
+        Either::Right(_) => {
+            abort.abort();
+            return Err(Outcome::TimedOut);
+        }
+    };
+    drop(timer);
     match resp.status() {
         // An interim head handed over as the response: the final one is read over a socket.
         100 | 102 | 103 => crate::interim::final_response(key, r, resp, started).await,
@@ -98,9 +111,23 @@ pub(crate) async fn call(key: Option<&[u8]>, origin: &str, c: &Call) -> Result<C
         body: c.body.as_deref().map(JsValue::from_str),
         timeout_ms: c.timeout_ms,
     };
+    let started = now_ms();
     let resp = fetch(key, &request).await?;
     let body = match (c.read_body, resp.text()) {
-        (true, Ok(p)) => js::settled(Ok(p)).await.map_err(|_| Outcome::Lost)?,
+        (true, Ok(p)) => {
+            // A call is bounded as a whole, its body included: a probe never hangs on a body
+            // that stalls after its head.
+            let left = c
+                .timeout_ms
+                .saturating_sub(now_ms().saturating_sub(started));
+            let (_timer, expired) = js::timer(left);
+            let read = js::settled(Ok(p));
+            futures_util::pin_mut!(read);
+            match futures_util::future::select(read, expired).await {
+                Either::Left((read, _)) => read.map_err(|_| Outcome::Lost)?,
+                Either::Right(_) => return Err(Outcome::TimedOut),
+            }
+        }
         _ => JsValue::UNDEFINED,
     };
     Ok(Called {

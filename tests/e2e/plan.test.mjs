@@ -91,6 +91,39 @@ describe("answers when origins fail", () => {
       for (const h of hangs) await h.close();
     }
   });
+
+  test("the attempt timeout bounds the wait for the head, not the body: a slow stream arrives whole", async () => {
+    // The head at once, then a chunk every 400 ms for 2.4 s: well past attempt_timeout_ms.
+    const slow = http.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`chunk ${n}\n`);
+        if (++n === 6) {
+          clearInterval(t);
+          res.end("end\n");
+        }
+      }, 400);
+    });
+    await new Promise((r) => slow.listen(0, "127.0.0.1", r));
+    w = await startWorker({
+      edge: poolsConfig(
+        { dc1: [{ url: `http://127.0.0.1:${slow.address().port}` }] },
+        { routes: [{ path_prefix: "/", pools: ["dc1"], cache: { enabled: false } }], extra: { attempt_timeout_ms: 1000, deadline_ms: 1000, origin_auth: false } },
+      ),
+    });
+    try {
+      const t = Date.now();
+      const r = await w.request("/export", { timeout: 10_000 });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), [0, 1, 2, 3, 4, 5].map((n) => `chunk ${n}\n`).join("") + "end\n", "the whole body");
+      assert.ok(Date.now() - t >= 2000, "it streamed past the timeout");
+    } finally {
+      await w.dispose();
+      w = null;
+      slow.close();
+    }
+  });
 });
 
 describe("routes and denied paths", () => {
