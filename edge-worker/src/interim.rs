@@ -24,7 +24,6 @@ use edge_core::balancer::retry::Outcome;
 use edge_core::origin_url::OriginUrl;
 use edge_core::proxy::http1;
 use edge_core::proxy::interim::{self, Collector, Final, InterimOrigins, Reply};
-use futures_util::future::{select, Either};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Response;
@@ -108,13 +107,8 @@ async fn exchange(
     let body = r.body.as_ref().and_then(|b| b.dyn_ref::<Uint8Array>());
     let message = message(r, &origin, body)?;
     let connection = Connection::open(&origin, r)?;
-    let (_timer, fired) = js::timer(timeout_ms);
-    let talk = std::pin::pin!(talk(&connection.0, &message, r));
-    let reply = match select(talk, fired).await {
-        Either::Left((reply, _)) => reply?,
-        Either::Right(_) => return Err(Outcome::TimedOut),
-    };
-    respond(r, reply, hints)
+    let reply = js::within(timeout_ms, talk(&connection.0, &message, r)).await;
+    respond(r, reply.ok_or(Outcome::TimedOut)??, hints)
 }
 
 /// The request's bytes: its head, then its buffered body.

@@ -109,6 +109,16 @@ pub(crate) async fn write(
     Ok(())
 }
 
+/// What `work` gives, or `None` when `ms` passed first (a [`timer`], cleared either way).
+pub(crate) async fn within<T>(ms: u64, work: impl std::future::Future<Output = T>) -> Option<T> {
+    let (_timer, fired) = timer(ms);
+    let work = std::pin::pin!(work);
+    match futures_util::future::select(work, fired).await {
+        futures_util::future::Either::Left((done, _)) => Some(done),
+        futures_util::future::Either::Right(_) => None,
+    }
+}
+
 /// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped (nothing
 /// of ours fires after the request; a Rust timer would outlive it and stall the isolate).
 pub(crate) fn timer(ms: u64) -> (TimerGuard, JsFuture) {

@@ -4,7 +4,6 @@ use edge_core::balancer::retry::Outcome;
 use edge_core::origin_auth::{self, Signed};
 use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
-use futures_util::future::Either;
 use wasm_bindgen::JsValue;
 use web_sys::{Headers, Request, RequestRedirect, Response};
 
@@ -44,20 +43,14 @@ pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<R
     init.set_signal(Some(&abort.signal()));
     let url = format!("{}{}", r.origin, r.path_and_query);
     let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
-    let (timer, expired) = js::timer(r.timeout_ms);
-    let sent = js::fetch(None, &request);
-    futures_util::pin_mut!(sent);
-    let resp = match futures_util::future::select(sent, expired).await {
-        Either::Left((sent, _)) => sent.map_err(|e| {
-            let field = |name| js::string_field(&e, name);
-            failure::of_error(field("name").as_deref(), field("message").as_deref())
-        })?,
-        Either::Right(_) => {
-            abort.abort();
-            return Err(Outcome::TimedOut);
-        }
+    let Some(sent) = js::within(r.timeout_ms, js::fetch(None, &request)).await else {
+        abort.abort();
+        return Err(Outcome::TimedOut);
     };
-    drop(timer);
+    let resp = sent.map_err(|e| {
+        let field = |name| js::string_field(&e, name);
+        failure::of_error(field("name").as_deref(), field("message").as_deref())
+    })?;
     match resp.status() {
         // An interim head handed over as the response: the final one is read over a socket.
         100 | 102 | 103 => crate::interim::final_response(key, r, resp, started).await,
@@ -120,13 +113,8 @@ pub(crate) async fn call(key: Option<&[u8]>, origin: &str, c: &Call) -> Result<C
             let left = c
                 .timeout_ms
                 .saturating_sub(now_ms().saturating_sub(started));
-            let (_timer, expired) = js::timer(left);
-            let read = js::settled(Ok(p));
-            futures_util::pin_mut!(read);
-            match futures_util::future::select(read, expired).await {
-                Either::Left((read, _)) => read.map_err(|_| Outcome::Lost)?,
-                Either::Right(_) => return Err(Outcome::TimedOut),
-            }
+            let read = js::within(left, js::settled(Ok(p))).await;
+            read.ok_or(Outcome::TimedOut)?.map_err(|_| Outcome::Lost)?
         }
         _ => JsValue::UNDEFINED,
     };
