@@ -1,5 +1,7 @@
 //! The one structured log line per proxied request, and the lines for health events.
 
+use std::fmt::Write;
+
 use serde_json::json;
 
 /// What the request log line says about one proxied request.
@@ -33,11 +35,13 @@ impl RequestLog<'_> {
     /// The line: one JSON object, written directly (no intermediate map: this runs for every
     /// proxied request).
     pub fn line(&self) -> String {
-        let mut out = String::with_capacity(200);
-        out.push_str(&format!(
+        let mut out = String::with_capacity(256);
+        // Writing into a String cannot fail.
+        let _ = write!(
+            out,
             "{{\"event\":\"proxy\",\"ts\":{},\"method\":",
             self.at_ms
-        ));
+        );
         json_str(&mut out, self.method);
         for (key, value) in [
             ("path", self.path),
@@ -50,10 +54,11 @@ impl RequestLog<'_> {
             out.push_str("\":");
             json_str(&mut out, value);
         }
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             ",\"attempts\":{},\"status\":{},\"latency_ms\":{}",
             self.attempts, self.status, self.latency_ms
-        ));
+        );
         if let Some(e) = self.error {
             out.push_str(",\"error\":");
             json_str(&mut out, e);
@@ -74,7 +79,9 @@ fn json_str(out: &mut String, s: &str) {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
