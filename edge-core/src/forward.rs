@@ -2,6 +2,7 @@
 //! travel in `X-Forwarded-*` (and optionally RFC 7239 `Forwarded`) set by the edge alone, and an
 //! authentication header proves the request came through the edge.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Headers that describe one connection, never forwarded in either direction.
@@ -28,16 +29,17 @@ pub const EDGE_OWNED: [&str; 5] = [
 
 /// Every header name to drop from a message whose `Connection` header is `connection`: the
 /// fixed hop-by-hop set plus the names listed in `Connection` (lower-cased, deduplicated).
-pub fn hop_by_hop(connection: Option<&str>) -> Vec<String> {
-    let mut names: Vec<String> = HOP_BY_HOP.iter().map(|s| s.to_string()).collect();
+pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
+    let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(24);
+    names.extend(HOP_BY_HOP.iter().map(|&s| Cow::Borrowed(s)));
     for token in connection.unwrap_or("").split(',') {
-        let token = token.trim().to_ascii_lowercase();
+        let token = token.trim();
         let is_token = !token.is_empty()
             && token
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
-        if is_token && !names.contains(&token) {
-            names.push(token);
+        if is_token && !names.iter().any(|n| n.eq_ignore_ascii_case(token)) {
+            names.push(Cow::Owned(token.to_ascii_lowercase()));
         }
     }
     names
@@ -45,11 +47,11 @@ pub fn hop_by_hop(connection: Option<&str>) -> Vec<String> {
 
 /// Every request header name the edge removes before forwarding: hop-by-hop ones, the edge's
 /// own (a client cannot forge them), and the origin signature.
-pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<String> {
+pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
     let mut names = hop_by_hop(connection);
-    for h in EDGE_OWNED.iter().chain(&[crate::origin_auth::HEADER]) {
+    for &h in EDGE_OWNED.iter().chain(&[crate::origin_auth::HEADER]) {
         if !names.iter().any(|n| n == h) {
-            names.push((*h).to_string());
+            names.push(Cow::Borrowed(h));
         }
     }
     names
@@ -148,8 +150,8 @@ mod tests {
     #[test]
     fn connection_listed_headers_are_hop_by_hop() {
         let names = hop_by_hop(Some("keep-alive, X-Hop ,, bad header"));
-        assert!(names.contains(&"x-hop".to_string()));
-        assert!(names.contains(&"transfer-encoding".to_string()));
+        assert!(names.iter().any(|n| n == "x-hop"));
+        assert!(names.iter().any(|n| n == "transfer-encoding"));
         assert!(
             !names.iter().any(|n| n.contains(' ')),
             "invalid tokens are ignored"

@@ -3,6 +3,7 @@
 //! fit together). The glue adds only the runtime's handles (the ASSETS fetcher, the coordinator
 //! namespace). `F` is a cached file's bytes and `H` a hot cached page, as the runtime holds them.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -122,8 +123,11 @@ impl<F, H> Isolate<F, H> {
         set_cookies: &[String],
     ) -> HeaderEdits {
         let response = &self.config.response;
-        let mut edits = response.edits(get, &self.origin_urls, public_origin);
-        edits.remove.extend(self.cache_fields.iter().cloned());
+        let mut edits = response.edits(&get, &self.origin_urls, public_origin);
+        let cache_fields = self.cache_fields.iter().filter(|f| get(f).is_some());
+        edits
+            .remove
+            .extend(cache_fields.map(|f| Cow::Owned(f.clone())));
         let cookies = set_cookies.iter().map(|c| ("set-cookie", c.clone()));
         edits.append.extend(cookies);
         edits

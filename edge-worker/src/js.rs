@@ -8,12 +8,59 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGlobalScope};
 
-#[wasm_bindgen(
-    inline_js = "export function header_fields(h) { let s = ''; for (const [k, v] of h) s += k + '\\n' + v + '\\n'; return s; }"
-)]
+// The calls that cross into the runtime on every proxied request, each written once in
+// JavaScript so that it is one crossing rather than one per header or option: reading a
+// message's fields, applying the core's edits (`HeaderEdits::encode`'s lines), and the origin
+// fetch with its head-only timeout.
+#[wasm_bindgen(inline_js = r#"
+export function header_fields(h) { let s = ''; for (const [k, v] of h) s += k + '\n' + v + '\n'; return s; }
+function apply(h, e) {
+  for (let i = 0; i < e.length; ) {
+    const a = e.indexOf('\n', i);
+    if (a < 0) break;
+    const op = e[i], name = e.slice(i + 1, a);
+    if (op === '-') { h.delete(name); i = a + 1; continue; }
+    const b = e.indexOf('\n', a + 1);
+    if (b < 0) break;
+    const value = e.slice(a + 1, b);
+    if (op === '=') h.set(name, value); else h.append(name, value);
+    i = b + 1;
+  }
+}
+export function edit_headers(h, e) { apply(h, e); }
+export function edited_copy(h, e) { const c = new Headers(h); apply(c, e); return c; }
+export function rebuilt(r, e) { const o = new Response(r.body, r); apply(o.headers, e); return o; }
+export function origin_fetch(url, method, headers, body, ms) {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(new DOMException('no response head within the attempt timeout', 'TimeoutError')), ms);
+  const init = { method, headers, redirect: 'manual', signal: ctl.signal };
+  if (body !== undefined && body !== null) init.body = body;
+  return fetch(url, init).finally(() => clearTimeout(t));
+}
+"#)]
 extern "C" {
     /// Every field of `h`, name then value, one per line (see [`FieldLines`]).
     fn header_fields(h: &Headers) -> String;
+    /// Applies encoded edits to `h`.
+    #[wasm_bindgen(catch)]
+    fn edit_headers(h: &Headers, edits: &str) -> Result<(), JsValue>;
+    /// A copy of `h` with the encoded edits applied.
+    #[wasm_bindgen(catch)]
+    fn edited_copy(h: &Headers, edits: &str) -> Result<Headers, JsValue>;
+    /// `r` with mutable headers (same status, headers and streamed body), the edits applied.
+    #[wasm_bindgen(catch)]
+    fn rebuilt(r: &Response, edits: &str) -> Result<Response, JsValue>;
+    /// `fetch(url)` with redirects passed back; rejected with a `TimeoutError` when no response
+    /// head came within `ms` (a runtime timer, cleared when the head comes: the body is not
+    /// bounded).
+    #[wasm_bindgen(catch)]
+    fn origin_fetch(
+        url: &str,
+        method: &str,
+        headers: &Headers,
+        body: &JsValue,
+        ms: f64,
+    ) -> Result<Promise, JsValue>;
 }
 
 /// A message's header fields, read in one call (see [`FieldLines`]).
@@ -194,32 +241,40 @@ pub(crate) fn response_with<'a>(
         .map_err(|e| format!("cannot build the response: {}", text(e)))
 }
 
-/// Makes the core's `edits` to `headers`: removals (of the names present: most messages carry
-/// none of the ~15 names each side removes, and each delete is a call into the runtime), then
-/// sets, then appends.
+/// Makes the core's `edits` to `headers` (removals, then sets, then appends) in one call.
 pub(crate) fn edit(headers: &Headers, edits: &HeaderEdits) -> Result<(), JsValue> {
-    if edits.remove.is_empty() {
-        return edit_with(headers, edits, &FieldLines::default());
-    }
-    edit_with(headers, edits, &fields(headers))
+    edit_headers(headers, &encoded(edits)?)
 }
 
-/// [`edit`] for `headers` whose fields are `present` (read before, for the edits' own lookups).
-pub(crate) fn edit_with(
+/// A copy of `headers` with the core's `edits` made, in one call.
+pub(crate) fn edited(headers: &Headers, edits: &HeaderEdits) -> Result<Headers, JsValue> {
+    edited_copy(headers, &encoded(edits)?)
+}
+
+/// An origin's response as the client gets it: the same status and streamed body, its headers
+/// (immutable on a fetched response) copied with the core's `edits` made, in one call.
+pub(crate) fn rebuild(resp: &Response, edits: &HeaderEdits) -> Result<Response, JsValue> {
+    rebuilt(resp, &encoded(edits)?)
+}
+
+/// Sends a request to an origin (see [`origin_fetch`]); the promise of its response head.
+pub(crate) fn origin_request(
+    url: &str,
+    method: &str,
     headers: &Headers,
-    edits: &HeaderEdits,
-    present: &FieldLines,
-) -> Result<(), JsValue> {
-    for name in edits.remove.iter().filter(|n| present.has(n)) {
-        headers.delete(name)?;
-    }
-    for (name, value) in &edits.set {
-        headers.set(name, value)?;
-    }
-    for (name, value) in &edits.append {
-        headers.append(name, value)?;
-    }
-    Ok(())
+    body: Option<&JsValue>,
+    timeout_ms: u64,
+) -> Result<JsFuture, JsValue> {
+    let none = JsValue::UNDEFINED;
+    let ms = timeout_ms.min(i32::MAX as u64) as f64;
+    let promise = origin_fetch(url, method, headers, body.unwrap_or(&none), ms)?;
+    Ok(JsFuture::from(promise))
+}
+
+fn encoded(edits: &HeaderEdits) -> Result<String, JsValue> {
+    edits
+        .encode()
+        .map_err(|e| js_sys::TypeError::new(&e.to_string()).into())
 }
 
 /// Fetches `req` through a service binding or the global `fetch`.

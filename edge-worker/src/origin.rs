@@ -4,8 +4,9 @@ use edge_core::balancer::retry::Outcome;
 use edge_core::origin_auth::{self, Signed};
 use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
-use web_sys::{Headers, Request, RequestRedirect, Response};
+use web_sys::{Headers, Response};
 
 use crate::js;
 use crate::state::{now_ms, random};
@@ -27,30 +28,28 @@ pub(crate) struct OriginRequest<'a> {
 
 /// Sends the request: signed with the `EDGE_ORIGIN_KEY` secret when set, redirects passed back
 /// rather than followed. The attempt's timeout bounds the wait for the response head only (a
-/// runtime timer, cleared when this returns: a Rust-side timer would wake a finished request's
-/// task, which workerd cancels, stalling the isolate's future queue); once the head has come the
-/// body streams for as long as it takes — a signal on the fetch itself would cut a long download
-/// or a streamed response off mid-body.
+/// runtime timer that aborts the fetch, cleared when the head comes: a Rust-side timer would
+/// wake a finished request's task, which workerd cancels, stalling the isolate's future queue);
+/// once the head has come the body streams for as long as it takes — a signal that stayed armed
+/// would cut a long download or a streamed response off mid-body.
 pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
     if crate::interim::sends_interim(r.origin) {
         return crate::interim::direct(key, r).await;
     }
     sign(key, r)?;
     let started = now_ms();
-    let init = js::request_init(r.method, Some(r.headers), r.body.as_ref());
-    init.set_redirect(RequestRedirect::Manual);
-    let abort = web_sys::AbortController::new().map_err(|_| Outcome::Refused)?;
-    init.set_signal(Some(&abort.signal()));
-    let url = format!("{}{}", r.origin, r.path_and_query);
-    let request = Request::new_with_str_and_init(&url, &init).map_err(|_| Outcome::Refused)?;
-    let Some(sent) = js::within(r.timeout_ms, js::fetch(None, &request)).await else {
-        abort.abort();
-        return Err(Outcome::TimedOut);
-    };
-    let resp = sent.map_err(|e| {
-        let field = |name| js::string_field(&e, name);
-        failure::of_error(field("name").as_deref(), field("message").as_deref())
-    })?;
+    let mut url = String::with_capacity(r.origin.len() + r.path_and_query.len());
+    url.push_str(r.origin);
+    url.push_str(r.path_and_query);
+    let sent = js::origin_request(&url, r.method, r.headers, r.body.as_ref(), r.timeout_ms)
+        .map_err(|_| Outcome::Refused)?;
+    let resp: Response = sent
+        .await
+        .map_err(|e| {
+            let field = |name| js::string_field(&e, name);
+            failure::of_error(field("name").as_deref(), field("message").as_deref())
+        })?
+        .unchecked_into();
     match resp.status() {
         // An interim head handed over as the response: the final one is read over a socket.
         100 | 102 | 103 => crate::interim::final_response(key, r, resp, started).await,

@@ -8,12 +8,13 @@ use edge_core::answer::Answer;
 use edge_core::balancer::health::PoolVerdicts;
 use edge_core::balancer::retry::BodyKind;
 use edge_core::cache::status::{annotations, CacheStatus};
+use edge_core::header_edits::HeaderEdits;
 use edge_core::proxy::attempts::{for_client, Attempts};
 use edge_core::proxy::inbound::{self, Inbound};
 use edge_core::proxy::plan::{Attempt, Plan};
 use edge_core::routes::{Route, Upstream};
 use js_sys::Uint8Array;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, Response};
 use worker::{console_error, console_log};
@@ -76,12 +77,13 @@ pub(crate) async fn prepare(
 pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, Answer> {
     let fields = js::fields(&req.headers());
     let get = |n: &str| fields.get(n).map(str::to_string);
+    let method = req.method();
     let kind = inbound::body_kind(
-        &req.method(),
+        &method,
         req.body().is_some(),
         get("content-length").as_deref(),
     );
-    inbound::read(url, &req.method(), get, kind, &state.config, now_ms())
+    inbound::read(url, &method, get, kind, &state.config, now_ms())
 }
 
 /// What the origins will get: the headers less hop-by-hop and the edge's own, plus the
@@ -95,8 +97,7 @@ pub(crate) async fn outbound(req: &Request, inbound: Inbound) -> worker::Result<
         }
         BodyKind::Streamed => req.body().map(JsValue::from),
     };
-    let headers = Headers::new_with_headers(&req.headers())?;
-    js::edit(&headers, &inbound.edits)?;
+    let headers = js::edited(&req.headers(), &inbound.edits)?;
     Ok(Prepared {
         inbound,
         headers,
@@ -176,24 +177,23 @@ pub(crate) async fn finish(
     cache: Option<&CacheStatus>,
 ) -> worker::Result<Response> {
     let pages = &state.config.error_pages;
-    let response = match for_client(fw.result, Response::status, upstream, pages, &p.inbound) {
-        Ok(r) => pass_on(r, &fw.set_cookies, &p.inbound, state)?,
-        Err(answer) => crate::assets::send_answer(answer, req, state).await?,
-    };
-    annotate(
-        &response,
-        cache,
-        p.inbound.facts.started_ms,
-        Some(fw.origin_ms),
-    );
-    log_request(
-        plan,
-        &p.inbound.method,
-        response.status(),
-        fw.error,
-        cache,
-        state,
-    );
+    let started_ms = p.inbound.facts.started_ms;
+    let (response, status) =
+        match for_client(fw.result, Response::status, upstream, pages, &p.inbound) {
+            Ok(r) => {
+                let status = r.status();
+                let mut edits = client_edits(&r.headers(), &p.inbound, state, &fw.set_cookies);
+                edits.extend(annotations(cache, started_ms, Some(fw.origin_ms), now_ms()));
+                (js::rebuild(&r, &edits)?, status)
+            }
+            Err(answer) => {
+                let resp = crate::assets::send_answer(answer, req, state).await?;
+                annotate(&resp, cache, started_ms, Some(fw.origin_ms));
+                let status = resp.status();
+                (resp, status)
+            }
+        };
+    log_request(plan, &p.inbound.method, status, fw.error, cache, state);
     Ok(response)
 }
 
@@ -259,37 +259,25 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
-/// Passes an origin's response on: the same status, headers and streamed body, less what would
-/// reveal the origin (its address, software, connection), with a redirect to the origin's own
-/// address pointed at the public host, plus the plan's cookies.
-pub(crate) fn pass_on(
-    resp: Response,
-    set_cookies: &[String],
-    inbound: &Inbound,
-    state: &State,
-) -> worker::Result<Response> {
-    let out = Response::new_with_opt_readable_stream_and_init(
-        resp.body().as_ref(),
-        resp.unchecked_ref(),
-    )?;
-    edit_for_client(&out.headers(), inbound, state, set_cookies)?;
-    Ok(out)
-}
-
 /// Removes what would reveal the origin from response headers (and the cache's tag fields).
 pub(crate) fn hygiene(headers: &Headers, inbound: &Inbound, state: &State) -> worker::Result<()> {
-    edit_for_client(headers, inbound, state, &[])
+    Ok(js::edit(
+        headers,
+        &client_edits(headers, inbound, state, &[]),
+    )?)
 }
 
-/// Makes the core's edits for the client (see [`Isolate::client_edits`]) to `headers`.
-fn edit_for_client(
+/// What the client may see of an origin's response with these `headers` (see
+/// [`edge_core::isolate::Isolate::client_edits`]): less what would reveal the origin (its address, software,
+/// connection), a redirect to the origin's own address pointed at the public host, plus the
+/// plan's cookies.
+fn client_edits(
     headers: &Headers,
     inbound: &Inbound,
     state: &State,
     set_cookies: &[String],
-) -> worker::Result<()> {
+) -> HeaderEdits {
     let fields = js::fields(headers);
     let get = |n: &str| fields.get(n).map(str::to_string);
-    let edits = state.client_edits(get, &inbound.public_origin, set_cookies);
-    Ok(js::edit_with(headers, &edits, &fields)?)
+    state.client_edits(get, &inbound.public_origin, set_cookies)
 }

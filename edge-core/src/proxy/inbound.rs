@@ -87,6 +87,10 @@ pub fn read(
         get("x-forwarded-for").as_deref(),
         cfg.forwarding.forwarded_header,
     );
+    // Only the names present: each removal is a call into the runtime, and most requests carry
+    // none of them.
+    let mut remove = forward::request_headers_to_drop(get("connection").as_deref());
+    remove.retain(|n| get(n).is_some());
     let hash_headers = cfg
         .hash_headers()
         .into_iter()
@@ -105,7 +109,7 @@ pub fn read(
         method: wire,
         path_and_query: router::path_and_query_of(url).to_string(),
         edits: HeaderEdits {
-            remove: forward::request_headers_to_drop(get("connection").as_deref()),
+            remove,
             set,
             append: Vec::new(),
         },
@@ -156,6 +160,8 @@ mod tests {
             ("x-tenant", "t1"),
             ("x-forwarded-for", "6.6.6.6"),
             ("connection", "x-hop"),
+            ("x-hop", "1"),
+            ("x-real-ip", "6.6.6.6"),
         ]);
         let i = read(
             "https://Shop.Test/a/b?q=1#f",
@@ -176,7 +182,14 @@ mod tests {
             [("x-tenant".to_string(), "t1".to_string())]
         );
         assert_eq!(i.facts.started_ms, 7);
-        assert!(i.edits.remove.contains(&"x-hop".to_string()));
+        for present in ["x-hop", "connection", "x-real-ip"] {
+            assert!(i.edits.remove.iter().any(|n| n == present), "{present}");
+        }
+        assert!(
+            !i.edits.remove.iter().any(|n| n == "te" || n == "forwarded"),
+            "names not present are not listed: {:?}",
+            i.edits.remove
+        );
         assert!(i
             .edits
             .set

@@ -160,7 +160,7 @@ pub fn final_response(
         .fields
         .iter()
         // A chunked body is framed anew by the runtime: its length is not the origin's.
-        .filter(|(n, _)| !(hop_by_hop.contains(n) || chunked && n == "content-length"))
+        .filter(|(n, _)| !(hop_by_hop.iter().any(|h| h == n) || chunked && n == "content-length"))
         .map(|(n, v)| (n.clone(), latin1(v)))
         .collect();
     if !reply.head.has("link") {
