@@ -9,6 +9,10 @@
 //! The crate is glue for Wasm only: built natively (workspace tests, clippy) it is empty.
 #![cfg(target_arch = "wasm32")]
 
+/// The allocator: talc, faster and smaller than the default dlmalloc on Wasm.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod assets;
 mod cache;
 mod coordinator;
