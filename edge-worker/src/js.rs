@@ -10,10 +10,11 @@ use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGloba
 
 // The calls that cross into the runtime on every proxied request, each written once in
 // JavaScript so that it is one crossing rather than one per header or option: reading a
-// message's fields, applying the core's edits (`HeaderEdits::encode`'s lines), and the origin
-// fetch with its head-only timeout.
+// message's fields (`forEach`: no iterator result or entry array per field), applying the
+// core's edits (`HeaderEdits::encode`'s lines), and the origin fetch with its head-only
+// timeout.
 #[wasm_bindgen(inline_js = r#"
-export function header_fields(h) { let s = ''; for (const [k, v] of h) s += k + '\n' + v + '\n'; return s; }
+export function header_fields(h) { let s = ''; h.forEach((v, k) => { s += k + '\n' + v + '\n'; }); return s; }
 function apply(h, e) {
   for (let i = 0; i < e.length; ) {
     const a = e.indexOf('\n', i);

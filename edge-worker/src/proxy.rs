@@ -78,11 +78,10 @@ pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, A
     let fields = js::fields(&req.headers());
     let get = |n: &str| fields.get(n).map(str::to_string);
     let method = req.method();
-    let kind = inbound::body_kind(
-        &method,
-        req.body().is_some(),
-        get("content-length").as_deref(),
-    );
+    // GET and HEAD carry no body the edge forwards: no need to ask the runtime for one.
+    let bodiless = matches!(method.as_str(), "GET" | "HEAD");
+    let has_body = !bodiless && req.body().is_some();
+    let kind = inbound::body_kind(&method, has_body, get("content-length").as_deref());
     inbound::read(url, &method, get, kind, &state.config, now_ms())
 }
 
