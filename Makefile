@@ -11,7 +11,7 @@ WORKER := edge-worker/build/worker/shim.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: help setup dev test assets worker lint unit config-check deploy-check deploy-history-check symfony-check e2e bench bench-edge bench-coordinator bench-deltas fuzz clean
+.PHONY: help setup dev test assets worker lint unit config-check deploy-check deploy-history-check symfony-check e2e bench bench-edge bench-edge-cpu bench-coordinator bench-deltas fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,6 +38,9 @@ $(FORWARDER): bench/forwarder/src/lib.rs bench/forwarder/Cargo.toml Cargo.lock
 
 bench-edge: setup worker assets $(FORWARDER) ## edge worker vs a minimal Rust forwarder and the origin; failover figures (minutes)
 	node bench/edge-pools.mjs
+
+bench-edge-cpu: setup worker assets $(FORWARDER) ## edge worker's CPU per request vs the Rust forwarder, side by side (minutes)
+	node bench/edge-cpu.mjs
 
 bench-coordinator: setup worker assets ## coordinator: detection time of a killed idle origin, cost of probes (minutes)
 	node bench/coordinator.mjs

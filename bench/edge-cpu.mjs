@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Benchmark: the edge worker's CPU per proxied request against the minimal Rust forwarder
+// (bench/forwarder), measured side by side. Every round starts a fresh workerd for each target
+// and loads all of them at the same time, each with its own wrk; the CPU each workerd process
+// used, divided by the requests it answered, is compared with the forwarder's in that same
+// round. The machine's noise (other tenants, frequency, the shared origin) then hits every
+// target alike, where bench/edge-pools.mjs's one-target-at-a-time rounds see it as a difference:
+// here the standard error of the ratio is about 1 % after 5–6 rounds, enough to measure a change
+// of 2–3 %. Req/s and latency are not reported: the targets share the origin and the cores.
+//
+// usage: node bench/edge-cpu.mjs [--rounds 6] [--duration 5] [--connections 4]
+//          [--build NAME=DIR[,NAME=DIR...]]
+// Targets: (c) the forwarder, (b') the edge with request logs (batched), (b'') the edge without
+// logs; --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
+// before a change, say), to compare builds in the same rounds.
+// needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
+import { execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs, promisify } from "node:util";
+import { ROOT, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+
+const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, build: { type: "string" } } });
+const rounds = Number(args.rounds);
+const seconds = Number(args.duration);
+if (!(rounds >= 2) || !(seconds >= 1)) throw new Error("--rounds must be at least 2 and --duration at least 1");
+if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
+const TICKS = Number((await promisify(execFile)("getconf", ["CLK_TCK"])).stdout.trim()) || 100;
+
+/** The workerd processes this process started (Miniflare runs one per instance). */
+function workerdPids() {
+  const out = new Set();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid && /\(workerd\)/.test(stat)) out.add(Number(d));
+    } catch {}
+  }
+  return out;
+}
+/** user + system CPU of `pid` (all its threads), ms. */
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+}
+/** wrk against `url` for `secs`: the requests answered; any non-2xx answer or socket error fails the run. */
+function wrk(url, secs) {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const p = spawn("wrk", ["-t1", `-c${args.connections}`, `-d${secs}s`, url]);
+    p.stdout.on("data", (d) => (out += d));
+    p.on("error", reject);
+    p.on("exit", () => {
+      const n = /(\d+) requests in/.exec(out);
+      if (!n) return reject(new Error(`cannot parse wrk output:\n${out}`));
+      if (/Non-2xx or 3xx responses|Socket errors/.test(out)) return reject(new Error(`${url}: failed requests\n${out}`));
+      resolve(Number(n[1]));
+    });
+  });
+}
+
+const open = await startOrigin({ name: "open", key: null });
+const running = [];
+try {
+  const edge = (logs) => poolsConfig({ main: [open] }, { routes: [{ path_prefix: "/", pools: ["main"], cache: { enabled: false } }], extra: { origin_auth: false, log_requests: logs } });
+  const targets = {
+    c: { label: "(c) Rust forwarder", start: () => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
+    logs: { label: "(b') edge, logs batched", start: () => startWorker({ edge: edge(true), keepLog: false }) },
+    quiet: { label: "(b'') edge, no logs", start: () => startWorker({ edge: edge(false), keepLog: false }) },
+  };
+  for (const spec of (args.build ?? "").split(",").filter(Boolean)) {
+    const [name, dir] = spec.split("=");
+    if (!name || !dir || !fs.existsSync(path.join(ROOT, dir, "worker/shim.mjs"))) throw new Error(`--build ${spec}: want NAME=DIR, DIR holding worker/shim.mjs (a copy of edge-worker/build)`);
+    targets[name] = { label: `(b'') ${dir}`, start: () => startWorker({ script: `${dir}/worker/shim.mjs`, edge: edge(false), keepLog: false }) };
+  }
+  const keys = Object.keys(targets);
+  const ratios = Object.fromEntries(keys.map((k) => [k, []]));
+  const perReq = Object.fromEntries(keys.map((k) => [k, []]));
+  console.log(`CPU per proxied GET /, side by side: ${keys.length} workers, wrk -t1 -c${args.connections} -d${seconds}s each at once, ${rounds} rounds, a fresh workerd each; ${os.cpus().length} cores`);
+  for (let r = 0; r < rounds; r++) {
+    const ws = {};
+    for (const k of keys) {
+      const before = workerdPids();
+      ws[k] = await targets[k].start();
+      running.push(ws[k]);
+      ws[k].pid = [...workerdPids()].find((p) => !before.has(p));
+      if (!ws[k].pid) throw new Error(`${targets[k].label}: no workerd process found`);
+    }
+    await Promise.all(keys.map((k) => wrk(ws[k].url.href, 2)));
+    const cpu0 = Object.fromEntries(keys.map((k) => [k, cpuMs(ws[k].pid)]));
+    const answered = await Promise.all(keys.map((k) => wrk(ws[k].url.href, seconds)));
+    const us = Object.fromEntries(keys.map((k, i) => [k, ((cpuMs(ws[k].pid) - cpu0[k]) * 1000) / answered[i]]));
+    for (const k of keys) {
+      perReq[k].push(us[k]);
+      ratios[k].push(us[k] / us.c);
+    }
+    console.log(`  round ${r + 1}: ` + keys.map((k, i) => `${k} ${us[k].toFixed(0)} µs (${(answered[i] / seconds).toFixed(0)}/s)`).join(", "));
+    for (const k of keys) await ws[k].dispose();
+    running.length = 0;
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const stderr = (xs) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1) / xs.length);
+  console.log(`\n${"target".padEnd(34)} ${"CPU/req".padStart(9)}  ×(c) median  mean ± s.e.`);
+  for (const k of keys) {
+    const ratio = k === "c" ? "1" : `${median(ratios[k]).toFixed(3)}       ${mean(ratios[k]).toFixed(3)} ± ${stderr(ratios[k]).toFixed(3)}`;
+    console.log(`${targets[k].label.padEnd(34)} ${`${median(perReq[k]).toFixed(0)} µs`.padStart(9)}  ${ratio}`);
+  }
+} finally {
+  for (const w of running) await w.dispose().catch(() => {});
+  await open.stop();
+}
