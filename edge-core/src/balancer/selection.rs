@@ -1,4 +1,6 @@
 //! Steering policies over origins with weights; `available[i]` false means skip origin `i`.
+//! The slices come from one pool and have its length; if they ever differ, only the origins all
+//! of them describe are considered (never an index out of bounds on the request path).
 
 /// Smooth weighted round-robin (nginx's): each pick adds every weight to its running total and
 /// takes the largest, which then pays back the sum. Spreads picks evenly (a, a, b not a, b, a
@@ -10,7 +12,8 @@ pub fn smooth_weighted_round_robin(
 ) -> Option<usize> {
     let mut total = 0i64;
     let mut best: Option<usize> = None;
-    for i in 0..weights.len() {
+    let n = weights.len().min(available.len()).min(current.len());
+    for i in 0..n {
         if !available[i] {
             continue;
         }
@@ -27,7 +30,8 @@ pub fn smooth_weighted_round_robin(
 
 /// Weighted random: origin `i` with probability `weights[i] / sum`, from a random number.
 pub fn weighted_random(weights: &[u32], available: &[bool], random: u64) -> Option<usize> {
-    let total: u64 = (0..weights.len())
+    let n = weights.len().min(available.len());
+    let total: u64 = (0..n)
         .filter(|&i| available[i])
         .map(|i| u64::from(weights[i]))
         .sum();
@@ -35,7 +39,7 @@ pub fn weighted_random(weights: &[u32], available: &[bool], random: u64) -> Opti
         return None;
     }
     let mut r = random % total;
-    for i in 0..weights.len() {
+    for i in 0..n {
         if !available[i] {
             continue;
         }
@@ -56,7 +60,8 @@ pub fn least_outstanding(
     available: &[bool],
     random: u64,
 ) -> Option<usize> {
-    let candidates: Vec<usize> = (0..weights.len()).filter(|&i| available[i]).collect();
+    let n = weights.len().min(available.len()).min(outstanding.len());
+    let candidates: Vec<usize> = (0..n).filter(|&i| available[i]).collect();
     let load = |i: usize| (u64::from(outstanding[i]) << 20) / u64::from(weights[i].max(1));
     let min = candidates.iter().map(|&i| load(i)).min()?;
     let ties: Vec<usize> = candidates.into_iter().filter(|&i| load(i) == min).collect();
@@ -73,6 +78,22 @@ mod tests {
             c[p.unwrap()] += 1;
         }
         c
+    }
+
+    #[test]
+    fn slices_of_different_lengths_never_index_out_of_bounds() {
+        let mut cur = vec![0; 2];
+        for _ in 0..5 {
+            let p = smooth_weighted_round_robin(&mut cur, &[1, 1, 1], &[true, true, true, true]);
+            assert!(p.is_some_and(|i| i < 2));
+        }
+        for r in 0..20 {
+            assert!(weighted_random(&[1, 2, 3], &[true, true], r).is_some_and(|i| i < 2));
+            assert!(weighted_random(&[1], &[true, true, true], r) == Some(0));
+            let p = least_outstanding(&[0], &[1, 1], &[true, true], r);
+            assert_eq!(p, Some(0));
+        }
+        assert_eq!(least_outstanding(&[], &[1], &[true], 3), None);
     }
 
     #[test]
