@@ -139,7 +139,13 @@ pub(crate) async fn serve(
                 let Some(read) = inbound.take() else { break };
                 let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
                 let out = forward(&req, read, validators, &mut plan, v, state, &mut flow);
-                sent = Some(out.await?);
+                match out.await {
+                    Ok(out) => sent = Some(out),
+                    Err(e) => {
+                        flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
+                        return Err(e);
+                    }
+                }
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {

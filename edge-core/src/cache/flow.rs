@@ -291,6 +291,20 @@ impl<'c> Flow<'c> {
         }
     }
 
+    /// The forward (after [`Step::Forward`]) could not be made at all (the glue failed to build
+    /// or send the request): a leader finishes its flight in `coalescer`, storing nothing, so
+    /// that its followers go to the origin themselves at once rather than wait out the deadline.
+    /// The flow ends.
+    pub fn abandon(&mut self, coalescer: &mut Coalescer, now_ms: u64) {
+        if let At::Miss {
+            leader: Some(flight),
+            ..
+        } = std::mem::replace(&mut self.at, At::Done)
+        {
+            coalescer.finish(&flight, false, now_ms);
+        }
+    }
+
     /// What the forward gave (after [`Step::Forward`]), at `now_ms`. `request_field` reads the
     /// forwarded request's fields (the secondary key of what is stored); a leader that stores
     /// nothing finishes its flight in `coalescer`.

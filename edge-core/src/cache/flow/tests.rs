@@ -522,6 +522,27 @@ fn a_leader_that_stores_nothing_finishes_its_flight() {
 }
 
 #[test]
+fn a_leader_whose_forward_fails_finishes_its_flight() {
+    let settings = settings();
+    let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
+    let mut coalescer = Coalescer::default();
+    let flight = storage_url(flow.primary(), None);
+    assert_eq!(flow.next_step(), Some(Step::Lookup));
+    flow.found(None, &PurgeLog::default(), &mut coalescer, 0);
+    assert!(matches!(flow.next_step(), Some(Step::Forward { .. })));
+    assert_eq!(coalescer.poll(&flight, 1, DEADLINE_MS), Flight::Pending);
+    flow.abandon(&mut coalescer, 2);
+    assert_eq!(
+        coalescer.poll(&flight, 3, DEADLINE_MS),
+        Flight::Done { stored: false },
+        "followers stop waiting at once"
+    );
+    assert_eq!(flow.next_step(), None, "the flow has ended");
+    flow.answered(answer(200, None, 0), |_| None, &mut coalescer, 4);
+    assert_eq!(flow.next_step(), None, "a late answer is ignored");
+}
+
+#[test]
 fn results_out_of_turn_are_ignored() {
     let settings = settings();
     let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
