@@ -138,14 +138,11 @@ pub(crate) async fn serve(
             Step::Forward { validators } => {
                 let Some(read) = inbound.take() else { break };
                 let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
-                let out = forward(&req, read, validators, &mut plan, v, state, &mut flow);
-                match out.await {
-                    Ok(out) => sent = Some(out),
-                    Err(e) => {
-                        flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
-                        return Err(e);
-                    }
+                let out = forward(&req, read, validators, &mut plan, v, state, &mut flow).await;
+                if out.is_err() {
+                    flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
                 }
+                sent = Some(out?);
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
