@@ -10,8 +10,10 @@
 //
 // usage: node bench/edge-cpu.mjs [--rounds 6] [--duration 5] [--connections 4]
 //          [--build NAME=DIR[,NAME=DIR...]]
-// Targets: (c) the forwarder, (b') the edge with request logs (batched), (b'') the edge without
-// logs; --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
+// Targets: (c) the forwarder; (f) bench/feature-floor.mjs, the edge's proxy features for a GET
+// written by hand in JavaScript (header hygiene, X-Forwarded-*, the head timeout, the response
+// rebuilt: what the features cost on the platform, apart from how we implement them); (b') the
+// edge with request logs (batched); (b'') the edge without logs; --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
 // before a change, say), to compare builds in the same rounds.
 // needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
 import { execFile, spawn } from "node:child_process";
@@ -70,6 +72,7 @@ try {
   const edge = (logs) => poolsConfig({ main: [open] }, { routes: [{ path_prefix: "/", pools: ["main"], cache: { enabled: false } }], extra: { origin_auth: false, log_requests: logs } });
   const targets = {
     c: { label: "(c) Rust forwarder", start: () => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
+    f: { label: "(f) JS, the edge's features", start: () => startWorker({ script: "bench/feature-floor.mjs", bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
     logs: { label: "(b') edge, logs batched", start: () => startWorker({ edge: edge(true), keepLog: false }) },
     quiet: { label: "(b'') edge, no logs", start: () => startWorker({ edge: edge(false), keepLog: false }) },
   };
@@ -79,7 +82,6 @@ try {
     targets[name] = { label: `(b'') ${dir}`, start: () => startWorker({ script: `${dir}/worker/shim.mjs`, edge: edge(false), keepLog: false }) };
   }
   const keys = Object.keys(targets);
-  const ratios = Object.fromEntries(keys.map((k) => [k, []]));
   const perReq = Object.fromEntries(keys.map((k) => [k, []]));
   console.log(`CPU per proxied GET /, side by side: ${keys.length} workers, wrk -t1 -c${args.connections} -d${seconds}s each at once, ${rounds} rounds, a fresh workerd each; ${os.cpus().length} cores`);
   for (let r = 0; r < rounds; r++) {
@@ -95,10 +97,7 @@ try {
     const cpu0 = Object.fromEntries(keys.map((k) => [k, cpuMs(ws[k].pid)]));
     const answered = await Promise.all(keys.map((k) => wrk(ws[k].url.href, seconds)));
     const us = Object.fromEntries(keys.map((k, i) => [k, ((cpuMs(ws[k].pid) - cpu0[k]) * 1000) / answered[i]]));
-    for (const k of keys) {
-      perReq[k].push(us[k]);
-      ratios[k].push(us[k] / us.c);
-    }
+    for (const k of keys) perReq[k].push(us[k]);
     console.log(`  round ${r + 1}: ` + keys.map((k, i) => `${k} ${us[k].toFixed(0)} µs (${(answered[i] / seconds).toFixed(0)}/s)`).join(", "));
     for (const k of keys) await ws[k].dispose();
     running.length = 0;
@@ -109,10 +108,14 @@ try {
   };
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const stderr = (xs) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1) / xs.length);
-  console.log(`\n${"target".padEnd(34)} ${"CPU/req".padStart(9)}  ×(c) median  mean ± s.e.`);
+  console.log(`\n${"target".padEnd(34)} ${"CPU/req".padStart(9)}  ×(c) median  mean ± s.e.   ×(f) median  mean ± s.e.`);
   for (const k of keys) {
-    const ratio = k === "c" ? "1" : `${median(ratios[k]).toFixed(3)}       ${mean(ratios[k]).toFixed(3)} ± ${stderr(ratios[k]).toFixed(3)}`;
-    console.log(`${targets[k].label.padEnd(34)} ${`${median(perReq[k]).toFixed(0)} µs`.padStart(9)}  ${ratio}`);
+    const vs = (base) => {
+      if (k === base) return "1".padEnd(27);
+      const r = perReq[k].map((v, i) => v / perReq[base][i]);
+      return `${median(r).toFixed(3)}       ${mean(r).toFixed(3)} ± ${stderr(r).toFixed(3)}`;
+    };
+    console.log(`${targets[k].label.padEnd(34)} ${`${median(perReq[k]).toFixed(0)} µs`.padStart(9)}  ${vs("c")}   ${vs("f")}`);
   }
 } finally {
   for (const w of running) await w.dispose().catch(() => {});
