@@ -3,6 +3,7 @@
 // public host; when the edge answers itself, browsers get the build's error pages and
 // everything else one line of text. Real Symfony origins (php -S) and a scripted raw origin.
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { ORIGIN_KEY, poolsConfig, startOrigin, startRawOrigin, startWorker } from "./helpers.mjs";
 
@@ -123,5 +124,40 @@ describe("configurable hiding", () => {
     await w.dispose();
     w = await startWorker({ edge: poolsConfig({ p: [{ url: raw.url.origin }] }, { extra: { origin_auth: false, pass_server_header: true } }) });
     assert.equal((await w.request("/")).headers.server, "nginx/1.25.3");
+  });
+});
+
+describe("hop-by-hop headers, both ways", () => {
+  let raw, w, seen;
+  before(async () => {
+    raw = await startRawOrigin((line, head) => {
+      seen = head.toLowerCase();
+      return "HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: origin-secret\r\nX-Ok: 1\r\nContent-Length: 2\r\n\r\nok";
+    });
+    w = await startWorker({ edge: poolsConfig({ p: [{ url: raw.url.origin }] }, { extra: { origin_auth: false } }) });
+  });
+  after(async () => {
+    await w?.dispose();
+    await raw?.close();
+  });
+
+  test("headers a Connection header names stay behind, and the edge's own are replaced", async () => {
+    // A raw request: fetch() refuses to send Connection-listed headers at all.
+    const headers = { connection: "keep-alive, X-Secret", "x-secret": "1", "keep-alive": "timeout=5", "x-real-ip": "6.6.6.6", "x-forwarded-host": "evil.test", "x-app": "kept" };
+    const resp = await new Promise((resolve, reject) => {
+      const req = http.request({ host: w.url.hostname, port: w.url.port, path: "/", headers, agent: false }, (r) => {
+        r.resume();
+        r.on("end", () => resolve(r));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(resp.statusCode, 200);
+    const names = seen.split("\r\n").map((l) => l.split(":")[0]);
+    assert.ok(names.includes("x-app"), `an ordinary header passes: ${seen}`);
+    for (const h of ["x-secret", "keep-alive", "x-real-ip"]) assert.ok(!names.includes(h), `${h} reached the origin: ${seen}`);
+    assert.match(seen, /\r\nx-forwarded-host: 127\.0\.0\.1(\r|$)/, "X-Forwarded-Host is the edge's");
+    assert.equal(resp.headers["x-internal"], undefined, "the origin's Connection-listed header stays behind");
+    assert.equal(resp.headers["x-ok"], "1");
   });
 });
