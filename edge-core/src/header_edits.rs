@@ -61,6 +61,16 @@ impl HeaderEdits {
     }
 }
 
+/// The `names` that `get` finds (by lower-case name), in order: the removals worth sending, as
+/// each removal is a call into the runtime and most messages carry none of the names.
+pub fn only_present(
+    mut names: Vec<Cow<'static, str>>,
+    get: impl Fn(&str) -> Option<String>,
+) -> Vec<Cow<'static, str>> {
+    names.retain(|n| get(n).is_some());
+    names
+}
+
 fn line(out: &mut String, op: char, name: &str, value: Option<&str>) -> Result<(), EditError> {
     let breaks = |s: &str| s.contains(['\n', '\r']);
     if breaks(name) || value.is_some_and(breaks) {
@@ -98,6 +108,17 @@ mod tests {
              +set-cookie\na=1; Path=/\n+server-timing\nedge;dur=1\n+x-e\n\n"
         );
         assert_eq!(HeaderEdits::default().encode().unwrap(), "");
+    }
+
+    #[test]
+    fn only_names_present_are_kept_in_order() {
+        let names = vec![
+            "te".into(),
+            Cow::Owned("x-hop".to_string()),
+            "server".into(),
+        ];
+        let get = |n: &str| (n != "te").then(|| "1".to_string());
+        assert_eq!(only_present(names, get), ["x-hop", "server"]);
     }
 
     #[test]

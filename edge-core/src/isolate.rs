@@ -14,7 +14,7 @@ use crate::cache::coalesce::Coalescer;
 use crate::cache::counters::Counters;
 use crate::config::{Config, ConfigError, Environment, Secrets};
 use crate::coordinator::Snapshot;
-use crate::header_edits::HeaderEdits;
+use crate::header_edits::{only_present, HeaderEdits};
 use crate::memory_cache::MemoryCache;
 use crate::proxy::log_batch::LogBatch;
 
@@ -124,10 +124,10 @@ impl<F, H> Isolate<F, H> {
     ) -> HeaderEdits {
         let response = &self.config.response;
         let mut edits = response.edits(&get, &self.origin_urls, public_origin);
-        let cache_fields = self.cache_fields.iter().filter(|f| get(f).is_some());
+        let cache_fields = self.cache_fields.iter().map(|f| Cow::Owned(f.clone()));
         edits
             .remove
-            .extend(cache_fields.map(|f| Cow::Owned(f.clone())));
+            .extend(only_present(cache_fields.collect(), &get));
         let cookies = set_cookies.iter().map(|c| ("set-cookie", c.clone()));
         edits.append.extend(cookies);
         edits

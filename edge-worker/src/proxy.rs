@@ -78,9 +78,7 @@ pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, A
     let fields = js::fields(&req.headers());
     let get = |n: &str| fields.get(n).map(str::to_string);
     let method = req.method();
-    // GET and HEAD carry no body the edge forwards: no need to ask the runtime for one.
-    let bodiless = matches!(method.as_str(), "GET" | "HEAD");
-    let has_body = !bodiless && req.body().is_some();
+    let has_body = || req.body().is_some();
     let kind = inbound::body_kind(&method, has_body, get("content-length").as_deref());
     inbound::read(url, &method, get, kind, &state.config, now_ms())
 }
@@ -267,9 +265,9 @@ pub(crate) fn hygiene(headers: &Headers, inbound: &Inbound, state: &State) -> wo
 }
 
 /// What the client may see of an origin's response with these `headers` (see
-/// [`edge_core::isolate::Isolate::client_edits`]): less what would reveal the origin (its address, software,
-/// connection), a redirect to the origin's own address pointed at the public host, plus the
-/// plan's cookies.
+/// [`edge_core::isolate::Isolate::client_edits`]): less what would reveal the origin (its
+/// address, software, connection), a redirect to the origin's own address pointed at the public
+/// host, plus the plan's cookies.
 fn client_edits(
     headers: &Headers,
     inbound: &Inbound,

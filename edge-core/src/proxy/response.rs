@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use crate::header_edits::only_present;
 pub use crate::header_edits::HeaderEdits;
 use crate::origin_url::OriginUrl;
 
@@ -72,10 +73,8 @@ impl ResponsePolicy {
                 set.push((name, v));
             }
         }
-        let mut remove = self.to_remove(get("connection").as_deref());
-        remove.retain(|n| get(n).is_some());
         HeaderEdits {
-            remove,
+            remove: only_present(self.to_remove(get("connection").as_deref()), &get),
             set,
             append: Vec::new(),
         }
