@@ -16,12 +16,13 @@
 // edge with request logs (batched); (b'') the edge without logs; --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
 // before a change, say), to compare builds in the same rounds.
 // needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { ROOT, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+import { cpuMs, withPid } from "./workerd-cpu.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
 const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, build: { type: "string" } } });
@@ -29,27 +30,6 @@ const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
 if (!(rounds >= 2) || !(seconds >= 1)) throw new Error("--rounds must be at least 2 and --duration at least 1");
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
-const TICKS = Number((await promisify(execFile)("getconf", ["CLK_TCK"])).stdout.trim()) || 100;
-
-/** The workerd processes this process started (Miniflare runs one per instance). */
-function workerdPids() {
-  const out = new Set();
-  for (const d of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && /\(workerd\)/.test(stat)) out.add(Number(d));
-    } catch {}
-  }
-  return out;
-}
-/** user + system CPU of `pid` (all its threads), ms. */
-function cpuMs(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
-}
 /** wrk against `url` for `secs`: the requests answered; any non-2xx answer or socket error fails the run. */
 function wrk(url, secs) {
   return new Promise((resolve, reject) => {
@@ -87,10 +67,8 @@ try {
   for (let r = 0; r < rounds; r++) {
     const ws = {};
     for (const k of keys) {
-      const before = workerdPids();
-      ws[k] = await targets[k].start();
+      ws[k] = await withPid(targets[k].start);
       running.push(ws[k]);
-      ws[k].pid = [...workerdPids()].find((p) => !before.has(p));
       if (!ws[k].pid) throw new Error(`${targets[k].label}: no workerd process found`);
     }
     await Promise.all(keys.map((k) => wrk(ws[k].url.href, 2)));

@@ -29,6 +29,7 @@ import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { ORIGIN_KEY, ROOT, poolsConfig, request, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+import { cpuMs, withPid } from "./workerd-cpu.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
 
@@ -73,36 +74,6 @@ async function wrk(url, seconds = args.duration) {
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   return { requests, rps: num(/Requests\/sec:\s+([\d.]+)/), p50: num(/50%\s+([\d.]+)(us|ms|s)/), p99: num(/99%\s+([\d.]+)(us|ms|s)/), non2xx, errors };
 }
-
-// The CPU time of each worker's own workerd process (Miniflare runs one per instance), read from
-// /proc around every wrk run: CPU per request is what the worker costs, and unlike req/s and
-// latency it does not move much when other processes take the shared cores.
-function workerdPids() {
-  const out = new Set();
-  for (const d of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && /\(workerd\)/.test(stat)) out.add(Number(d));
-    } catch {}
-  }
-  return out;
-}
-/** Starts a worker and notes the workerd process it got (as `w.pid`). */
-async function withPid(start) {
-  const before = workerdPids();
-  const w = await start();
-  w.pid = [...workerdPids()].find((p) => !before.has(p));
-  return w;
-}
-/** user + system CPU of `pid`, ms. */
-function cpuMs(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
-}
-const TICKS = Number((await promisify(execFile)("getconf", ["CLK_TCK"])).stdout.trim()) || 100;
 
 // --- throughput and latency against the floors -------------------------------------------------
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
