@@ -146,6 +146,15 @@ impl Answer {
         )
     }
 
+    /// 500 when the runtime failed the edge mid-request (a call it refused, a stream that
+    /// broke): the log says which, with the request's method and path.
+    pub fn edge_failed() -> Self {
+        Answer::text(
+            500,
+            "500 Internal Server Error: the edge could not complete this request (see the worker log)\n",
+        )
+    }
+
     /// 500 when the manifest's index cannot be loaded to look an asset up (the log says why).
     pub fn manifest_unavailable() -> Self {
         Answer::text(
@@ -179,6 +188,9 @@ impl Answer {
                 502,
                 "502 Bad Gateway: the origin's answer was lost or invalid\n",
             ),
+            GiveUp::ClientAborted => {
+                Answer::bad_request("the request's body broke off before it was complete")
+            }
         })
     }
 
@@ -225,6 +237,7 @@ mod tests {
         assert!(a.headers.contains(&("cache-control", "no-store".into())));
         assert_eq!(Answer::give_up(GiveUp::GatewayTimeout).unwrap().status, 504);
         assert_eq!(Answer::give_up(GiveUp::BadGateway).unwrap().status, 502);
+        assert_eq!(Answer::give_up(GiveUp::ClientAborted).unwrap().status, 400);
         assert_eq!(Answer::give_up(GiveUp::LastAnswer), None);
         assert!(Answer::not_found().for_head(true).body.is_empty());
         assert_eq!(Answer::redirect("https://x/".into()).status, 308);

@@ -139,10 +139,13 @@ pub(crate) async fn serve(
                 let Some(read) = inbound.take() else { break };
                 let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
                 let out = forward(&req, read, validators, &mut plan, v, state, &mut flow).await;
-                if out.is_err() {
+                if !matches!(out, Ok(Ok(_))) {
                     flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
                 }
-                sent = Some(out?);
+                match out? {
+                    Ok(done) => sent = Some(done),
+                    Err(answer) => return send(answer),
+                }
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
@@ -175,7 +178,8 @@ pub(crate) async fn serve(
 }
 
 /// Sends the flow's request to the route's origins (with the stored copy's `validators` set)
-/// and reports the answer to the flow.
+/// and reports the answer to the flow; the edge's answer instead when the request's body could
+/// not be read.
 async fn forward(
     req: &Request,
     read: Inbound,
@@ -184,8 +188,11 @@ async fn forward(
     verdicts: &BTreeMap<String, PoolVerdicts>,
     state: &State,
     flow: &mut Flow<'_>,
-) -> worker::Result<(Prepared, Forwarded)> {
-    let mut p = proxy::outbound(req, read).await?;
+) -> worker::Result<Result<(Prepared, Forwarded), Answer>> {
+    let mut p = match proxy::outbound(req, read).await? {
+        Ok(p) => p,
+        Err(answer) => return Ok(Err(answer)),
+    };
     for (name, value) in validators {
         p.headers.set(name, &value)?;
     }
@@ -197,7 +204,7 @@ async fn forward(
         &mut state.coalescer.borrow_mut(),
         now_ms(),
     );
-    Ok((p, fw))
+    Ok(Ok((p, fw)))
 }
 
 /// Looks the flow's request up and reports what it found; returns the stored copy's body.

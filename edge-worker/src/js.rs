@@ -12,7 +12,13 @@ use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGloba
 // JavaScript so that it is one crossing rather than one per header or option: reading a
 // message's fields (`forEach`: no iterator result or entry array per field), applying the
 // core's edits (`HeaderEdits::encode`'s lines), and the origin fetch with its head-only
-// timeout.
+// timeout. A client's streamed body goes to the origin through a stream of the edge's own
+// (`watched`; a `FixedLengthStream` keeps its declared length): the runtime reports a body that
+// broke off and a lost origin alike, and only the pump can tell them apart. When the client's
+// body breaks, the pump aborts the fetch with a `ClientBodyError`
+// (`edge_core::proxy::failure::CLIENT_BODY_ERROR`), which the plan counts as the client's
+// fault, not the origin's; aborting (rather than erroring the stream, which workerd ends like
+// a complete chunked body) makes the origin see the upload cut off.
 #[wasm_bindgen(inline_js = r#"
 export function header_fields(h) { let s = ''; h.forEach((v, k) => { s += k + '\n' + v + '\n'; }); return s; }
 function apply(h, e) {
@@ -31,11 +37,31 @@ function apply(h, e) {
 export function edit_headers(h, e) { apply(h, e); }
 export function edited_copy(h, e) { const c = new Headers(h); apply(c, e); return c; }
 export function rebuilt(r, e) { const o = new Response(r.body, r); apply(o.headers, e); return o; }
+function watched(body, headers, broke) {
+  const n = headers.get('content-length');
+  const t = n !== null && /^[0-9]{1,15}$/.test(n) ? new FixedLengthStream(Number(n)) : new IdentityTransformStream();
+  const r = body.getReader(), w = t.writable.getWriter();
+  (async () => {
+    for (;;) {
+      let c;
+      try { c = await r.read(); } catch (e) { broke(e); return; }
+      if (c.done) { w.close().catch(() => {}); return; }
+      try { await w.write(c.value); } catch (e) { r.cancel(e).catch(() => {}); return; }
+    }
+  })();
+  return t.readable;
+}
 export function origin_fetch(url, method, headers, body, ms) {
   const ctl = new AbortController();
   const t = setTimeout(() => ctl.abort(new DOMException('no response head within the attempt timeout', 'TimeoutError')), ms);
   const init = { method, headers, redirect: 'manual', signal: ctl.signal };
-  if (body !== undefined && body !== null) init.body = body;
+  if (body instanceof ReadableStream) {
+    init.body = watched(body, headers, (e) => {
+      const c = new Error("the client's request body broke off: " + (e && e.message));
+      c.name = 'ClientBodyError';
+      ctl.abort(c);
+    });
+  } else if (body !== undefined && body !== null) init.body = body;
   return fetch(url, init).finally(() => clearTimeout(t));
 }
 "#)]
@@ -53,7 +79,7 @@ extern "C" {
     fn rebuilt(r: &Response, edits: &str) -> Result<Response, JsValue>;
     /// `fetch(url)` with redirects passed back; rejected with a `TimeoutError` when no response
     /// head came within `ms` (a runtime timer, cleared when the head comes: the body is not
-    /// bounded).
+    /// bounded), with a `ClientBodyError` when a streamed `body` broke off.
     #[wasm_bindgen(catch)]
     fn origin_fetch(
         url: &str,

@@ -27,6 +27,7 @@ mod state;
 
 mod handler {
     use edge_core::answer::Answer;
+    use edge_core::proxy::log;
     use edge_core::router::{self, Decision};
     use web_sys::{Request, Response};
     use worker::{console_error, event, Context, Env};
@@ -43,7 +44,8 @@ mod handler {
             }
         };
         let url = req.url();
-        let head = req.method() == "HEAD";
+        let method = req.method();
+        let head = method == "HEAD";
         let response = match router::decide(&url, &state.config) {
             Decision::Redirect(location) => send(Answer::redirect(location)),
             Decision::Asset(key) => super::assets::serve(&req, &key, &state).await,
@@ -69,7 +71,16 @@ mod handler {
                 }
                 response
             }
-        }?;
+        };
+        // The runtime failed us mid-request: a 500 that says so, and a line naming the request
+        // (not the runtime's bare "INTERNAL SERVER ERROR").
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                console_error!("{}", log::edge_failed(&method, &url, &e.to_string()));
+                send(Answer::edge_failed().for_head(head))?
+            }
+        };
         if let Some(hsts) = state.config.forwarding.hsts_for(&url) {
             // Responses built here have mutable headers; ignore the rare immutable one.
             let _ = response.headers().set("strict-transport-security", hsts);

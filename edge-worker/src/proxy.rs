@@ -11,11 +11,11 @@ use edge_core::cache::status::{annotations, CacheStatus};
 use edge_core::header_edits::HeaderEdits;
 use edge_core::proxy::attempts::{for_client, Attempts};
 use edge_core::proxy::inbound::{self, Inbound};
+use edge_core::proxy::log;
 use edge_core::proxy::plan::{Attempt, Plan};
 use edge_core::routes::{Route, Upstream};
 use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, Response};
 use worker::{console_error, console_log};
 
@@ -68,7 +68,7 @@ pub(crate) async fn prepare(
     state: &State,
 ) -> worker::Result<Result<Prepared, Answer>> {
     match read(req, url, state) {
-        Ok(inbound) => Ok(Ok(outbound(req, inbound).await?)),
+        Ok(inbound) => outbound(req, inbound).await,
         Err(answer) => Ok(Err(answer)),
     }
 }
@@ -84,23 +84,34 @@ pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, A
 }
 
 /// What the origins will get: the headers less hop-by-hop and the edge's own, plus the
-/// forwarding headers; the body read as the plan needs it.
-pub(crate) async fn outbound(req: &Request, inbound: Inbound) -> worker::Result<Prepared> {
+/// forwarding headers; the body read as the plan needs it. A small body that cannot be read
+/// whole (the client hung up, or sent less than it declared) is the client's fault: a 400,
+/// logged, and no origin is tried.
+pub(crate) async fn outbound(
+    req: &Request,
+    inbound: Inbound,
+) -> worker::Result<Result<Prepared, Answer>> {
     let kind = inbound.facts.body;
     let body = match kind {
         BodyKind::None => None,
-        BodyKind::Buffered => {
-            Some(Uint8Array::new(&JsFuture::from(req.array_buffer()?).await?).into())
-        }
+        BodyKind::Buffered => match js::settled(req.array_buffer()).await {
+            Ok(buffer) => Some(Uint8Array::new(&buffer).into()),
+            Err(why) => {
+                let answer = Answer::bad_request("the request's body could not be read whole");
+                let line = log::client_body_failed(&inbound.method, &inbound.path_and_query, &why);
+                console_error!("{line}");
+                return Ok(Err(answer));
+            }
+        },
         BodyKind::Streamed => req.body().map(JsValue::from),
     };
     let headers = js::edited(&req.headers(), &inbound.edits)?;
-    Ok(Prepared {
+    Ok(Ok(Prepared {
         inbound,
         headers,
         kind,
         body,
-    })
+    }))
 }
 
 /// The plan for a prepared request, with the health verdicts of its chain.

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ORIGIN_KEY, poolsConfig, startOrigin, startRawOrigin, startTap, startWorker } from "./helpers.mjs";
@@ -122,6 +123,77 @@ describe("answers when origins fail", () => {
       await w.dispose();
       w = null;
       slow.close();
+    }
+  });
+});
+
+describe("uploads that break off", () => {
+  // A client that hangs up mid-upload is its own failure: 400, logged as such, and never
+  // counted against the origin (else a few aborted uploads would eject a healthy origin), and
+  // the origin sees the upload cut off, never a shortened body that looks complete.
+  let origin, w;
+  const seen = [];
+  before(async () => {
+    // Answers once a body is complete (by Content-Length or the last chunk); records the bytes.
+    origin = net.createServer((s) => {
+      const c = { bytes: "" };
+      seen.push(c);
+      s.on("data", (d) => {
+        c.bytes += d.toString("latin1");
+        const h = c.bytes.indexOf("\r\n\r\n");
+        if (h < 0) return;
+        const cl = /^content-length: *(\d+)/im.exec(c.bytes.slice(0, h));
+        const body = c.bytes.slice(h + 4);
+        if (cl ? body.length >= Number(cl[1]) : body.endsWith("0\r\n\r\n")) s.end("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+      });
+      s.on("error", () => {});
+    });
+    await new Promise((r) => origin.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${origin.address().port}`;
+    w = await startWorker({ edge: poolsConfig({ p: [{ url }] }, { extra: { eject_after_failures: 1 } }), bindings: SECRETS });
+  });
+  after(async () => {
+    await w?.dispose();
+    origin?.close();
+  });
+
+  /** Sends `head` and `part` of a body, then stops sending (half-close); the answer, if any. */
+  const cut = (head, part) =>
+    new Promise((resolve) => {
+      const s = net.connect(Number(w.url.port), "127.0.0.1");
+      let got = "";
+      s.on("data", (d) => (got += d));
+      s.on("error", () => {});
+      s.on("close", () => resolve(got));
+      s.write(`POST /orders HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n${head}\r\n\r\n${part}`);
+      setTimeout(() => s.end(), 300);
+      setTimeout(() => s.destroy(), 5000);
+    });
+
+  test("a client that stops mid-upload gets 400; the origin is not blamed and sees no complete body", async () => {
+    const cases = [
+      ["chunked", "Transfer-Encoding: chunked", "a\r\n0123456789\r\n"],
+      ["streamed, longer than declared", "Content-Length: 2000000", "x".repeat(5000)],
+      ["buffered, shorter than declared", "Content-Length: 1000", "x".repeat(10)],
+    ];
+    for (const [name, head, part] of cases) {
+      const got = await cut(head, part);
+      assert.match(got, /^HTTP\/1\.1 400 /, `${name}: ${got.slice(0, 200)}`);
+    }
+    assert.ok(await w.logged((l) => l.includes('"status":400') && l.includes("the client's request body broke off")), w.log.join("\n"));
+    assert.ok(await w.logged((l) => l.includes("POST /orders: the request's body could not be read whole")), w.log.join("\n"));
+    // The streamed two reached the origin, cut off: no last chunk, fewer bytes than declared.
+    assert.equal(seen.length, 2, "the buffered one never left the edge");
+    assert.ok(!seen[0].bytes.endsWith("0\r\n\r\n"), `the chunked upload ended cleanly: ${JSON.stringify(seen[0].bytes.slice(-40))}`);
+    assert.ok(seen[1].bytes.length < 2_000_000, "the long one arrived short");
+    const health = JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer plan-token" } })).body);
+    const o = health.pools.p.origins[0];
+    assert.deepEqual([o.consecutive_failures, o.ejections], [0, 0], JSON.stringify(o));
+    // And whole uploads still go through, either way.
+    const body = "y".repeat(3000);
+    for (const headers of [{ "content-length": String(body.length) }, { "transfer-encoding": "chunked" }]) {
+      const r = await w.request("/orders", { method: "POST", body, headers });
+      assert.equal(r.status, 201, JSON.stringify(headers));
     }
   });
 });

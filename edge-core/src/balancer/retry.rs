@@ -16,6 +16,11 @@ pub enum Outcome {
     /// The origin sent something that is not a valid final response (a status outside
     /// 200–599, an unparseable head).
     Invalid,
+    /// The client's request body broke off while it was being sent (the client hung up, or
+    /// sent less than it declared): the request's fault, not the origin's. It never counts
+    /// against the origin's health and is never retried: otherwise a client that aborts its
+    /// uploads could get healthy origins ejected.
+    ClientAborted,
 }
 
 impl Outcome {
@@ -33,7 +38,11 @@ impl Outcome {
     /// retried elsewhere. An application's own 500 is its answer, not an outage; 502/503/504
     /// say the origin (or what is behind it) cannot answer now.
     pub fn is_failure(self) -> bool {
-        !matches!(self, Outcome::Answered(s) if !(502..=504).contains(&s))
+        match self {
+            Outcome::Answered(s) => (502..=504).contains(&s),
+            Outcome::ClientAborted => false,
+            _ => true,
+        }
     }
 
     /// Whether the origin may have received (and acted on) the request.
@@ -121,6 +130,7 @@ mod tests {
             (Outcome::Lost, true),
             (Outcome::TimedOut, true),
             (Outcome::Invalid, true),
+            (Outcome::ClientAborted, false),
         ] {
             assert_eq!(o.is_failure(), failure, "{o:?}");
         }

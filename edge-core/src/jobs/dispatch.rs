@@ -98,6 +98,11 @@ pub fn judge(attempt: &Attempt, timeout_ms: u64) -> Next {
         Attempt::Failed(Transport::Invalid) | Attempt::Failed(Transport::Answered(_)) => {
             Next::TryNext("invalid answer".into())
         }
+        // A run's own request body (never a client's) broke off: another origin would fare
+        // no better.
+        Attempt::Failed(Transport::ClientAborted) => Next::Finish(Outcome::Failed {
+            why: "the request's body broke off".into(),
+        }),
     }
 }
 

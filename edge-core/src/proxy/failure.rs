@@ -25,12 +25,17 @@ pub fn classify(message: &str) -> Outcome {
     }
 }
 
+/// The name the glue gives a fetch's error when the client's request body broke off while it
+/// was being sent (the runtime's own message for that is the same as for a lost origin).
+pub const CLIENT_BODY_ERROR: &str = "ClientBodyError";
+
 /// The outcome of a fetch that threw the error named `name` with `message`: a timeout when the
 /// request's abort signal fired (`TimeoutError`, or `AbortError` where the runtime says so),
-/// else see [`classify`].
+/// the client's fault when its body broke off ([`CLIENT_BODY_ERROR`]), else see [`classify`].
 pub fn of_error(name: Option<&str>, message: Option<&str>) -> Outcome {
     match name {
         Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
+        Some(CLIENT_BODY_ERROR) => Outcome::ClientAborted,
         _ => classify(message.unwrap_or_default()),
     }
 }
@@ -73,6 +78,11 @@ mod tests {
                 Outcome::Lost,
             ),
             (None, None, Outcome::Lost),
+            (
+                Some(CLIENT_BODY_ERROR),
+                Some("Network connection lost."),
+                Outcome::ClientAborted,
+            ),
         ];
         for (name, message, want) in table {
             assert_eq!(of_error(name, message), want, "{name:?} {message:?}");

@@ -99,9 +99,53 @@ pub fn invalid_status(origin: &str, status: u16) -> String {
     format!("edge-worker: {origin} answered status {status}, not a final HTTP status; counted as a failure")
 }
 
+/// The line for a request whose small body could not be read whole at the edge (the client
+/// hung up, or sent less than it declared; `why` is the runtime's word): answered 400, no
+/// origin tried. The path without its query (queries may carry personal data); one line
+/// whatever `why` holds.
+pub fn client_body_failed(method: &str, path_and_query: &str, why: &str) -> String {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    let why = one_line(why);
+    format!("edge-worker: {method} {path}: the request's body could not be read whole ({why}); answered 400, no origin tried")
+}
+
+/// The line for a request the runtime failed mid-way (`why`, its error): the method and the
+/// URL's path (no host, no query), so the 500 the client got can be traced. One line whatever
+/// `why` holds.
+pub fn edge_failed(method: &str, url: &str, why: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let why = one_line(why);
+    format!("edge-worker: {method} {path}: the request failed at the edge ({why}); answered 500")
+}
+
+/// `text` with control characters (line breaks) as spaces: a log line stays one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_request_line_names_the_path_only() {
+        let l = edge_failed("GET", "https://shop.test/a/b?token=1#x", "TypeError: x\ny");
+        assert_eq!(
+            l,
+            "edge-worker: GET /a/b: the request failed at the edge (TypeError: x y); answered 500"
+        );
+        assert!(edge_failed("GET", "https://shop.test?x", "e").contains(" GET /: "));
+    }
+
+    #[test]
+    fn a_broken_body_line_names_the_request_without_its_query() {
+        let l = client_body_failed("POST", "/orders?card=4111", "Network connection\nlost.");
+        assert_eq!(l, "edge-worker: POST /orders: the request's body could not be read whole (Network connection lost.); answered 400, no origin tried");
+    }
 
     #[test]
     fn lines_are_json_with_every_field() {

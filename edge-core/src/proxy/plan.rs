@@ -112,6 +112,8 @@ pub enum GiveUp {
     /// The request could be sent only once and its origin dropped the connection or answered
     /// with something that is not HTTP: 502.
     BadGateway,
+    /// The client's request body broke off while it was sent: 400, the origin not blamed.
+    ClientAborted,
 }
 
 impl GiveUp {
@@ -122,6 +124,7 @@ impl GiveUp {
             GiveUp::Unavailable { .. } => "no origin could answer",
             GiveUp::GatewayTimeout => "the origin did not answer in time",
             GiveUp::BadGateway => "the origin's answer was lost or invalid",
+            GiveUp::ClientAborted => "the client's request body broke off",
         }
     }
 
@@ -132,6 +135,7 @@ impl GiveUp {
             GiveUp::Unavailable { .. } => Some(503),
             GiveUp::GatewayTimeout => Some(504),
             GiveUp::BadGateway => Some(502),
+            GiveUp::ClientAborted => Some(400),
         }
     }
 }
@@ -387,7 +391,16 @@ impl<'c> Plan<'c> {
         now_ms: u64,
     ) -> Decision {
         let failed = outcome.is_failure();
-        if let Some(state) = states.get_mut(&attempt.pool) {
+        let state = states.get_mut(&attempt.pool);
+        if outcome == Outcome::ClientAborted {
+            // Says nothing about the origin's health, either way.
+            if let Some(state) = state {
+                state.in_flight.end(attempt.ticket);
+            }
+            self.stuck = true;
+            return Decision::GiveUp(GiveUp::ClientAborted);
+        }
+        if let Some(state) = state {
             state.in_flight.end(attempt.ticket);
             if state.record(attempt.origin, failed, now_ms, &self.cfg.outlier) {
                 self.events.push(Event::Ejected {

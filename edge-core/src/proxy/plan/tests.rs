@@ -706,3 +706,42 @@ fn all_down_when_nothing_in_the_chain_can_be_tried() {
         "ejections over"
     );
 }
+
+#[test]
+fn a_client_whose_body_breaks_off_gets_400_and_no_origin_is_blamed() {
+    let cfg = config(r#","eject_after_failures":1"#);
+    let mut states = pool_states(&cfg.pools);
+    for method in ["POST", "PUT", "GET"] {
+        for body in [BodyKind::Streamed, BodyKind::Buffered] {
+            let r = run_with(&cfg, &mut states, facts(method, body, ""), &|_| {
+                Outcome::ClientAborted
+            });
+            assert_eq!(r.tried.len(), 1, "never retried: {method} {body:?} {r:?}");
+            assert_eq!(
+                r.end,
+                End::GiveUp(GiveUp::ClientAborted),
+                "{method} {body:?}"
+            );
+            assert_eq!(GiveUp::ClientAborted.status(), Some(400));
+        }
+    }
+    // One failure ejects here; six aborted uploads ejected nothing, and no ticket is left.
+    for pool in ["dc1", "w"] {
+        assert_eq!(states[pool].in_flight.counts(T0 + 1_000), [0, 0], "{pool}");
+    }
+    let r = run_with(&cfg, &mut states, facts("GET", BodyKind::None, ""), &|h| {
+        if h == "a1" {
+            Outcome::Answered(200)
+        } else {
+            Outcome::Refused
+        }
+    });
+    assert_eq!(r.tried, ["a1"], "a1 still takes traffic: {r:?}");
+    let r = run_with(
+        &cfg,
+        &mut states,
+        facts("POST", BodyKind::Buffered, ""),
+        &|_| Outcome::Answered(201),
+    );
+    assert_eq!(r.tried, ["w1"], "w1 still takes writes: {r:?}");
+}
