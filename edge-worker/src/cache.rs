@@ -177,7 +177,8 @@ pub(crate) async fn serve(
     send(Answer::text(502, "502 Bad Gateway\n"))
 }
 
-/// Sends the flow's request to the route's origins (with the stored copy's `validators` set)
+/// Sends the flow's request to the route's origins (with the stored copy's `validators` set,
+/// in the same copy of the headers as the request's other edits)
 /// and reports the answer to the flow; the edge's answer instead when the request's body could
 /// not be read.
 async fn forward(
@@ -189,13 +190,12 @@ async fn forward(
     state: &State,
     flow: &mut Flow<'_>,
 ) -> worker::Result<Result<(Prepared, Forwarded), Answer>> {
+    let mut read = read;
+    read.edits.set.extend(validators);
     let mut p = match proxy::outbound(req, read).await? {
         Ok(p) => p,
         Err(answer) => return Ok(Err(answer)),
     };
-    for (name, value) in validators {
-        p.headers.set(name, &value)?;
-    }
     let fw = proxy::forward(&mut p, plan, verdicts, state).await?;
     let get = |n: &str| p.headers.get(n).ok().flatten();
     flow.answered(
@@ -401,14 +401,13 @@ async fn refetch(
             revalidation::Step::Forward { validators } => {
                 let init = js::request_init("GET", Some(headers), None);
                 let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
-                let mut p = proxy::prepare(&req, url, state)
+                let mut read = proxy::read(&req, url, state).map_err(|_| "refused")?;
+                read.edits.set.extend(validators);
+                let mut p = proxy::outbound(&req, read)
                     .await
                     .map_err(|_| "prepare")?
                     .map_err(|_| "refused")?;
-                for (name, value) in validators {
-                    p.headers.set(name, &value).map_err(|_| "headers")?;
-                }
-                let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state).await;
+                let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state);
                 let fw = proxy::forward(&mut p, &mut plan, &verdicts, state)
                     .await
                     .map_err(|_| "forward")?;

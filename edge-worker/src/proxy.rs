@@ -56,7 +56,7 @@ pub(crate) async fn proxy(
         Ok(p) => p,
         Err(answer) => return send(answer),
     };
-    let (mut plan, verdicts) = plan_for(&p, route, upstream, state).await;
+    let (mut plan, verdicts) = plan_for(&p, route, upstream, state);
     let fw = forward(&mut p, &mut plan, &verdicts, state).await?;
     finish(fw, &plan, &p, &req, upstream, state, None).await
 }
@@ -115,7 +115,7 @@ pub(crate) async fn outbound(
 }
 
 /// The plan for a prepared request, with the health verdicts of its chain.
-pub(crate) async fn plan_for<'c>(
+pub(crate) fn plan_for<'c>(
     p: &Prepared,
     route: &'c Route,
     upstream: &'c Upstream,
@@ -186,10 +186,12 @@ pub(crate) async fn finish(
 ) -> worker::Result<Response> {
     let pages = &state.config.error_pages;
     let started_ms = p.inbound.facts.started_ms;
+    // The origin's status, read from the runtime once (the interception check needs it too).
+    let origin_status = fw.result.as_ref().map_or(0, Response::status);
     let (response, status) =
-        match for_client(fw.result, Response::status, upstream, pages, &p.inbound) {
+        match for_client(fw.result, |_| origin_status, upstream, pages, &p.inbound) {
             Ok(r) => {
-                let status = r.status();
+                let status = origin_status;
                 let mut edits = client_edits(&r.headers(), &p.inbound, state, &fw.set_cookies);
                 edits.extend(annotations(cache, started_ms, Some(fw.origin_ms), now_ms()));
                 (js::rebuild(&r, &edits)?, status)
