@@ -188,9 +188,9 @@ impl Answer {
                 502,
                 "502 Bad Gateway: the origin's answer was lost or invalid\n",
             ),
-            GiveUp::ClientAborted => {
-                Answer::bad_request("the request's body broke off before it was complete")
-            }
+            GiveUp::ClientAborted => Answer::bad_request(
+                "the request's body broke off or stalled before it was complete",
+            ),
         })
     }
 

@@ -13,12 +13,16 @@ use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGloba
 // message's fields (`forEach`: no iterator result or entry array per field), applying the
 // core's edits (`HeaderEdits::encode`'s lines), and the origin fetch with its head-only
 // timeout. A client's streamed body goes to the origin through a stream of the edge's own
-// (`watched`; a `FixedLengthStream` keeps its declared length): the runtime reports a body that
-// broke off and a lost origin alike, and only the pump can tell them apart. When the client's
-// body breaks, the pump aborts the fetch with a `ClientBodyError`
-// (`edge_core::proxy::failure::CLIENT_BODY_ERROR`), which the plan counts as the client's
-// fault, not the origin's; aborting (rather than erroring the stream, which workerd ends like
-// a complete chunked body) makes the origin see the upload cut off.
+// (`watched`; a `FixedLengthStream` keeps its declared length), for three reasons:
+// - the runtime reports a body that broke off and a lost origin alike, and only the pump can
+//   tell them apart: it aborts the fetch with a `ClientBodyError`
+//   (`edge_core::proxy::failure::CLIENT_BODY_ERROR`), which the plan counts as the client's
+//   fault, not the origin's; aborting (rather than erroring the stream, which workerd ends like
+//   a complete chunked body) makes the origin see the upload cut off;
+// - the attempt timeout bounds the wait for the response head *after* the body has been sent:
+//   a slow upload (a phone sending a photo) is not an origin that does not answer;
+// - while the body is sent, the same timeout bounds each wait for progress: a client that
+//   stalls is its own failure, an origin that takes no more is a timed-out attempt.
 #[wasm_bindgen(inline_js = r#"
 export function header_fields(h) { let s = ''; h.forEach((v, k) => { s += k + '\n' + v + '\n'; }); return s; }
 function apply(h, e) {
@@ -37,32 +41,44 @@ function apply(h, e) {
 export function edit_headers(h, e) { apply(h, e); }
 export function edited_copy(h, e) { const c = new Headers(h); apply(c, e); return c; }
 export function rebuilt(r, e) { const o = new Response(r.body, r); apply(o.headers, e); return o; }
-function watched(body, headers, broke) {
+function watched(body, headers, ms, at) {
   const n = headers.get('content-length');
   const t = n !== null && /^[0-9]{1,15}$/.test(n) ? new FixedLengthStream(Number(n)) : new IdentityTransformStream();
   const r = body.getReader(), w = t.writable.getWriter();
+  let idle = 0;
+  const arm = (who) => { clearTimeout(idle); if (!at.done) idle = setTimeout(() => at.stalled(who), ms); };
   (async () => {
     for (;;) {
+      arm('client');
       let c;
-      try { c = await r.read(); } catch (e) { broke(e); return; }
-      if (c.done) { w.close().catch(() => {}); return; }
-      try { await w.write(c.value); } catch (e) { r.cancel(e).catch(() => {}); return; }
+      try { c = await r.read(); } catch (e) { clearTimeout(idle); at.broke(e); return; }
+      if (c.done) { clearTimeout(idle); w.close().catch(() => {}); at.sent(); return; }
+      arm('origin');
+      try { await w.write(c.value); } catch (e) { clearTimeout(idle); r.cancel(e).catch(() => {}); return; }
     }
   })();
+  at.stop = () => clearTimeout(idle);
   return t.readable;
+}
+function client_error(message) {
+  const e = new Error("the client's request body " + message);
+  e.name = 'ClientBodyError';
+  return e;
 }
 export function origin_fetch(url, method, headers, body, ms) {
   const ctl = new AbortController();
-  const t = setTimeout(() => ctl.abort(new DOMException('no response head within the attempt timeout', 'TimeoutError')), ms);
+  const timeout = (what) => new DOMException('no ' + what + ' within the attempt timeout', 'TimeoutError');
+  const at = { done: false, head: 0, stop: () => {} };
+  at.sent = () => { if (!at.done) at.head = setTimeout(() => ctl.abort(timeout('response head')), ms); };
+  at.broke = (e) => { if (!at.done) ctl.abort(client_error('broke off: ' + (e && e.message))); };
+  at.stalled = (who) => { if (!at.done) ctl.abort(who === 'client' ? client_error('stalled: nothing came for ' + ms + ' ms') : timeout('progress sending the request body')); };
   const init = { method, headers, redirect: 'manual', signal: ctl.signal };
-  if (body instanceof ReadableStream) {
-    init.body = watched(body, headers, (e) => {
-      const c = new Error("the client's request body broke off: " + (e && e.message));
-      c.name = 'ClientBodyError';
-      ctl.abort(c);
-    });
-  } else if (body !== undefined && body !== null) init.body = body;
-  return fetch(url, init).finally(() => clearTimeout(t));
+  if (body instanceof ReadableStream) init.body = watched(body, headers, ms, at);
+  else {
+    if (body !== undefined && body !== null) init.body = body;
+    at.sent();
+  }
+  return fetch(url, init).finally(() => { at.done = true; clearTimeout(at.head); at.stop(); });
 }
 "#)]
 extern "C" {
@@ -78,8 +94,9 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn rebuilt(r: &Response, edits: &str) -> Result<Response, JsValue>;
     /// `fetch(url)` with redirects passed back; rejected with a `TimeoutError` when no response
-    /// head came within `ms` (a runtime timer, cleared when the head comes: the body is not
-    /// bounded), with a `ClientBodyError` when a streamed `body` broke off.
+    /// head came within `ms` of the request being sent (a runtime timer, cleared when the head
+    /// comes: the response body is not bounded), or when the origin took no more of a streamed
+    /// `body` for `ms`; with a `ClientBodyError` when a streamed `body` broke off or stalled.
     #[wasm_bindgen(catch)]
     fn origin_fetch(
         url: &str,

@@ -144,18 +144,35 @@ describe("uploads that break off", () => {
         if (h < 0) return;
         const cl = /^content-length: *(\d+)/im.exec(c.bytes.slice(0, h));
         const body = c.bytes.slice(h + 4);
-        if (cl ? body.length >= Number(cl[1]) : body.endsWith("0\r\n\r\n")) s.end("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+        const whole = cl ? body.length >= Number(cl[1]) : body.endsWith("0\r\n\r\n");
+        if (whole && !/^x-hang:/im.test(c.bytes.slice(0, h))) s.end("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
       });
       s.on("error", () => {});
     });
     await new Promise((r) => origin.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${origin.address().port}`;
-    w = await startWorker({ edge: poolsConfig({ p: [{ url }] }, { extra: { eject_after_failures: 1 } }), bindings: SECRETS });
+    w = await startWorker({ edge: poolsConfig({ p: [{ url }] }, { extra: { eject_after_failures: 2, attempt_timeout_ms: 1000, deadline_ms: 1500 } }), bindings: SECRETS });
   });
   after(async () => {
     await w?.dispose();
     origin?.close();
   });
+
+  const health = async () => JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer plan-token" } })).body).pools.p.origins[0];
+
+  /** Sends `head`, then each of `parts` `gap_ms` apart (and `end` after them); the answer. */
+  const trickle = (head, parts, gap_ms, end = true) =>
+    new Promise((resolve) => {
+      const s = net.connect(Number(w.url.port), "127.0.0.1");
+      let got = "";
+      s.on("data", (d) => (got += d));
+      s.on("error", () => {});
+      s.on("close", () => resolve(got));
+      s.write(`POST /orders HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n${head}\r\n\r\n`);
+      parts.forEach((p, i) => setTimeout(() => s.write(p), gap_ms * (i + 1)));
+      if (end) setTimeout(() => s.end(), gap_ms * (parts.length + 1));
+      setTimeout(() => s.destroy(), gap_ms * parts.length + 6000);
+    });
 
   /** Sends `head` and `part` of a body, then stops sending (half-close); the answer, if any. */
   const cut = (head, part) =>
@@ -186,8 +203,7 @@ describe("uploads that break off", () => {
     assert.equal(seen.length, 2, "the buffered one never left the edge");
     assert.ok(!seen[0].bytes.endsWith("0\r\n\r\n"), `the chunked upload ended cleanly: ${JSON.stringify(seen[0].bytes.slice(-40))}`);
     assert.ok(seen[1].bytes.length < 2_000_000, "the long one arrived short");
-    const health = JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer plan-token" } })).body);
-    const o = health.pools.p.origins[0];
+    const o = await health();
     assert.deepEqual([o.consecutive_failures, o.ejections], [0, 0], JSON.stringify(o));
     // And whole uploads still go through, either way.
     const body = "y".repeat(3000);
@@ -195,6 +211,34 @@ describe("uploads that break off", () => {
       const r = await w.request("/orders", { method: "POST", body, headers });
       assert.equal(r.status, 201, JSON.stringify(headers));
     }
+  });
+
+  test("a slow upload is not a slow origin; a stalled client is the client's failure", async () => {
+    // attempt_timeout_ms is 1 s and deadline_ms 1.5 s; each upload takes about 2.5 s.
+    const chunk = "3e8\r\n" + "x".repeat(1000) + "\r\n";
+    const cases = [
+      ["chunked", "Transfer-Encoding: chunked", [chunk, chunk, chunk, chunk, "0\r\n\r\n"]],
+      ["streamed, over 1 MiB", "Content-Length: 2000000", ["x".repeat(1000), "x".repeat(1000), "x".repeat(1000), "x".repeat(2_000_000 - 3000)]],
+      ["buffered, read whole first", "Content-Length: 4000", ["x".repeat(1000), "x".repeat(1000), "x".repeat(1000), "x".repeat(1000)]],
+    ];
+    for (const [name, head, parts] of cases) {
+      const got = await trickle(head, parts, 600, false);
+      assert.match(got, /^HTTP\/1\.1 201 /, `${name}: ${got.slice(0, 200)}`);
+    }
+    // A client that sends part of its body and then nothing: 400 once the attempt timeout
+    // passes with no progress, not a 504 blamed on the origin.
+    const t = Date.now();
+    const stalled = await trickle("Transfer-Encoding: chunked", [chunk], 100, false);
+    assert.match(stalled, /^HTTP\/1\.1 400 /, stalled.slice(0, 200));
+    assert.ok(Date.now() - t < 4000, `answered ${Date.now() - t} ms after it began`);
+    let o = await health();
+    assert.deepEqual([o.consecutive_failures, o.ejections], [0, 0], JSON.stringify(o));
+    // An origin that takes the whole body and never answers: 504 about 1 s after the body was
+    // sent, counted against it.
+    const hung = await trickle("Content-Length: 2000000\r\nX-Hang: 1", ["x".repeat(2_000_000)], 100, false);
+    assert.match(hung, /^HTTP\/1\.1 504 /, hung.slice(0, 200));
+    o = await health();
+    assert.equal(o.consecutive_failures, 1, JSON.stringify(o));
   });
 });
 

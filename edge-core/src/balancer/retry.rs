@@ -17,7 +17,8 @@ pub enum Outcome {
     /// 200–599, an unparseable head).
     Invalid,
     /// The client's request body broke off while it was being sent (the client hung up, or
-    /// sent less than it declared): the request's fault, not the origin's. It never counts
+    /// sent less than it declared), or stalled (nothing came for the attempt timeout): the
+    /// request's fault, not the origin's. It never counts
     /// against the origin's health and is never retried: otherwise a client that aborts its
     /// uploads could get healthy origins ejected.
     ClientAborted,
@@ -84,9 +85,11 @@ impl BodyKind {
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
-    /// Time for all attempts together; each attempt's timeout is cut to what is left.
+    /// Time for all attempts together, from the first; each attempt's timeout is cut to what
+    /// is left.
     pub deadline_ms: u64,
-    /// Longest time one attempt may take.
+    /// Longest wait for one attempt's response head once its request has been sent (and for
+    /// progress while a streamed body is sent).
     pub attempt_timeout_ms: u64,
 }
 

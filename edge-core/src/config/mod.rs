@@ -15,9 +15,9 @@
 //! https_redirect = false                # answer plain-HTTP requests with 308 to https://
 //! hsts = "max-age=63072000"             # optional Strict-Transport-Security for https responses
 //! origin_auth = true                    # sign requests to origins (secret EDGE_ORIGIN_KEY)
-//! attempt_timeout_ms = 5000             # one attempt, until the response head (≤ deadline_ms)
+//! attempt_timeout_ms = 5000             # one attempt: its response head, once the request is sent (≤ deadline_ms)
 //! max_attempts = 3                      # attempts per request (only resendable ones retry)
-//! deadline_ms = 10000                   # all attempts together
+//! deadline_ms = 10000                   # all attempts together, from the first
 //! eject_after_failures = 3              # passive health: consecutive failures that eject
 //! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
 //! eject_max_ms = 300000                 # longest ejection

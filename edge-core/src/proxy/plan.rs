@@ -112,7 +112,8 @@ pub enum GiveUp {
     /// The request could be sent only once and its origin dropped the connection or answered
     /// with something that is not HTTP: 502.
     BadGateway,
-    /// The client's request body broke off while it was sent: 400, the origin not blamed.
+    /// The client's request body broke off or stalled while it was sent: 400, the origin not
+    /// blamed.
     ClientAborted,
 }
 
@@ -124,7 +125,7 @@ impl GiveUp {
             GiveUp::Unavailable { .. } => "no origin could answer",
             GiveUp::GatewayTimeout => "the origin did not answer in time",
             GiveUp::BadGateway => "the origin's answer was lost or invalid",
-            GiveUp::ClientAborted => "the client's request body broke off",
+            GiveUp::ClientAborted => "the client's request body broke off or stalled",
         }
     }
 
@@ -175,6 +176,10 @@ pub struct Plan<'c> {
     stuck: bool,
     /// Pool and origin of the last attempt (for the log line).
     last: Option<(String, String)>,
+    /// When the first attempt was asked for: the deadline counts from here, not from the
+    /// request's arrival (receiving a client's body, or waiting on another request's cache
+    /// fill, is not the origins' time).
+    first_ms: Option<u64>,
     events: Vec<Event>,
 }
 
@@ -221,6 +226,7 @@ impl<'c> Plan<'c> {
             last_failure: None,
             stuck: false,
             last: None,
+            first_ms: None,
             events: Vec::new(),
         }
     }
@@ -291,7 +297,8 @@ impl<'c> Plan<'c> {
         if self.stuck || self.attempts >= self.cfg.retry.max_attempts {
             return Step::GiveUp(self.give_up());
         }
-        let deadline = self.facts.started_ms + self.cfg.retry.deadline_ms;
+        let first_ms = *self.first_ms.get_or_insert(now_ms);
+        let deadline = first_ms.saturating_add(self.cfg.retry.deadline_ms);
         let left = deadline.saturating_sub(now_ms);
         if left < MIN_ATTEMPT_MS {
             return Step::GiveUp(self.give_up());

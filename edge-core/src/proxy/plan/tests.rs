@@ -59,7 +59,8 @@ fn run_with(
     let Action::Proxy(upstream) = &cfg.routes[0].action else {
         panic!("proxy route expected")
     };
-    let mut now = f.started_ms;
+    // The first attempt is asked for at T0, or at the arrival if later.
+    let mut now = f.started_ms.max(T0);
     let mut plan = Plan::new(cfg, &cfg.routes[0], upstream, f, KEY);
     let mut tried = Vec::new();
     let mut timeouts = Vec::new();
@@ -205,6 +206,22 @@ fn the_deadline_bounds_the_total_time() {
         Outcome::TimedOut
     });
     assert_eq!(r.timeouts, [4960, 4960]);
+}
+
+#[test]
+fn the_deadline_counts_from_the_first_attempt_not_the_arrival() {
+    // A client that took 30 s to send its body (read whole at the edge before any attempt)
+    // still gets every attempt the deadline allows: its upload was not the origins' time.
+    let cfg = config(r#","attempt_timeout_ms":4000,"deadline_ms":10000,"max_attempts":10"#);
+    let mut f = facts("PUT", BodyKind::Buffered, "");
+    f.started_ms = T0 - 30_000;
+    let r = run(&cfg, f, &|_| Outcome::TimedOut);
+    assert_eq!(r.tried, ["w1", "w2"], "both writers tried: {r:?}");
+    assert_eq!(
+        r.timeouts,
+        [4000, 4000],
+        "each with its whole timeout: {r:?}"
+    );
 }
 
 #[test]
