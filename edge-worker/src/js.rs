@@ -65,20 +65,22 @@ function client_error(message) {
   e.name = 'ClientBodyError';
   return e;
 }
-export function origin_fetch(url, method, headers, body, ms) {
-  const ctl = new AbortController();
-  const timeout = (what) => new DOMException('no ' + what + ' within the attempt timeout', 'TimeoutError');
+function timeout(what) { return new DOMException('no ' + what + ' within the attempt timeout', 'TimeoutError'); }
+function streamed(url, init, body, ms, ctl) {
   const at = { done: false, head: 0, stop: () => {} };
   at.sent = () => { if (!at.done) at.head = setTimeout(() => ctl.abort(timeout('response head')), ms); };
   at.broke = (e) => { if (!at.done) ctl.abort(client_error('broke off: ' + (e && e.message))); };
   at.stalled = (who) => { if (!at.done) ctl.abort(who === 'client' ? client_error('stalled: nothing came for ' + ms + ' ms') : timeout('progress sending the request body')); };
-  const init = { method, headers, redirect: 'manual', signal: ctl.signal };
-  if (body instanceof ReadableStream) init.body = watched(body, headers, ms, at);
-  else {
-    if (body !== undefined && body !== null) init.body = body;
-    at.sent();
-  }
+  init.body = watched(body, init.headers, ms, at);
   return fetch(url, init).finally(() => { at.done = true; clearTimeout(at.head); at.stop(); });
+}
+export function origin_fetch(url, method, headers, body, ms) {
+  const ctl = new AbortController();
+  const init = { method, headers, redirect: 'manual', signal: ctl.signal };
+  if (body instanceof ReadableStream) return streamed(url, init, body, ms, ctl);
+  if (body !== undefined && body !== null) init.body = body;
+  const t = setTimeout(() => ctl.abort(timeout('response head')), ms);
+  return fetch(url, init).finally(() => clearTimeout(t));
 }
 "#)]
 extern "C" {
