@@ -192,7 +192,7 @@ async fn forward(
 ) -> worker::Result<Result<(Prepared, Forwarded), Answer>> {
     let mut read = read;
     read.edits.set.extend(validators);
-    let mut p = match proxy::outbound(req, read).await? {
+    let mut p = match proxy::outbound(req, read, state).await? {
         Ok(p) => p,
         Err(answer) => return Ok(Err(answer)),
     };
@@ -403,7 +403,7 @@ async fn refetch(
                 let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
                 let mut read = proxy::read(&req, url, state).map_err(|_| "refused")?;
                 read.edits.set.extend(validators);
-                let mut p = proxy::outbound(&req, read)
+                let mut p = proxy::outbound(&req, read, state)
                     .await
                     .map_err(|_| "prepare")?
                     .map_err(|_| "refused")?;

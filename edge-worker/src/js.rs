@@ -74,6 +74,28 @@ function streamed(url, init, body, ms, ctl) {
   init.body = watched(body, init.headers, ms, at);
   return fetch(url, init).finally(() => { at.done = true; clearTimeout(at.head); at.stop(); });
 }
+export async function read_whole(req, ms) {
+  const r = req.body.getReader(), parts = [];
+  let n = 0, idle = 0;
+  try {
+    for (;;) {
+      const c = await new Promise((ok, fail) => {
+        idle = setTimeout(() => fail(client_error('stalled: nothing came for ' + ms + ' ms')), ms);
+        r.read().then(ok, fail);
+      }).finally(() => clearTimeout(idle));
+      if (c.done) break;
+      parts.push(c.value);
+      n += c.value.length;
+    }
+  } catch (e) {
+    r.cancel(e).catch(() => {});
+    throw e && e.name === 'ClientBodyError' ? e : client_error('broke off: ' + (e && e.message));
+  }
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) { out.set(p, n); n += p.length; }
+  return out;
+}
 export function origin_fetch(url, method, headers, body, ms) {
   const ctl = new AbortController();
   const init = { method, headers, redirect: 'manual', signal: ctl.signal };
@@ -86,6 +108,10 @@ export function origin_fetch(url, method, headers, body, ms) {
 extern "C" {
     /// Every field of `h`, name then value, one per line (see [`FieldLines`]).
     fn header_fields(h: &Headers) -> String;
+    /// The whole body of `req` (a promise of a `Uint8Array`); rejected with a
+    /// `ClientBodyError` when the body broke off or nothing came for `ms`.
+    #[wasm_bindgen(catch)]
+    fn read_whole(req: &Request, ms: f64) -> Result<Promise, JsValue>;
     /// Applies encoded edits to `h`.
     #[wasm_bindgen(catch)]
     fn edit_headers(h: &Headers, edits: &str) -> Result<(), JsValue>;
@@ -301,6 +327,13 @@ pub(crate) fn edited(headers: &Headers, edits: &HeaderEdits) -> Result<Headers, 
 /// (immutable on a fetched response) copied with the core's `edits` made, in one call.
 pub(crate) fn rebuild(resp: &Response, edits: &HeaderEdits) -> Result<Response, JsValue> {
     rebuilt(resp, &encoded(edits)?)
+}
+
+/// A request's whole body, read with at most `idle_ms` between chunks; an error (the body
+/// broke off or stalled) as text.
+pub(crate) async fn whole_body(req: &Request, idle_ms: u64) -> Result<Uint8Array, String> {
+    let ms = idle_ms.min(i32::MAX as u64) as f64;
+    Ok(settled(read_whole(req, ms)).await?.unchecked_into())
 }
 
 /// Sends a request to an origin (see [`origin_fetch`]); the promise of its response head.

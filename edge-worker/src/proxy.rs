@@ -14,7 +14,6 @@ use edge_core::proxy::inbound::{self, Inbound};
 use edge_core::proxy::log;
 use edge_core::proxy::plan::{Attempt, Plan};
 use edge_core::routes::{Route, Upstream};
-use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 use web_sys::{Headers, Request, Response};
 use worker::{console_error, console_log};
@@ -68,7 +67,7 @@ pub(crate) async fn prepare(
     state: &State,
 ) -> worker::Result<Result<Prepared, Answer>> {
     match read(req, url, state) {
-        Ok(inbound) => outbound(req, inbound).await,
+        Ok(inbound) => outbound(req, inbound, state).await,
         Err(answer) => Ok(Err(answer)),
     }
 }
@@ -85,17 +84,19 @@ pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, A
 
 /// What the origins will get: the headers less hop-by-hop and the edge's own, plus the
 /// forwarding headers; the body read as the plan needs it. A small body that cannot be read
-/// whole (the client hung up, or sent less than it declared) is the client's fault: a 400,
-/// logged, and no origin is tried.
+/// whole (the client hung up, sent less than it declared, or sent nothing for the attempt
+/// timeout) is the client's fault: a 400, logged, and no origin is tried.
 pub(crate) async fn outbound(
     req: &Request,
     inbound: Inbound,
+    state: &State,
 ) -> worker::Result<Result<Prepared, Answer>> {
     let kind = inbound.facts.body;
+    let idle_ms = state.config.retry.attempt_timeout_ms;
     let body = match kind {
         BodyKind::None => None,
-        BodyKind::Buffered => match js::settled(req.array_buffer()).await {
-            Ok(buffer) => Some(Uint8Array::new(&buffer).into()),
+        BodyKind::Buffered => match js::whole_body(req, idle_ms).await {
+            Ok(bytes) => Some(bytes.into()),
             Err(why) => {
                 let answer = Answer::bad_request("the request's body could not be read whole");
                 let line = log::client_body_failed(&inbound.method, &inbound.path_and_query, &why);

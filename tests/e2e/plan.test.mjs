@@ -231,6 +231,10 @@ describe("uploads that break off", () => {
     const stalled = await trickle("Transfer-Encoding: chunked", [chunk], 100, false);
     assert.match(stalled, /^HTTP\/1\.1 400 /, stalled.slice(0, 200));
     assert.ok(Date.now() - t < 4000, `answered ${Date.now() - t} ms after it began`);
+    // The same for a small body, read whole at the edge before any attempt.
+    const small = await trickle("Content-Length: 4000", ["x".repeat(100)], 100, false);
+    assert.match(small, /^HTTP\/1\.1 400 /, small.slice(0, 200));
+    assert.ok(await w.logged((l) => l.includes("could not be read whole (the client's request body stalled")), w.log.join("\n"));
     let o = await health();
     assert.deepEqual([o.consecutive_failures, o.ejections], [0, 0], JSON.stringify(o));
     // An origin that takes the whole body and never answers: 504 about 1 s after the body was
