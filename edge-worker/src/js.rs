@@ -45,19 +45,23 @@ function watched(body, headers, ms, at) {
   const n = headers.get('content-length');
   const t = n !== null && /^[0-9]{1,15}$/.test(n) ? new FixedLengthStream(Number(n)) : new IdentityTransformStream();
   const r = body.getReader(), w = t.writable.getWriter();
-  let idle = 0;
-  const arm = (who) => { clearTimeout(idle); if (!at.done) idle = setTimeout(() => at.stalled(who), ms); };
+  // One timer per `ms`, not one per chunk: it checks that some chunk moved since it last ran.
+  let moved = false, who = 'client', tick = 0;
+  const check = () => { if (at.done) return; if (!moved) return at.stalled(who); moved = false; tick = setTimeout(check, ms); };
+  tick = setTimeout(check, ms);
+  at.stop = () => clearTimeout(tick);
   (async () => {
     for (;;) {
-      arm('client');
+      who = 'client';
       let c;
-      try { c = await r.read(); } catch (e) { clearTimeout(idle); at.broke(e); return; }
-      if (c.done) { clearTimeout(idle); w.close().catch(() => {}); at.sent(); return; }
-      arm('origin');
-      try { await w.write(c.value); } catch (e) { clearTimeout(idle); r.cancel(e).catch(() => {}); return; }
+      try { c = await r.read(); } catch (e) { at.stop(); at.broke(e); return; }
+      moved = true;
+      if (c.done) { at.stop(); w.close().catch(() => {}); at.sent(); return; }
+      who = 'origin';
+      try { await w.write(c.value); } catch (e) { at.stop(); r.cancel(e).catch(() => {}); return; }
+      moved = true;
     }
   })();
-  at.stop = () => clearTimeout(idle);
   return t.readable;
 }
 function client_error(message) {
