@@ -138,6 +138,17 @@ impl Answer {
         Answer::text(400, format!("400 Bad Request: {why}\n"))
     }
 
+    /// 405 for a method the edge does not forward (TRACE), with the methods it does forward.
+    pub fn not_forwarded_method(method: &str) -> Self {
+        let mut a = Answer::text(
+            405,
+            format!("405 Method Not Allowed: the edge does not forward {method}\n"),
+        );
+        let allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+        a.headers.push(("allow", allow.into()));
+        a
+    }
+
     /// 500 while the configuration or the manifest is broken (the log says why).
     pub fn misconfigured() -> Self {
         Answer::text(

@@ -36,6 +36,11 @@ impl FieldLines {
         Some(self.part(f[2], f[3]))
     }
 
+    /// Every field's name, in the runtime's order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.at.iter().map(|f| self.part(f[0], f[1]))
+    }
+
     fn part(&self, from: usize, to: usize) -> &str {
         self.text.get(from..to).unwrap_or_default()
     }
@@ -54,6 +59,8 @@ mod tests {
         assert!(f.get("X-EMPTY").is_some());
         assert_eq!(f.get("connection"), None);
         assert!(f.get("shop.test").is_none(), "a value is not a name");
+        let names: Vec<&str> = f.names().collect();
+        assert_eq!(names, ["host", "cookie", "x-empty"]);
     }
 
     #[test]

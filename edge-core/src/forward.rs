@@ -27,6 +27,11 @@ pub const EDGE_OWNED: [&str; 5] = [
     "x-real-ip",
 ];
 
+/// Request headers the edge's runtime deals with itself, never forwarded: `Expect` (the
+/// platform answers a client's `100-continue`; forwarded, an origin's `100 Continue` would reach
+/// the runtime's `fetch` as if it were the response).
+pub const HANDLED_AT_EDGE: [&str; 1] = ["expect"];
+
 /// Every header name to drop from a message whose `Connection` header is `connection`: the
 /// fixed hop-by-hop set plus the names listed in `Connection` (lower-cased, deduplicated).
 pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
@@ -46,15 +51,31 @@ pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
 }
 
 /// Every request header name the edge removes before forwarding: hop-by-hop ones, the edge's
-/// own (a client cannot forge them), and the origin signature.
+/// own (a client cannot forge them), those it handles itself, and the origin signature.
 pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
     let mut names = hop_by_hop(connection);
-    for &h in EDGE_OWNED.iter().chain(&[crate::origin_auth::HEADER]) {
+    let fixed = EDGE_OWNED.iter().chain(&HANDLED_AT_EDGE);
+    for &h in fixed.chain(&[crate::origin_auth::HEADER]) {
         if !names.iter().any(|n| n == h) {
             names.push(Cow::Borrowed(h));
         }
     }
     names
+}
+
+/// The client's `X-Forwarded-*` fields among `names` that the edge does not set itself (`set`
+/// holds those it does): `X-Forwarded-Prefix`, `-Server`, `-Ssl`, … are dropped, as an origin
+/// that trusts the edge's forwarding headers (Symfony's `trusted_headers`) may trust these too,
+/// and a client could then choose the prefix of the origin's URLs (and poison the cache).
+pub fn client_forwarding<'a>(
+    names: impl Iterator<Item = &'a str>,
+    set: &[(&'static str, String)],
+) -> Vec<Cow<'static, str>> {
+    names
+        .filter(|n| n.len() > 12 && n.as_bytes()[..12].eq_ignore_ascii_case(b"x-forwarded-"))
+        .filter(|n| !set.iter().any(|(s, _)| s.eq_ignore_ascii_case(n)))
+        .map(|n| Cow::Owned(n.to_ascii_lowercase()))
+        .collect()
 }
 
 /// The values of the signed forwarded headers in `headers` (as [`forwarding_headers`] made

@@ -79,7 +79,15 @@ pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, A
     let method = req.method();
     let has_body = || req.body().is_some();
     let kind = inbound::body_kind(&method, has_body, get("content-length").as_deref());
-    inbound::read(url, &method, get, kind, &state.config, now_ms())
+    inbound::read(
+        url,
+        &method,
+        get,
+        fields.names(),
+        kind,
+        &state.config,
+        now_ms(),
+    )
 }
 
 /// What the origins will get: the headers less hop-by-hop and the edge's own, plus the

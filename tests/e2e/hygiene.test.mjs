@@ -160,4 +160,48 @@ describe("hop-by-hop headers, both ways", () => {
     assert.equal(resp.headers["x-internal"], undefined, "the origin's Connection-listed header stays behind");
     assert.equal(resp.headers["x-ok"], "1");
   });
+
+  test("a client's X-Forwarded-Prefix (and every X-Forwarded-* the edge does not set) and Expect stay behind; TRACE is answered at the edge", async () => {
+    const r = await w.request("/", { headers: { "x-forwarded-prefix": "//evil.example", "X-Forwarded-Server": "evil", "x-forwarded-for": "6.6.6.6", expect: "100-continue" } });
+    assert.equal(r.status, 200);
+    const names = seen.split("\r\n").map((l) => l.split(":")[0]);
+    for (const h of ["x-forwarded-prefix", "x-forwarded-server", "expect"]) assert.ok(!names.includes(h), `${h} reached the origin: ${seen}`);
+    assert.match(seen, /\r\nx-forwarded-for: 6\.6\.6\.6, 127\.0\.0\.1(\r|$)/, "the client's X-Forwarded-For is kept, the edge's entry after it");
+    const before = raw.count();
+    const trace = await w.request("/account", { method: "TRACE" });
+    assert.equal(trace.status, 405);
+    assert.match(trace.headers.allow, /GET/);
+    assert.equal(raw.count(), before, "TRACE never reached the origin");
+  });
+});
+
+describe("Expect: 100-continue", () => {
+  // Node's server answers `100 Continue` to a request that expects it, as nginx in front of
+  // PHP-FPM does; forwarded, that interim answer reached the edge's fetch as if it were the
+  // response: 502, counted against the origin, and the origin marked as sending interim heads.
+  let origin, w;
+  before(async () => {
+    origin = http.createServer((req, res) => {
+      let n = 0;
+      req.on("data", (d) => (n += d.length));
+      req.on("end", () => res.end(`got ${n} bytes; expect: ${req.headers.expect ?? "none"}`));
+    });
+    await new Promise((r) => origin.listen(0, "127.0.0.1", r));
+    w = await startWorker({ edge: poolsConfig({ p: [{ url: `http://127.0.0.1:${origin.address().port}` }] }, { extra: { origin_auth: false, eject_after_failures: 1 } }), bindings: { EDGE_HEALTH_TOKEN: "h-token" } });
+  });
+  after(async () => {
+    await w?.dispose();
+    origin?.close();
+  });
+
+  test("a client's Expect is not forwarded: uploads that expect 100 get the origin's answer, and the origin stays healthy", async () => {
+    const body = "x".repeat(2_000_000);
+    for (const [headers, size] of [[{ "content-length": "3000" }, 3000], [{ "content-length": String(body.length) }, body.length], [{ "transfer-encoding": "chunked" }, body.length]]) {
+      const r = await w.request("/upload", { method: "POST", headers: { ...headers, expect: "100-continue" }, body: body.slice(0, size) });
+      assert.equal(r.status, 200, `${JSON.stringify(headers)}: ${r.body}`);
+      assert.equal(r.body.toString(), `got ${size} bytes; expect: none`);
+    }
+    const h = JSON.parse((await w.request("/__edge/health", { headers: { authorization: "Bearer h-token" } })).body);
+    assert.deepEqual(h.pools.p.origins.map((o) => [o.consecutive_failures, o.ejections]), [[0, 0]]);
+  });
 });

@@ -60,12 +60,15 @@ pub fn body_kind(
     }
 }
 
-/// Reads a request for `url` with `method`; `get` looks request headers up by lower-case name.
-/// Refuses (with the answer to send) a request whose URL, client address or method is unusable.
-pub fn read(
+/// Reads a request for `url` with `method`; `get` looks request headers up by lower-case name,
+/// `names` are all of theirs. Refuses (with the answer to send) a request whose URL, client
+/// address or method is unusable, and TRACE (an origin that echoes it would hand the client the
+/// edge's signature).
+pub fn read<'a>(
     url: &str,
     method: &str,
     get: impl Fn(&str) -> Option<String>,
+    names: impl Iterator<Item = &'a str>,
     body: BodyKind,
     cfg: &Config,
     now_ms: u64,
@@ -76,6 +79,9 @@ pub fn read(
     let wire = origin_auth::wire_method(method);
     let method =
         Method::from_bytes(wire.as_bytes()).map_err(|_| Answer::bad_request("invalid method"))?;
+    if method == Method::TRACE {
+        return Err(Answer::not_forwarded_method("TRACE"));
+    }
     let default_port = if parsed.scheme == "https" { 443 } else { 80 };
     let public_origin = match parsed.port {
         p if p == default_port => format!("{}://{}", parsed.scheme, parsed.host),
@@ -92,10 +98,11 @@ pub fn read(
         get("x-forwarded-for").as_deref(),
         cfg.forwarding.forwarded_header,
     );
-    let remove = only_present(
+    let mut remove = only_present(
         forward::request_headers_to_drop(get("connection").as_deref()),
         &get,
     );
+    remove.extend(forward::client_forwarding(names, &set));
     let hash_headers = cfg
         .hash_headers()
         .into_iter()
@@ -167,19 +174,23 @@ mod tests {
     #[test]
     fn reads_facts_and_forwarding() {
         let cfg = Config::from_json(r#"{"pools":{"p":{"steering":"hash","hash_on":"header:x-tenant","origins":[{"url":"http://a"}]}}}"#).unwrap();
-        let get = headers(&[
+        const FIELDS: &[(&str, &str)] = &[
             ("cf-connecting-ip", "203.0.113.7"),
             ("cookie", "a=1"),
             ("x-tenant", "t1"),
             ("x-forwarded-for", "6.6.6.6"),
+            ("X-Forwarded-Prefix", "//evil.test"),
+            ("x-forwarded-host", "evil.test"),
             ("connection", "x-hop"),
             ("x-hop", "1"),
             ("x-real-ip", "6.6.6.6"),
-        ]);
+            ("expect", "100-continue"),
+        ];
         let i = read(
             "https://Shop.Test/a/b?q=1#f",
             "post",
-            get,
+            headers(FIELDS),
+            FIELDS.iter().map(|(n, _)| *n),
             BodyKind::Buffered,
             &cfg,
             7,
@@ -195,7 +206,13 @@ mod tests {
             [("x-tenant".to_string(), "t1".to_string())]
         );
         assert_eq!(i.facts.started_ms, 7);
-        for present in ["x-hop", "connection", "x-real-ip"] {
+        for present in [
+            "x-hop",
+            "connection",
+            "x-real-ip",
+            "expect",
+            "x-forwarded-prefix",
+        ] {
             assert!(i.edits.remove.iter().any(|n| n == present), "{present}");
         }
         assert!(
@@ -211,12 +228,20 @@ mod tests {
             .edits
             .set
             .contains(&("x-forwarded-host", "shop.test".to_string())));
+        let removed = |name: &str| i.edits.remove.iter().filter(|n| *n == name).count();
+        assert_eq!(removed("x-forwarded-host"), 1, "{:?}", i.edits.remove);
+        assert_eq!(
+            removed("x-forwarded-for"),
+            0,
+            "the edge sets it, the client's first"
+        );
         assert_eq!(i.signed_values()[3], Some("443"));
         assert_eq!(i.public_origin, "https://shop.test");
         let i = read(
             "http://shop.test:8787/",
             "GET",
             headers(&[("cf-connecting-ip", "::1")]),
+            std::iter::empty(),
             BodyKind::None,
             &cfg,
             0,
@@ -227,6 +252,7 @@ mod tests {
             "https://shop.test/",
             "GET",
             headers(&[]),
+            std::iter::empty(),
             BodyKind::None,
             &cfg,
             0,
@@ -236,10 +262,21 @@ mod tests {
             "https://shop.test/",
             "GE T",
             headers(&[("cf-connecting-ip", "::1")]),
+            std::iter::empty(),
             BodyKind::None,
             &cfg,
             0,
         );
         assert_eq!(bad.unwrap_err().status, 400);
+        let trace = read(
+            "https://shop.test/",
+            "TRACE",
+            headers(&[("cf-connecting-ip", "::1")]),
+            std::iter::empty(),
+            BodyKind::None,
+            &cfg,
+            0,
+        );
+        assert_eq!(trace.unwrap_err().status, 405);
     }
 }

@@ -24,7 +24,17 @@ fn request(cfg: &Config, method: &str, accept: &str) -> Inbound {
         "accept" => Some(accept.to_string()),
         _ => None,
     };
-    inbound::read("https://shop.test/p", method, get, BodyKind::None, cfg, T0).unwrap()
+    let names = ["cf-connecting-ip", "accept"].into_iter();
+    inbound::read(
+        "https://shop.test/p",
+        method,
+        get,
+        names,
+        BodyKind::None,
+        cfg,
+        T0,
+    )
+    .unwrap()
 }
 
 /// Runs the attempts with `answers` given in turn (a status, or a failure); the end, the
