@@ -132,8 +132,16 @@ pub(crate) async fn serve(
                 flow.waited(&state.coalescer.borrow(), now_ms());
             }
             Step::Revalidate => {
-                let (url, headers) = (url.into(), Headers::new_with_headers(&js)?);
-                later(state, ctx, Task::Revalidate { url, headers });
+                // In the edge's name: without the client's credentials and conditions.
+                let headers = js::edited(&js, &revalidation::client_edits(get))?;
+                later(
+                    state,
+                    ctx,
+                    Task::Revalidate {
+                        url: url.into(),
+                        headers,
+                    },
+                );
             }
             Step::Forward { validators } => {
                 let Some(read) = inbound.take() else { break };

@@ -150,6 +150,36 @@ describe("grace", () => {
     }
   });
 
+  test("a background revalidation goes in the edge's name: never with the client's credentials or conditions", async () => {
+    // A stale page revalidated because a client with Authorization (or its own If-None-Match: *)
+    // asked for it: the origin must not see either, else it answers for that one client and
+    // the answer is stored for everyone (RFC 9111 §3.5), or a 304 to the client's condition
+    // confirms a copy the origin no longer has.
+    const seen = [];
+    const o = await startRawOrigin((line, h) => {
+      seen.push(h.toLowerCase());
+      const who = /^authorization: (.*)$/im.exec(h)?.[1];
+      const body = who ? `page for ${who}` : `page ${seen.length}`;
+      if (/^if-none-match:/im.test(h)) return `HTTP/1.1 304 Not Modified\r\nDate: ${date()}\r\n\r\n`;
+      return `HTTP/1.1 200 OK\r\nDate: ${date()}\r\nCache-Control: max-age=1, stale-while-revalidate=30\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      assert.equal((await w.request("/account")).body.toString(), "page 1");
+      await sleep(1600);
+      const stale = await w.request("/account", { headers: { authorization: "Bearer alice", "if-none-match": "*" } });
+      assert.match(cacheStatus(stale), /detail=stale-while-revalidate/);
+      await sleep(600);
+      assert.equal(seen.length, 2, "one background revalidation");
+      assert.doesNotMatch(seen[1], /authorization|if-none-match/, seen[1]);
+      const next = await w.request("/account");
+      assert.equal(next.body.toString(), "page 2", "the origin's current page, made for nobody in particular");
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
   test("50 concurrent misses of one URL make exactly one origin request", async () => {
     const o = await scripted(() => [["Cache-Control", "max-age=60"]], { delayMs: 300 });
     const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });

@@ -3,6 +3,8 @@
 //! copy up, forwards a request (conditional when a copy was found), and stores what the answer
 //! brings — the copy refreshed by a `304`, or the new response when it may be stored.
 
+use std::borrow::Cow;
+
 use super::{Answered, Source, Store};
 use crate::cache::coalesce::{Coalescer, Role};
 use crate::cache::conditional;
@@ -12,6 +14,36 @@ use crate::cache::placement;
 use crate::cache::refresh;
 use crate::cache::settings::CacheSettings;
 use crate::cache::storable::{self, RequestBits};
+use crate::header_edits::{only_present, HeaderEdits};
+
+/// What a client's request fields the background revalidation drops before it goes to the
+/// origin in the edge's name: credentials (it is stored as a request without them,
+/// [`RequestBits::BACKGROUND`]; RFC 9111 §3.5), and the client's own conditions and range (a
+/// `304` to the client's `If-None-Match` would confirm a copy the origin no longer has).
+pub const CLIENT_FIELDS_DROPPED: [&str; 9] = [
+    "authorization",
+    "if-none-match",
+    "if-modified-since",
+    "if-match",
+    "if-unmodified-since",
+    "if-range",
+    "range",
+    "cache-control",
+    "pragma",
+];
+
+/// The edits that turn a client's request fields (`get` looks them up) into the background
+/// revalidation's: [`CLIENT_FIELDS_DROPPED`] removed where present.
+pub fn client_edits(get: impl Fn(&str) -> Option<String>) -> HeaderEdits {
+    let names = CLIENT_FIELDS_DROPPED
+        .iter()
+        .map(|&n| Cow::Borrowed(n))
+        .collect();
+    HeaderEdits {
+        remove: only_present(names, get),
+        ..HeaderEdits::default()
+    }
+}
 
 /// The next I/O of a revalidation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -147,3 +147,23 @@ fn one_revalidation_per_key_per_isolate() {
     }
     assert!(Revalidation::join(URL, &settings, &mut coalescer, 3, 5_000).is_some());
 }
+
+#[test]
+fn the_client_credentials_and_conditions_stay_behind() {
+    let client = [
+        ("authorization", "Bearer alice"),
+        ("if-none-match", "*"),
+        ("range", "bytes=0-1"),
+        ("accept", "text/html"),
+        ("cookie", "consent=1"),
+    ];
+    let get = |n: &str| {
+        client
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+    };
+    let e = client_edits(get);
+    assert_eq!(e.remove, ["authorization", "if-none-match", "range"]);
+    assert!(e.set.is_empty() && e.append.is_empty());
+}
