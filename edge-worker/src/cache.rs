@@ -115,6 +115,7 @@ pub(crate) async fn serve(
     let deadline = state.config.retry.deadline_ms;
     let mut flow = Flow::new(creq, url, &inbound.public_origin, settings, deadline);
     let facts = inbound.facts.clone();
+    let arrived_ms = facts.started_ms;
     let mut plan = Plan::new(&state.config, route, upstream, facts, &state.cookie_key);
     // The health verdicts of the plan's pools, read once, when first needed.
     let verdicts = OnceCell::new();
@@ -128,21 +129,11 @@ pub(crate) async fn serve(
                 flow.origins(plan.all_down(&state.pools.borrow(), v, now_ms()));
             }
             Step::Wait { ms } => {
+                plan.count_deadline_from(arrived_ms); // waiting on the leader is origin time
                 worker::Delay::from(Duration::from_millis(ms)).await;
                 flow.waited(&state.coalescer.borrow(), now_ms());
             }
-            Step::Revalidate => {
-                // In the edge's name: without the client's credentials and conditions.
-                let headers = js::edited(&js, &revalidation::client_edits(get))?;
-                later(
-                    state,
-                    ctx,
-                    Task::Revalidate {
-                        url: url.into(),
-                        headers,
-                    },
-                );
-            }
+            Step::Revalidate => revalidate_later(state, ctx, url, &js)?,
             Step::Forward { validators } => {
                 let Some(read) = inbound.take() else { break };
                 let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
@@ -150,10 +141,10 @@ pub(crate) async fn serve(
                 if !matches!(out, Ok(Ok(_))) {
                     flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
                 }
-                match out? {
-                    Ok(done) => sent = Some(done),
+                sent = Some(match out? {
+                    Ok(done) => done,
                     Err(answer) => return send(answer),
-                }
+                });
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
@@ -183,6 +174,27 @@ pub(crate) async fn serve(
     }
     // Unreachable: every flow ends with an answer.
     send(Answer::text(502, "502 Bad Gateway\n"))
+}
+
+/// Starts the background revalidation of `url` (stale-while-revalidate) in the edge's name:
+/// the `client`'s request fields less its credentials and conditions.
+fn revalidate_later(
+    state: &Rc<State>,
+    ctx: &Context,
+    url: &str,
+    client: &Headers,
+) -> worker::Result<()> {
+    let get = |n: &str| client.get(n).ok().flatten();
+    let headers = js::edited(client, &revalidation::client_edits(get))?;
+    later(
+        state,
+        ctx,
+        Task::Revalidate {
+            url: url.into(),
+            headers,
+        },
+    );
+    Ok(())
 }
 
 /// Sends the flow's request to the route's origins (with the stored copy's `validators` set,

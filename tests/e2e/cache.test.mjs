@@ -180,6 +180,26 @@ describe("grace", () => {
     }
   });
 
+  test("a request waiting on another's miss is answered within the deadline, not after a second one", async () => {
+    // Origins that never answer: the first request's attempts use up deadline_ms; the one that
+    // joined its miss must not then start a whole deadline of its own.
+    const hung = [await startRawOrigin(() => null), await startRawOrigin(() => null)];
+    const w = await startWorker({ edge: poolsConfig({ p: hung.map((h) => ({ url: h.url.origin })) }, { extra: { origin_auth: false, attempt_timeout_ms: 1000, deadline_ms: 1500, max_attempts: 2 } }) });
+    try {
+      const t = Date.now();
+      const first = w.request("/page");
+      await sleep(50);
+      const second = await w.request("/page");
+      const took = Date.now() - t;
+      assert.equal((await first).status, 503);
+      assert.equal(second.status, 503);
+      assert.ok(took < 2300, `the second was answered ${took} ms after the first began (deadline 1500 ms)`);
+    } finally {
+      await w.dispose();
+      for (const h of hung) await h.close();
+    }
+  });
+
   test("50 concurrent misses of one URL make exactly one origin request", async () => {
     const o = await scripted(() => [["Cache-Control", "max-age=60"]], { delayMs: 300 });
     const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });

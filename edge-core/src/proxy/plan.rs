@@ -389,6 +389,14 @@ impl<'c> Plan<'c> {
             })
     }
 
+    /// Counts the deadline from `ms` rather than from the first attempt: for a request that
+    /// has already spent time waiting on origins another way (a cache follower waiting on the
+    /// request that fetches for it), so that its attempts do not get a whole deadline more.
+    /// No effect once an attempt has been asked for.
+    pub fn count_deadline_from(&mut self, ms: u64) {
+        self.first_ms.get_or_insert(ms);
+    }
+
     /// Takes the outcome of `attempt` and decides what happens next.
     pub fn outcome(
         &mut self,

@@ -222,6 +222,19 @@ fn the_deadline_counts_from_the_first_attempt_not_the_arrival() {
         [4000, 4000],
         "each with its whole timeout: {r:?}"
     );
+    // A request that waited on origins another way (a cache follower) counts from when it
+    // began to wait: 9 s of its 10 s are gone.
+    let Action::Proxy(up) = &cfg.routes[0].action else {
+        unreachable!()
+    };
+    let f = facts("GET", BodyKind::None, "");
+    let mut plan = Plan::new(&cfg, &cfg.routes[0], up, f, KEY);
+    plan.count_deadline_from(T0 - 9_000);
+    let mut states = pool_states(&cfg.pools);
+    let Step::Attempt(a) = plan.next(&mut states, &BTreeMap::new(), T0, 0) else {
+        panic!("an attempt")
+    };
+    assert_eq!(a.timeout_ms, 1_000);
 }
 
 #[test]
