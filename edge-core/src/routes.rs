@@ -166,8 +166,11 @@ impl Route {
 /// toolbar, and the fragment renderer (ESI/hinclude sub-requests, signed but not for the public).
 pub const INTERNAL_PREFIXES: [&str; 3] = ["_profiler", "_wdt", "_fragment"];
 
-/// Whether a decoded path is internal and denied by default: Symfony's debug endpoints, or any
-/// segment starting with `.` (`/.env`, `/.git/config`) except the public `/.well-known/`.
+/// Whether a decoded path is internal and denied by default: Symfony's debug endpoints, any
+/// segment starting with `.` (`/.env`, `/.git/config`) except the public `/.well-known/`, or a
+/// PHP script named in the path (`/index.php/…`: Symfony's front controller answers
+/// `/index.php/X` as `X`, so every path rule could be walked around; Symfony's own nginx
+/// configuration answers 404 to such URLs too).
 pub fn is_internal(path: &[u8]) -> bool {
     let path = path.split(|&c| c == b'?').next().unwrap_or(path);
     let mut segments = path.split(|&c| c == b'/').filter(|s| !s.is_empty());
@@ -178,7 +181,10 @@ pub fn is_internal(path: &[u8]) -> bool {
         return true;
     }
     let dotted = |s: &[u8]| s.first() == Some(&b'.');
-    (dotted(first) && first != b".well-known") || segments.any(dotted)
+    let script = |s: &[u8]| s.len() >= 4 && s[s.len() - 4..].eq_ignore_ascii_case(b".php");
+    (dotted(first) && first != b".well-known")
+        || script(first)
+        || segments.any(|s| dotted(s) || script(s))
 }
 
 #[cfg(test)]
@@ -245,6 +251,10 @@ mod tests {
             "/.git/config",
             "/app/.git/HEAD",
             "/.htaccess",
+            "/index.php",
+            "/index.php/_jobs/append",
+            "/INDEX.PHP/orders",
+            "/app/legacy.php",
         ] {
             assert!(is_internal(p.as_bytes()), "{p}");
         }
@@ -255,6 +265,8 @@ mod tests {
             "/profiler",
             "/a.b/c",
             "/shop/_wdt",
+            "/php",
+            "/a.phpx/b",
         ] {
             assert!(!is_internal(p.as_bytes()), "{p}");
         }

@@ -63,7 +63,7 @@ const runLines = () =>
     .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
 
 test("a job's path is not reachable from the public, however spelled", async () => {
-  for (const p of ["/_jobs/append", "/_jobs//append/", "/_jobs/%61ppend", "/_jobs/sleep?ms=1"]) {
+  for (const p of ["/_jobs/append", "/_jobs//append/", "/_jobs/%61ppend", "/_jobs/sleep?ms=1", "/index.php/_jobs/append", "/index%2Ephp/_jobs/append"]) {
     const r = await w.request(p, { method: "POST", headers: { "idempotency-key": "public@1" } });
     assert.equal(r.status, 404, p);
     assert.equal(r.headers["x-origin"], undefined, `${p} reached an origin`);

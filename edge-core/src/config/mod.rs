@@ -21,7 +21,7 @@
 //! eject_after_failures = 3              # passive health: consecutive failures that eject
 //! eject_base_ms = 10000                 # first ejection; the n-th lasts n times as long
 //! eject_max_ms = 300000                 # longest ejection
-//! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles
+//! deny_internal = true                  # 404 for /_profiler, /_wdt, /_fragment, dotfiles, *.php
 //! coordinator_poll_ms = 1000            # how soon every isolate sees a purge or a verdict
 //! cache_memory_bytes = 8388608          # hot cached pages kept in isolate memory too
 //! hide_response_headers = ["X-Generator"] # more origin response headers the public never sees
