@@ -36,6 +36,20 @@ impl FieldLines {
         Some(self.part(f[2], f[3]))
     }
 
+    /// The size of the fields as read: names, values and a line break after each, in bytes.
+    pub fn size(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The size of the largest field's name and value together, in bytes.
+    pub fn largest(&self) -> usize {
+        self.at
+            .iter()
+            .map(|f| (f[1] - f[0]) + (f[3] - f[2]))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Every field's name, in the runtime's order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.at.iter().map(|f| self.part(f[0], f[1]))
@@ -61,6 +75,8 @@ mod tests {
         assert!(f.get("shop.test").is_none(), "a value is not a name");
         let names: Vec<&str> = f.names().collect();
         assert_eq!(names, ["host", "cookie", "x-empty"]);
+        assert_eq!(f.largest(), "cookie".len() + "a=1; b=2".len());
+        assert_eq!(f.size(), "host\nshop.test\ncookie\na=1; b=2\nx-empty\n\n".len());
     }
 
     #[test]
