@@ -16,6 +16,7 @@ use edge_core::cache::flow::revalidation::{self, Revalidation};
 use edge_core::cache::flow::{Answered, Flow, Source, Step, Store};
 use edge_core::cache::freshness::Timing;
 use edge_core::cache::headers::Fields;
+use edge_core::cache::key;
 use edge_core::cache::placement::COPY_STATUS;
 use edge_core::cache::reply::Reply;
 use edge_core::cache::request::CacheRequest;
@@ -108,10 +109,11 @@ pub(crate) async fn serve(
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
     let creq = CacheRequest::read(&req.method(), get, settings);
-    let inbound = match proxy::read(&req, url, state) {
+    let mut inbound = match proxy::read(&req, url, state) {
         Ok(i) => i,
         Err(answer) => return send(answer),
     };
+    inbound.path_and_query = key::forwarded(&inbound.path_and_query, &settings.ignore_query);
     let deadline = state.config.retry.deadline_ms;
     let mut flow = Flow::new(creq, url, &inbound.public_origin, settings, deadline);
     let facts = inbound.facts.clone();
@@ -422,6 +424,8 @@ async fn refetch(
                 let init = js::request_init("GET", Some(headers), None);
                 let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
                 let mut read = proxy::read(&req, url, state).map_err(|_| "refused")?;
+                let ignore = &upstream.cache.ignore_query;
+                read.path_and_query = key::forwarded(&read.path_and_query, ignore);
                 read.edits.set.extend(validators);
                 let mut p = proxy::outbound(&req, read, state)
                     .await

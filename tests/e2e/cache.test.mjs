@@ -180,6 +180,28 @@ describe("grace", () => {
     }
   });
 
+  test("query parameters left out of the key (utm_*) are not forwarded either", async () => {
+    // Else they are unkeyed input: a page that reflects one would be stored for everyone.
+    const lines = [];
+    const o = await startRawOrigin((line) => {
+      lines.push(line);
+      const body = `page for ${line.split(" ")[1]}`;
+      return `HTTP/1.1 200 OK\r\nDate: ${date()}\r\nCache-Control: max-age=60\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      const first = await w.request("/product?utm_source=%22%3E%3Cscript%3E&id=3");
+      assert.equal(first.body.toString(), "page for /product?id=3");
+      const next = await w.request("/product?id=3");
+      assert.equal(next.body.toString(), "page for /product?id=3");
+      assert.match(cacheStatus(next), /hit/);
+      assert.deepEqual(lines, ["GET /product?id=3 HTTP/1.1"]);
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
   test("a request waiting on another's miss is answered within the deadline, not after a second one", async () => {
     // Origins that never answer: the first request's attempts use up deadline_ms; the one that
     // joined its miss must not then start a whole deadline of its own.

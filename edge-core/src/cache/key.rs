@@ -38,6 +38,22 @@ pub fn primary(url: &str, ignore: &[String]) -> String {
         .split_once('?')
         .map_or((tail, None), |(p, q)| (p, Some(q)));
     let path = if path.is_empty() { "/" } else { path };
+    format!("{scheme}://{authority}{}", with_query(path, query, ignore))
+}
+
+/// What goes to the origin for `path_and_query` on a caching route: the query less the
+/// parameters `ignore` names, as in the key. A parameter left out of the key but forwarded
+/// would be unkeyed input: whatever the origin made of it (a reflected `utm_source`) would be
+/// stored and served to everyone.
+pub fn forwarded(path_and_query: &str, ignore: &[String]) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
+    with_query(path, query, ignore)
+}
+
+/// `path`, then `?` and the parameters of `query` that `ignore` does not name (none: no `?`).
+fn with_query(path: &str, query: Option<&str>, ignore: &[String]) -> String {
     let kept: Vec<&str> = query
         .unwrap_or("")
         .split('&')
@@ -47,12 +63,13 @@ pub fn primary(url: &str, ignore: &[String]) -> String {
             !ignore.iter().any(|g| glob_match(g, name))
         })
         .collect();
-    let mut key = format!("{scheme}://{authority}{path}");
+    let mut out = String::with_capacity(path.len() + 1 + query.map_or(0, str::len));
+    out.push_str(path);
     if !kept.is_empty() {
-        key.push('?');
-        key.push_str(&kept.join("&"));
+        out.push('?');
+        out.push_str(&kept.join("&"));
     }
-    key
+    out
 }
 
 /// What a response's `Vary` says.
@@ -134,6 +151,22 @@ mod tests {
             ("a*b*c", "axxbyy", false),
         ] {
             assert_eq!(glob_match(g, n), want, "{g} {n}");
+        }
+    }
+
+    #[test]
+    fn forwarded_queries_leave_out_what_the_key_does() {
+        let ignore = vec!["utm_*".to_string(), "fbclid".to_string()];
+        for (given, want) in [
+            ("/p?utm_source=x&id=3&fbclid=y", "/p?id=3"),
+            ("/p?utm_source=%22%3E%3Cscript%3E", "/p"),
+            ("/p?id=3", "/p?id=3"),
+            ("/p", "/p"),
+            ("/p?", "/p"),
+        ] {
+            assert_eq!(forwarded(given, &ignore), want, "{given}");
+            let key = primary(&format!("https://h{given}"), &ignore);
+            assert_eq!(key, format!("https://h{want}"), "the key agrees: {given}");
         }
     }
 
