@@ -76,7 +76,10 @@ mod tests {
         let names: Vec<&str> = f.names().collect();
         assert_eq!(names, ["host", "cookie", "x-empty"]);
         assert_eq!(f.largest(), "cookie".len() + "a=1; b=2".len());
-        assert_eq!(f.size(), "host\nshop.test\ncookie\na=1; b=2\nx-empty\n\n".len());
+        assert_eq!(
+            f.size(),
+            "host\nshop.test\ncookie\na=1; b=2\nx-empty\n\n".len()
+        );
     }
 
     #[test]
