@@ -36,9 +36,10 @@ impl FieldLines {
         Some(self.part(f[2], f[3]))
     }
 
-    /// The size of the fields as read: names, values and a line break after each, in bytes.
-    pub fn size(&self) -> usize {
-        self.text.len()
+    /// The size of the fields as they go on the wire in HTTP/1.1 (`name: value` and CRLF each),
+    /// in bytes.
+    pub fn wire_size(&self) -> usize {
+        self.text.len() + 2 * self.at.len()
     }
 
     /// The size of the largest field's name and value together, in bytes.
@@ -77,8 +78,8 @@ mod tests {
         assert_eq!(names, ["host", "cookie", "x-empty"]);
         assert_eq!(f.largest(), "cookie".len() + "a=1; b=2".len());
         assert_eq!(
-            f.size(),
-            "host\nshop.test\ncookie\na=1; b=2\nx-empty\n\n".len()
+            f.wire_size(),
+            "host: shop.test\r\ncookie: a=1; b=2\r\nx-empty: \r\n".len()
         );
     }
 

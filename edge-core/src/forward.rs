@@ -63,19 +63,44 @@ pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<Cow<'static, str
     names
 }
 
-/// The client's `X-Forwarded-*` fields among `names` that the edge does not set itself (`set`
-/// holds those it does): `X-Forwarded-Prefix`, `-Server`, `-Ssl`, … are dropped, as an origin
-/// that trusts the edge's forwarding headers (Symfony's `trusted_headers`) may trust these too,
-/// and a client could then choose the prefix of the origin's URLs (and poison the cache).
+/// The client's forwarding fields among `names` that the edge does not set itself (`set` holds
+/// those it does) and does not already drop: `X-Forwarded-Prefix`, `-Server`, `-Ssl`, … are
+/// dropped, as an origin that trusts the edge's forwarding headers (Symfony's
+/// `trusted_headers`) may trust these too, and a client could then choose the prefix of the
+/// origin's URLs (and poison the cache). Names are compared with `_` as `-`: PHP reads both
+/// as `_` (`HTTP_X_FORWARDED_HOST`), so `X_Forwarded_Host` would stand in for the edge's own.
 pub fn client_forwarding<'a>(
     names: impl Iterator<Item = &'a str>,
     set: &[(&'static str, String)],
 ) -> Vec<Cow<'static, str>> {
+    let already = |n: &str| {
+        set.iter().any(|(s, _)| s.eq_ignore_ascii_case(n))
+            || EDGE_OWNED.iter().any(|e| e.eq_ignore_ascii_case(n))
+            || crate::origin_auth::HEADER.eq_ignore_ascii_case(n)
+    };
     names
-        .filter(|n| n.len() > 12 && n.as_bytes()[..12].eq_ignore_ascii_case(b"x-forwarded-"))
-        .filter(|n| !set.iter().any(|(s, _)| s.eq_ignore_ascii_case(n)))
+        .filter(|n| {
+            let b = n.as_bytes();
+            let forwarding = (b.len() > 12 && same_name(&b[..12], b"x-forwarded-"))
+                || EDGE_OWNED.iter().any(|e| same_name(b, e.as_bytes()))
+                || same_name(b, crate::origin_auth::HEADER.as_bytes());
+            forwarding && !already(n)
+        })
         .map(|n| Cow::Owned(n.to_ascii_lowercase()))
         .collect()
+}
+
+/// Whether two header names are the same for an origin that reads `_` as `-` (PHP, and CGI
+/// generally), in any case.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let norm = |c: &u8| {
+        if *c == b'_' {
+            b'-'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    };
+    a.len() == b.len() && a.iter().map(norm).eq(b.iter().map(norm))
 }
 
 /// The values of the signed forwarded headers in `headers` (as [`forwarding_headers`] made

@@ -84,7 +84,7 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
     }
     let host = split_request_url(url).map(|u| u.host).unwrap_or_default();
     let decoded = path::decode_lossy(raw_path);
-    if is_job_path(&decoded, cfg) {
+    if is_job_path(&decoded, cfg) || is_job_path(after_script(&decoded), cfg) {
         return Decision::Deny;
     }
     let Some(route) = cfg.routes.iter().find(|r| r.matches(&host, &decoded)) else {
@@ -96,6 +96,24 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
     match &route.action {
         Action::Deny => Decision::Deny,
         Action::Proxy(upstream) => Decision::Proxy(route, upstream),
+    }
+}
+
+/// `decoded` less a first segment that names a PHP script (`/index.php/_jobs/x` → `/_jobs/x`):
+/// the path Symfony's front controller routes. (`deny_internal` denies such paths; the jobs'
+/// paths stay denied without it.)
+fn after_script(decoded: &[u8]) -> &[u8] {
+    let start = decoded
+        .iter()
+        .position(|&b| b != b'/')
+        .unwrap_or(decoded.len());
+    let rest = &decoded[start..];
+    let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+    let first = &rest[..end];
+    if first.len() >= 4 && first[first.len() - 4..].eq_ignore_ascii_case(b".php") {
+        &rest[end..]
+    } else {
+        decoded
     }
 }
 
@@ -348,5 +366,17 @@ mod tests {
             decide("http://h/__edge/status", &c),
             Decision::Ops(Ops::Status)
         );
+        // By way of the front controller, even with deny_internal off.
+        let open = cfg(&format!(
+            r#"{{"deny_internal":false,"routes":[{{"pools":["a"]}}],"jobs":[{{"name":"j","every_s":60,"pool":"a","path":"/_jobs/append"}}],{POOLS}}}"#
+        ));
+        for url in [
+            "http://h/index.php/_jobs/append",
+            "http://h//Index.PHP//_jobs/append/",
+            "http://h/index%2Ephp/_jobs/%61ppend",
+        ] {
+            assert_eq!(decide(url, &open), Decision::Deny, "{url}");
+        }
+        assert!(proxied_by(&decide("http://h/index.php/shop", &open)).is_some());
     }
 }

@@ -75,7 +75,7 @@ pub(crate) async fn prepare(
 /// The facts of a request (no copy of its headers or body yet: a cache hit needs neither).
 pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, Answer> {
     let fields = js::fields(&req.headers());
-    inbound::check_header_size(fields.size(), fields.largest())?;
+    inbound::check_head_size(url.len(), fields.wire_size(), fields.largest())?;
     let get = |n: &str| fields.get(n).map(str::to_string);
     let method = req.method();
     let has_body = || req.body().is_some();
