@@ -110,7 +110,7 @@ fn after_script(decoded: &[u8]) -> &[u8] {
     let rest = &decoded[start..];
     let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
     let first = &rest[..end];
-    if first.len() >= 4 && first[first.len() - 4..].eq_ignore_ascii_case(b".php") {
+    if routes::is_script(first) {
         &rest[end..]
     } else {
         decoded

@@ -181,10 +181,14 @@ pub fn is_internal(path: &[u8]) -> bool {
         return true;
     }
     let dotted = |s: &[u8]| s.first() == Some(&b'.');
-    let script = |s: &[u8]| s.len() >= 4 && s[s.len() - 4..].eq_ignore_ascii_case(b".php");
     (dotted(first) && first != b".well-known")
-        || script(first)
-        || segments.any(|s| dotted(s) || script(s))
+        || is_script(first)
+        || segments.any(|s| dotted(s) || is_script(s))
+}
+
+/// Whether a decoded path segment names a PHP script (`index.php`, any case).
+pub(crate) fn is_script(segment: &[u8]) -> bool {
+    segment.len() >= 4 && segment[segment.len() - 4..].eq_ignore_ascii_case(b".php")
 }
 
 #[cfg(test)]

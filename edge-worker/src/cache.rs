@@ -205,14 +205,13 @@ fn revalidate_later(
 /// not be read.
 async fn forward(
     req: &Request,
-    read: Inbound,
+    mut read: Inbound,
     validators: Vec<(&'static str, String)>,
     plan: &mut Plan<'_>,
     verdicts: &BTreeMap<String, PoolVerdicts>,
     state: &State,
     flow: &mut Flow<'_>,
 ) -> worker::Result<Result<(Prepared, Forwarded), Answer>> {
-    let mut read = read;
     read.edits.set.extend(validators);
     let mut p = match proxy::outbound(req, read, state).await? {
         Ok(p) => p,

@@ -69,12 +69,13 @@ function client_error(message) {
   e.name = 'ClientBodyError';
   return e;
 }
+function stalled(ms) { return client_error('stalled: nothing came for ' + ms + ' ms'); }
 function timeout(what) { return new DOMException('no ' + what + ' within the attempt timeout', 'TimeoutError'); }
 function streamed(url, init, body, ms, ctl) {
   const at = { done: false, head: 0, stop: () => {} };
   at.sent = () => { if (!at.done) at.head = setTimeout(() => ctl.abort(timeout('response head')), ms); };
   at.broke = (e) => { if (!at.done) ctl.abort(client_error('broke off: ' + (e && e.message))); };
-  at.stalled = (who) => { if (!at.done) ctl.abort(who === 'client' ? client_error('stalled: nothing came for ' + ms + ' ms') : timeout('progress sending the request body')); };
+  at.stalled = (who) => { if (!at.done) ctl.abort(who === 'client' ? stalled(ms) : timeout('progress sending the request body')); };
   init.body = watched(body, init.headers, ms, at);
   return fetch(url, init).finally(() => { at.done = true; clearTimeout(at.head); at.stop(); });
 }
@@ -84,7 +85,7 @@ export async function read_whole(req, ms) {
   try {
     for (;;) {
       const c = await new Promise((ok, fail) => {
-        idle = setTimeout(() => fail(client_error('stalled: nothing came for ' + ms + ' ms')), ms);
+        idle = setTimeout(() => fail(stalled(ms)), ms);
         r.read().then(ok, fail);
       }).finally(() => clearTimeout(idle));
       if (c.done) break;

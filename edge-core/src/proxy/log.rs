@@ -104,7 +104,7 @@ pub fn invalid_status(origin: &str, status: u16) -> String {
 /// origin tried. The path without its query (queries may carry personal data); one line
 /// whatever `why` holds.
 pub fn client_body_failed(method: &str, path_and_query: &str, why: &str) -> String {
-    let path = path_and_query.split('?').next().unwrap_or_default();
+    let path = crate::router::path_of(path_and_query);
     let why = one_line(why);
     format!("edge-worker: {method} {path}: the request's body could not be read whole ({why}); answered 400, no origin tried")
 }
@@ -113,9 +113,7 @@ pub fn client_body_failed(method: &str, path_and_query: &str, why: &str) -> Stri
 /// URL's path (no host, no query), so the 500 the client got can be traced. One line whatever
 /// `why` holds.
 pub fn edge_failed(method: &str, url: &str, why: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest.find('/').map_or("/", |i| &rest[i..]);
-    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let path = crate::router::path_of(url);
     let why = one_line(why);
     format!("edge-worker: {method} {path}: the request failed at the edge ({why}); answered 500")
 }

@@ -406,23 +406,20 @@ impl<'c> Plan<'c> {
         now_ms: u64,
     ) -> Decision {
         let failed = outcome.is_failure();
-        let state = states.get_mut(&attempt.pool);
-        if outcome == Outcome::ClientAborted {
-            // Says nothing about the origin's health, either way.
-            if let Some(state) = state {
-                state.in_flight.end(attempt.ticket);
-            }
-            self.stuck = true;
-            return Decision::GiveUp(GiveUp::ClientAborted);
-        }
-        if let Some(state) = state {
+        // A client's broken body says nothing about the origin's health, either way.
+        let client = outcome == Outcome::ClientAborted;
+        if let Some(state) = states.get_mut(&attempt.pool) {
             state.in_flight.end(attempt.ticket);
-            if state.record(attempt.origin, failed, now_ms, &self.cfg.outlier) {
+            if !client && state.record(attempt.origin, failed, now_ms, &self.cfg.outlier) {
                 self.events.push(Event::Ejected {
                     pool: attempt.pool.clone(),
                     origin: attempt.url.clone(),
                 });
             }
+        }
+        if client {
+            self.stuck = true;
+            return Decision::GiveUp(GiveUp::ClientAborted);
         }
         if !failed {
             return Decision::Respond {
