@@ -113,7 +113,7 @@ pub(crate) async fn serve(
         Ok(i) => i,
         Err(answer) => return send(answer),
     };
-    inbound.path_and_query = key::forwarded(&inbound.path_and_query, &settings.ignore_query);
+    inbound.path_and_query = creq.origin_target(&inbound.path_and_query, settings);
     let deadline = state.config.retry.deadline_ms;
     let mut flow = Flow::new(creq, url, &inbound.public_origin, settings, deadline);
     let facts = inbound.facts.clone();

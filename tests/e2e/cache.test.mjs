@@ -202,6 +202,27 @@ describe("grace", () => {
     }
   });
 
+  test("requests the cache never uses keep their whole query (utm_* reach the origin on a POST or a session's GET)", async () => {
+    // Campaign tags on a sign-up are the marketing team's data; only what the cache may store
+    // is forwarded without them.
+    const lines = [];
+    const o = await startRawOrigin((line) => {
+      lines.push(line);
+      return `HTTP/1.1 200 OK\r\nDate: ${date()}\r\nCache-Control: max-age=60\r\nContent-Length: 2\r\n\r\nok`;
+    });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      const target = "/signup?utm_source=mail&plan=2";
+      assert.equal((await w.request(target, { method: "POST", headers: { "content-length": "0" } })).status, 200);
+      assert.equal((await w.request(target, { headers: { cookie: "PHPSESSID=abc" } })).status, 200);
+      assert.equal((await w.request(target)).status, 200);
+      assert.deepEqual(lines, [`POST ${target} HTTP/1.1`, `GET ${target} HTTP/1.1`, "GET /signup?plan=2 HTTP/1.1"]);
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
   test("a request waiting on another's miss is answered within the deadline, not after a second one", async () => {
     // Origins that never answer: the first request's attempts use up deadline_ms; the one that
     // joined its miss must not then start a whole deadline of its own.

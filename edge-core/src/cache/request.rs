@@ -2,6 +2,7 @@
 //! personal (a session cookie: never shared), and its own validators.
 
 use super::directives::{Delta, Directives};
+use super::key;
 use super::settings::CacheSettings;
 use crate::cookies;
 
@@ -68,6 +69,18 @@ impl CacheRequest {
         }
     }
 
+    /// The target (`path_and_query`) the origins get. A request the cache may serve or store
+    /// goes without the query parameters its key ignores (`utm_*`): else they would be unkeyed
+    /// input, and a page that reflects one would be stored for everyone under the clean key. A
+    /// request the cache never uses (a POST, a session's) keeps its whole target, campaign tags
+    /// included.
+    pub fn origin_target(&self, path_and_query: &str, settings: &CacheSettings) -> String {
+        match self.bypass(settings) {
+            None => key::forwarded(path_and_query, &settings.ignore_query),
+            Some(_) => path_and_query.to_string(),
+        }
+    }
+
     /// `max-age`, `min-fresh`, `max-stale` (`Some(u64::MAX)` for a bare `max-stale`).
     pub fn limits(&self) -> (Option<u64>, Option<u64>, Option<u64>) {
         let get = |n| match self.cc.delta(n) {
@@ -80,5 +93,36 @@ impl CacheRequest {
             _ => None,
         };
         (get("max-age"), get("min-fresh"), max_stale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_the_cache_uses_lose_the_ignored_query_parameters() {
+        let settings = CacheSettings {
+            ignore_query: vec!["utm_*".into()],
+            ..crate::cache::storable::tests::settings()
+        };
+        let target = "/signup?utm_source=mail&plan=2";
+        for (method, cookie, want) in [
+            ("GET", None, "/signup?plan=2"),
+            ("HEAD", None, "/signup?plan=2"),
+            ("GET", Some("theme=dark"), "/signup?plan=2"),
+            ("POST", None, target),
+            ("DELETE", None, target),
+            ("GET", Some("PHPSESSID=abc"), target),
+        ] {
+            let get = |n: &str| {
+                (n == "cookie")
+                    .then(|| cookie.map(str::to_string))
+                    .flatten()
+            };
+            let req = CacheRequest::read(method, get, &settings);
+            let got = req.origin_target(target, &settings);
+            assert_eq!(got, want, "{method} cookie {cookie:?}");
+        }
     }
 }
