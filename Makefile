@@ -7,7 +7,7 @@ BUILDER := target/release/asset-builder
 TOOLS := $(CURDIR)/.tools
 WORKER_BUILD := $(TOOLS)/worker-build-0.8.7/bin/worker-build
 WASM_BINDGEN := $(TOOLS)/wasm-bindgen-0.2.130/bin/wasm-bindgen
-WORKER := edge-worker/build/worker/shim.mjs
+WORKER := edge-worker/build/worker/entry.mjs
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
@@ -25,9 +25,10 @@ $(BUILDER): $(shell find asset-builder/src cdn-manifest/src -name '*.rs') asset-
 assets: $(BUILDER) ## build www/assets into www/build with asset-builder
 	$(BUILDER) build www/assets --out www/build --strict --quiet --no-fingerprint 'errors/**'
 
-$(WORKER): $(shell find edge-worker/src edge-core/src cdn-manifest/src -name "*.rs") edge-worker/Cargo.toml edge-core/Cargo.toml Cargo.lock Cargo.toml
+$(WORKER): $(shell find edge-worker/src edge-core/src cdn-manifest/src -name "*.rs") edge-worker/js/entry.mjs edge-worker/js/runtime.mjs edge-worker/Cargo.toml edge-core/Cargo.toml Cargo.lock Cargo.toml
 	cd edge-worker && WASM_BINDGEN_BIN=$(WASM_BINDGEN) WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
 	  XDG_CACHE_HOME=$(TOOLS)/cache $(WORKER_BUILD) --profile worker
+	cp edge-worker/js/entry.mjs edge-worker/js/runtime.mjs edge-worker/build/worker/
 
 worker: $(WORKER) ## build the Wasm worker with worker-build (edge-worker/build)
 
@@ -68,8 +69,13 @@ deploy-history-check: worker $(BUILDER) ## three builds with --history into one 
 symfony-check: assets ## Symfony (Debian's packages) consumes the build: manifest, pages, URLs
 	php tests/symfony/check.php www
 
+# The proxy suites run a second time with a default route that does not cache: that path is
+# driven from the worker's entry module (edge-worker/src/driven.rs), the caching one from Rust.
+PROXY_SUITES := $(addprefix tests/e2e/,plan.test.mjs pools.test.mjs sessions.test.mjs interim.test.mjs hygiene.test.mjs health.test.mjs)
+
 e2e: worker assets ## end-to-end tests: the built worker in Miniflare (workerd), real Symfony origins, headless Chromium
 	node --test --test-concurrency=1 tests/e2e/
+	E2E_UNCACHED=1 node --test --test-concurrency=1 $(PROXY_SUITES)
 
 test: setup lint unit config-check deploy-check deploy-history-check symfony-check e2e ## every test
 	@echo "make test: all suites passed"

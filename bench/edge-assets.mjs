@@ -35,7 +35,7 @@ function worker(assetsDir) {
   return new Miniflare({
     ...common,
     modules: true,
-    scriptPath: path.join(ROOT, "edge-worker/build/worker/shim.mjs"),
+    scriptPath: path.join(ROOT, "edge-worker/build/worker/entry.mjs"),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },

@@ -58,8 +58,11 @@ try {
   };
   for (const spec of (args.build ?? "").split(",").filter(Boolean)) {
     const [name, dir] = spec.split("=");
-    if (!name || !dir || !fs.existsSync(path.join(ROOT, dir, "worker/shim.mjs"))) throw new Error(`--build ${spec}: want NAME=DIR, DIR holding worker/shim.mjs (a copy of edge-worker/build)`);
-    targets[name] = { label: `(b'') ${dir}`, start: () => startWorker({ script: `${dir}/worker/shim.mjs`, edge: edge(false), keepLog: false }) };
+    // A build's entry module: `entry.mjs` since the request path is driven from JavaScript,
+    // worker-build's `shim.mjs` in builds from before.
+    const entry = ["worker/entry.mjs", "worker/shim.mjs"].find((f) => dir && fs.existsSync(path.join(ROOT, dir, f)));
+    if (!name || !entry) throw new Error(`--build ${spec}: want NAME=DIR, DIR holding worker/entry.mjs or worker/shim.mjs (a copy of edge-worker/build)`);
+    targets[name] = { label: `(b'') ${dir}`, start: () => startWorker({ script: `${dir}/${entry}`, edge: edge(false), keepLog: false }) };
   }
   const keys = Object.keys(targets);
   const perReq = Object.fromEntries(keys.map((k) => [k, []]));

@@ -82,6 +82,10 @@ if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is
 const uncached = (pool) => ({ routes: [{ path_prefix: "/", pools: [pool], cache: { enabled: false } }] });
 const quietEdge = (open) => poolsConfig({ main: [open] }, { ...uncached("main"), extra: { origin_auth: false, log_requests: false } });
 // Each target: its label and how to start it (from the two origins); only the kept ones start.
+// The baseline build's entry module: `entry.mjs` since the request path is driven from
+// JavaScript, worker-build's `shim.mjs` in builds from before.
+const baselineEntry = args.baseline && ["worker/entry.mjs", "worker/shim.mjs"].map((f) => path.resolve(args.baseline, f)).find((f) => fs.existsSync(f));
+if (args.baseline && !baselineEntry) throw new Error(`--baseline: ${args.baseline} holds neither worker/entry.mjs nor worker/shim.mjs (want a copy of edge-worker/build)`);
 const specs = {
   direct: { label: "(a) origin directly", url: ({ open }) => open.url },
   edge: { label: "(b) edge worker (auth, logs)", start: ({ signed }) => startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
@@ -92,7 +96,7 @@ const specs = {
   rust: { label: "(c) Rust forwarder + assets", start: ({ open }) => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
   rustLog: { label: "(c') (c) + a log line", start: ({ open }) => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin, LOG: "1" }, keepLog: false }) },
   ...(args.baseline && {
-    base: { label: "(b'') from --baseline", start: ({ open }) => startWorker({ script: path.relative(ROOT, path.resolve(args.baseline, "worker/shim.mjs")), edge: quietEdge(open), keepLog: false, coordinator: true }) },
+    base: { label: "(b'') from --baseline", start: ({ open }) => startWorker({ script: path.relative(ROOT, baselineEntry), edge: quietEdge(open), keepLog: false, coordinator: true }) },
   }),
   js: { label: "(d) JS forwarder, no assets", start: ({ open }) => jsPassThrough(open.url.origin) },
 };
@@ -102,7 +106,7 @@ if (args.only) {
   if (unknown.length) throw new Error(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(specs).join(", ")}`);
   for (const k of Object.keys(specs)) if (!keep.has(k)) delete specs[k];
 }
-if (args.baseline && !fs.existsSync(path.resolve(args.baseline, "worker/shim.mjs"))) throw new Error(`--baseline: ${args.baseline}/worker/shim.mjs is missing (a copy of edge-worker/build)`);
+
 const origins = {
   open: await startOrigin({ name: "open", key: null }), // no origin auth: the floors, edge without auth
   signed: await startOrigin({ name: "signed" }), // verifies the edge's signature (and nonce)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use edge_core::balancer::health::PoolVerdicts;
-use edge_core::coordinator::refresh_due;
+use edge_core::coordinator::refresh_due as refresh_due_at;
 use worker::{console_error, event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::state::{load, now_ms, State};
@@ -33,10 +33,16 @@ pub(crate) fn verdicts_for(state: &State, chain: &[String]) -> BTreeMap<String, 
 /// older than `coordinator_poll_ms`: a purge or a verdict reaches every isolate within that
 /// bound plus one round trip.
 pub(crate) fn maybe_refresh(state: &Rc<State>, ctx: &Context) {
-    let interval = state.config.coordinator_poll_ms;
-    let due = |last: &mut u64| refresh_due(last, now_ms(), interval);
-    if state.coordinator.is_some() && due(&mut state.coord.borrow_mut().1) {
+    if refresh_due(state) {
         let task = crate::cache::Task::RefreshCoordinator;
         ctx.wait_until(crate::cache::run(state.clone(), task));
     }
+}
+
+/// Whether this isolate's copy of the coordinator's snapshot is due for a refresh (counted as
+/// started when it is: the caller starts it).
+pub(crate) fn refresh_due(state: &State) -> bool {
+    let interval = state.config.coordinator_poll_ms;
+    let due = |last: &mut u64| refresh_due_at(last, now_ms(), interval);
+    state.coordinator.is_some() && due(&mut state.coord.borrow_mut().1)
 }

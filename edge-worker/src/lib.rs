@@ -16,6 +16,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 mod assets;
 mod cache;
 mod coordinator;
+pub mod driven;
 mod health;
 mod interim;
 mod jobs;

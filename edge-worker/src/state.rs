@@ -66,6 +66,11 @@ async fn once<T>(
     result
 }
 
+/// The isolate's state when it is loaded (no wait).
+pub(crate) fn loaded() -> Option<Rc<State>> {
+    STATE.with(|s| s.borrow().clone())
+}
+
 /// The isolate's state, loaded on its first request (once, whatever the concurrency).
 pub(crate) async fn load(env: &Env) -> Result<Rc<State>, String> {
     let loaded = || STATE.with(|s| s.borrow().clone());

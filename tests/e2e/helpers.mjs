@@ -18,7 +18,7 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * Starts the built worker. `edge` is the EDGE object of [vars]; `assets` the directory the
  * ASSETS binding serves. Returns { url, log, request, dispose }.
  */
-export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/shim.mjs", keepLog = true, port = 0, coordinator = script.startsWith("edge-worker/") } = {}) {
+export async function startWorker({ edge = { public_path: "/assets/" }, assets = WWW_BUILD, bindings = {}, kvNamespaces, script = "edge-worker/build/worker/entry.mjs", keepLog = true, port = 0, coordinator = script.startsWith("edge-worker/") } = {}) {
   // Every line workerd prints (the worker's console output included), so tests can assert
   // what the worker logged.
   const log = [];
@@ -165,6 +165,13 @@ export async function startOrigin({ name = "origin-1", port, key = ORIGIN_KEY, e
 }
 
 /** The EDGE config for pools of origins: { dc1: [o1, o2], dc2: [o3] } with one catch-all route. */
+/**
+ * `E2E_UNCACHED=1`: the default route of `poolsConfig` does not cache, so that the proxy suites
+ * run again through the path a non-caching route takes (driven from the entry module, see
+ * edge-worker/src/driven.rs); `make e2e` runs them both ways.
+ */
+export const UNCACHED = process.env.E2E_UNCACHED === "1";
+
 export function poolsConfig(pools, { routes, steering = {}, extra = {} } = {}) {
   return {
     public_path: "/assets/",
@@ -174,7 +181,7 @@ export function poolsConfig(pools, { routes, steering = {}, extra = {} } = {}) {
         { ...(steering[name] ?? {}), origins: origins.map((o) => ({ url: typeof o.url === "string" ? o.url : o.url.origin, weight: o.weight ?? 1 })) },
       ]),
     ),
-    routes: routes ?? [{ path_prefix: "/", pools: Object.keys(pools) }],
+    routes: routes ?? [{ path_prefix: "/", pools: Object.keys(pools), ...(UNCACHED && { cache: { enabled: false } }) }],
     ...extra,
   };
 }

@@ -51,6 +51,17 @@ impl<'p, 'c, R> Attempts<'p, 'c, R> {
         }
     }
 
+    /// The attempts of `plan` taken up again between calls, with the answer kept so far
+    /// ([`Attempts::into_last`]): for a driver that holds the plan across calls from JavaScript.
+    pub fn resume(plan: &'p mut Plan<'c>, last_answer: Option<R>) -> Self {
+        Attempts { plan, last_answer }
+    }
+
+    /// The answer kept for a give-up that passes the last one on, to resume with.
+    pub fn into_last(self) -> Option<R> {
+        self.last_answer
+    }
+
     /// The next attempt to make, or how the attempts ended (see [`Plan::next`]).
     pub fn next(
         &mut self,

@@ -1,0 +1,265 @@
+//! One proxied request held between the calls of a driver that does its I/O elsewhere (the
+//! worker's JavaScript entry): the request as read, its plan, where its attempts stand, and what
+//! the client gets. Each step is a plain call: the driver asks for the next attempt, makes it,
+//! reports what came back, and is told what to do with that answer ([`Reply`]).
+//!
+//! It takes what needs nothing but a plan and the runtime's own calls: a request with no body,
+//! on a proxy route that does not cache. A request it does not take goes to the glue's own
+//! driver, which reads it again (the edge's answers to a bad request included).
+
+use std::collections::BTreeMap;
+
+use super::attempts::{for_client, Attempts, Ended};
+use super::inbound::{self, Inbound};
+use super::plan::{Attempt, Plan};
+use crate::answer::{Answer, ErrorPages};
+use crate::balancer::health::PoolVerdicts;
+use crate::balancer::retry::{BodyKind, Outcome};
+use crate::balancer::PoolStates;
+use crate::cache::status::annotations;
+use crate::config::Config;
+use crate::field_lines::FieldLines;
+use crate::header_edits::HeaderEdits;
+use crate::origin_auth::{self, Signed};
+use crate::router::{self, Decision};
+use crate::routes::Upstream;
+
+/// What the driver does with an answer, or after the attempts ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Pass this answer on ([`Exchange::intercepts`], then the client's edits).
+    Respond,
+    /// Keep this answer (the last one an origin gave), dropping any kept before; go on.
+    Keep,
+    /// Drop this answer; go on.
+    Drop,
+    /// The attempts ended: pass the kept answer on.
+    Last,
+    /// The attempts ended: the edge answers itself ([`Exchange::answer`]).
+    Answer,
+}
+
+impl Reply {
+    /// One letter for the driver (`R`, `K`, `N`, `L`, `A`).
+    pub fn code(self) -> char {
+        match self {
+            Reply::Respond => 'R',
+            Reply::Keep => 'K',
+            Reply::Drop => 'N',
+            Reply::Last => 'L',
+            Reply::Answer => 'A',
+        }
+    }
+}
+
+/// The next request to an origin: the request's method as sent, the whole URL, the attempt's
+/// timeout and the header edits (the origin signature included, fresh for each attempt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The method as it goes on the wire.
+    pub method: String,
+    /// The origin's URL and the request target.
+    pub url: String,
+    /// Time allowed for the attempt.
+    pub timeout_ms: u64,
+    /// The request's headers less what the origin must not see, plus the edge's own.
+    pub edits: HeaderEdits,
+}
+
+/// One proxied request under way.
+#[derive(Debug)]
+pub struct Exchange<'c> {
+    plan: Plan<'c>,
+    upstream: &'c Upstream,
+    inbound: Inbound,
+    verdicts: BTreeMap<String, PoolVerdicts>,
+    /// The attempt made and not yet reported.
+    current: Option<Attempt>,
+    /// The number of the attempt whose answer is kept for a give-up that passes it on.
+    last: Option<u32>,
+    ended: Option<Ended<u32>>,
+    /// When the first attempt was sent, and when the last answer came, ms since the epoch.
+    sent_ms: Option<u64>,
+    received_ms: u64,
+    hsts: Option<&'c str>,
+}
+
+impl<'c> Exchange<'c> {
+    /// Takes a request with `method` for `url` (its header `fields`; `has_body`: the runtime
+    /// has a body for it) when it is one this driver carries out (see the module's header).
+    /// `verdicts` gives the health verdicts of the plan's pools; `cookie_key` signs its cookies.
+    pub fn start(
+        cfg: &'c Config,
+        cookie_key: &[u8],
+        (method, url, fields, has_body): (&str, &str, &FieldLines, bool),
+        verdicts: impl FnOnce(&[String]) -> BTreeMap<String, PoolVerdicts>,
+        now_ms: u64,
+    ) -> Option<Self> {
+        let Decision::Proxy(route, upstream) = router::decide(url, cfg) else {
+            return None;
+        };
+        let length = fields.get("content-length");
+        let body = inbound::body_kind(method, || has_body, length);
+        if upstream.cache.enabled || body != BodyKind::None {
+            return None;
+        }
+        inbound::check_head_size(url.len(), fields.wire_size(), fields.largest()).ok()?;
+        let get = |n: &str| fields.get(n).map(str::to_string);
+        let inbound = inbound::read(url, method, get, fields.names(), body, cfg, now_ms).ok()?;
+        let plan = Plan::new(cfg, route, upstream, inbound.facts.clone(), cookie_key);
+        Some(Exchange {
+            verdicts: verdicts(plan.chain()),
+            plan,
+            upstream,
+            inbound,
+            current: None,
+            last: None,
+            ended: None,
+            sent_ms: None,
+            received_ms: 0,
+            hsts: cfg.forwarding.hsts_for(url),
+        })
+    }
+
+    /// The request as read.
+    pub fn inbound(&self) -> &Inbound {
+        &self.inbound
+    }
+
+    /// The attempt made and not yet reported.
+    pub fn current(&self) -> Option<&Attempt> {
+        self.current.as_ref()
+    }
+
+    /// The next attempt, signed with `origin_key` when set (`random` gives its nonce), or how
+    /// the attempts ended ([`Reply::Last`] or [`Reply::Answer`]).
+    pub fn next(
+        &mut self,
+        pools: &mut PoolStates,
+        now_ms: u64,
+        mut random: impl FnMut() -> u64,
+        origin_key: Option<&[u8]>,
+    ) -> Result<Outgoing, Reply> {
+        let mut attempts = Attempts::resume(&mut self.plan, self.last.take());
+        let next = attempts.next(pools, &self.verdicts, now_ms, random());
+        self.last = attempts.into_last();
+        let a = match next {
+            Ok(a) => a,
+            Err(ended) => return Err(self.end(ended)),
+        };
+        let i = &self.inbound;
+        let mut edits = i.edits.clone();
+        if let Some(key) = origin_key {
+            let nonce = origin_auth::nonce(random(), random());
+            let signed = Signed {
+                time: now_ms / 1000,
+                nonce: &nonce,
+                method: &i.method,
+                host: &origin_auth::authority_of(&a.url),
+                path_and_query: &i.path_and_query,
+                forwarded: i.signed_values(),
+            };
+            edits
+                .set
+                .push((origin_auth::HEADER, origin_auth::sign(key, &signed)));
+        }
+        let out = Outgoing {
+            method: i.method.clone(),
+            url: format!("{}{}", a.url, i.path_and_query),
+            timeout_ms: a.timeout_ms,
+            edits,
+        };
+        self.sent_ms.get_or_insert(now_ms);
+        self.current = Some(a);
+        Ok(out)
+    }
+
+    /// Reports what the current attempt gave: an answer's status, or how it failed. What to do
+    /// with the answer, and lines to log (an invalid status, an ejected origin).
+    pub fn report(
+        &mut self,
+        result: Result<u16, Outcome>,
+        pools: &mut PoolStates,
+        now_ms: u64,
+    ) -> (Reply, Vec<String>) {
+        let Some(a) = self.current.take() else {
+            return (Reply::Answer, Vec::new());
+        };
+        self.received_ms = now_ms;
+        let answered = result.is_ok();
+        let mut attempts = Attempts::resume(&mut self.plan, self.last.take());
+        let reported = attempts.report(&a, result.map(|s| (s, a.number)), pools, now_ms);
+        self.last = attempts.into_last();
+        let reply = match reported.ended {
+            Some(ended) if answered && ended.result == Ok(a.number) => {
+                self.ended = Some(ended);
+                Reply::Respond
+            }
+            Some(ended) => self.end(ended),
+            None if self.last == Some(a.number) => Reply::Keep,
+            None => Reply::Drop,
+        };
+        (reply, reported.lines)
+    }
+
+    fn end(&mut self, ended: Ended<u32>) -> Reply {
+        let reply = match ended.result {
+            Ok(_) => Reply::Last,
+            Err(_) => Reply::Answer,
+        };
+        self.ended = Some(ended);
+        reply
+    }
+
+    /// Whether the route shows its own page instead of an origin's answer with `status`.
+    pub fn intercepts(&self, status: u16) -> bool {
+        self.upstream.intercepts(status)
+    }
+
+    /// `Set-Cookie` values for the answer passed on (pins, read-your-writes).
+    pub fn set_cookies(&self) -> &[String] {
+        self.ended.as_ref().map_or(&[], |e| &e.set_cookies)
+    }
+
+    /// `Server-Timing`, and `Strict-Transport-Security` when configured, for the answer.
+    pub fn annotations(&self, now_ms: u64) -> HeaderEdits {
+        let origin_ms = self.sent_ms.map(|s| self.received_ms.saturating_sub(s));
+        let mut edits = annotations(None, self.inbound.facts.started_ms, origin_ms, now_ms);
+        if let Some(hsts) = self.hsts {
+            edits
+                .set
+                .push(("strict-transport-security", hsts.to_string()));
+        }
+        edits
+    }
+
+    /// The edge's own answer: why the attempts gave up, or the route's page for an origin's
+    /// error with `status`; with its error page for a browser, headers only for HEAD.
+    pub fn answer(&self, pages: &ErrorPages, status: u16) -> Answer {
+        let result = match self.ended.as_ref().map(|e| &e.result) {
+            Some(Err(answer)) => Err(answer.clone()),
+            _ => Ok(status),
+        };
+        let client = for_client(result, |s| *s, self.upstream, pages, &self.inbound);
+        client.err().unwrap_or_else(Answer::edge_failed)
+    }
+
+    /// The request's log line with the client's `status` (`None` when requests are not logged).
+    pub fn log_line(&self, status: u16, now_ms: u64) -> Option<(String, bool)> {
+        let error = self.ended.as_ref().and_then(|e| e.error);
+        let line = self
+            .plan
+            .log_line(&self.inbound.method, status, error, None, now_ms)?;
+        Some((line, error.is_some()))
+    }
+
+    /// Ends the exchange: an attempt still in flight (its request was cancelled) is abandoned.
+    pub fn close(self, pools: &mut PoolStates) {
+        if let Some(a) = self.current {
+            a.abandon(pools);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! An exchange driven as the worker's entry drives it: the replies for each answer, the end.
+
+use super::*;
+use crate::balancer::pool_states;
+
+const T0: u64 = 1_700_000_000_000;
+
+/// dc1 = a1, a2; `route` is appended to the only route.
+fn config(route: &str) -> Config {
+    Config::from_json(&format!(
+        r#"{{"routes":[{{"pools":["dc1"],"cache":{{"enabled":false}}{route}}}],
+            "pools":{{"dc1":{{"origins":[{{"url":"http://a1"}},{{"url":"http://a2"}}]}}}}}}"#
+    ))
+    .unwrap()
+}
+
+fn fields(extra: &str) -> FieldLines {
+    FieldLines::parse(format!(
+        "cf-connecting-ip\n203.0.113.7\naccept\ntext/html\n{extra}"
+    ))
+}
+
+fn start<'c>(
+    cfg: &'c Config,
+    method: &str,
+    url: &str,
+    f: &FieldLines,
+    body: bool,
+) -> Option<Exchange<'c>> {
+    Exchange::start(cfg, b"k", (method, url, f, body), |_| BTreeMap::new(), T0)
+}
+
+#[test]
+fn takes_only_bodiless_requests_on_routes_that_do_not_cache() {
+    let plain = config("");
+    let cached = Config::from_json(
+        r#"{"routes":[{"pools":["dc1"]}],"pools":{"dc1":{"origins":[{"url":"http://a1"}]}}}"#,
+    )
+    .unwrap();
+    let f = fields("");
+    let with_length = fields("content-length\n5\n");
+    for (cfg, method, url, f, body, taken) in [
+        (&plain, "GET", "https://shop.test/p", &f, false, true),
+        (&plain, "HEAD", "https://shop.test/p", &f, false, true),
+        (&plain, "DELETE", "https://shop.test/p", &f, false, true),
+        (
+            &plain,
+            "POST",
+            "https://shop.test/p",
+            &with_length,
+            true,
+            false,
+        ),
+        (
+            &plain,
+            "GET",
+            "https://shop.test/_profiler/x",
+            &f,
+            false,
+            false,
+        ),
+        (&plain, "TRACE", "https://shop.test/p", &f, false, false),
+        (&cached, "GET", "https://shop.test/p", &f, false, false),
+    ] {
+        let got = start(cfg, method, url, f, body).is_some();
+        assert_eq!(got, taken, "{method} {url}");
+    }
+    let anonymous = FieldLines::parse("accept\n*/*\n".to_string());
+    assert!(
+        start(&plain, "GET", "https://shop.test/p", &anonymous, false).is_none(),
+        "refused (no client address): the glue's driver answers it"
+    );
+}
+
+/// Drives a GET with `answers` in turn (then refusals); the replies and the origins tried.
+fn drive(cfg: &Config, answers: &[Result<u16, Outcome>]) -> (Vec<Reply>, Vec<String>) {
+    let f = fields("");
+    let mut x = start(cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    let mut states = pool_states(&cfg.pools);
+    let (mut replies, mut tried) = (Vec::new(), Vec::new());
+    let refusals = std::iter::repeat(&Err(Outcome::Refused));
+    for answer in answers.iter().chain(refusals) {
+        match x.next(&mut states, T0, || 7, None) {
+            Ok(out) => tried.push(out.url),
+            Err(end) => {
+                replies.push(end);
+                break;
+            }
+        }
+        let (reply, _) = x.report(*answer, &mut states, T0 + 5);
+        replies.push(reply);
+        if matches!(reply, Reply::Respond | Reply::Last | Reply::Answer) {
+            break;
+        }
+    }
+    (replies, tried)
+}
+
+#[test]
+fn replies_for_each_answer() {
+    use Reply::*;
+    let cfg = config("");
+    let (a1, a2) = ("http://a1/p".to_string(), "http://a2/p".to_string());
+    let table: [(&[Result<u16, Outcome>], &[Reply]); 5] = [
+        (&[Ok(200)], &[Respond]),
+        (&[Err(Outcome::Refused), Ok(200)], &[Drop, Respond]),
+        // Maintenance mode everywhere: the origins' own 503 is passed on, not the edge's (the
+        // third attempt, on a1 again, found it down).
+        (&[Ok(503), Ok(503)], &[Keep, Keep, Last]),
+        (&[Ok(503), Err(Outcome::Refused)], &[Keep, Drop, Last]),
+        (&[], &[Drop, Drop, Answer]),
+    ];
+    for (answers, want) in table {
+        let (replies, tried) = drive(&cfg, answers);
+        assert_eq!(replies, want, "{answers:?}");
+        assert_eq!(tried[0], a1, "{answers:?}");
+        if tried.len() > 1 {
+            assert_eq!(tried[1], a2, "failover: {answers:?}");
+        }
+    }
+}
+
+#[test]
+fn the_edge_answers_503_when_no_origin_answered() {
+    let cfg = config("");
+    let f = fields("");
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    let mut states = pool_states(&cfg.pools);
+    let end = loop {
+        match x.next(&mut states, T0, || 7, None) {
+            Ok(_) => match x.report(Err(Outcome::Refused), &mut states, T0).0 {
+                Reply::Drop => continue,
+                end => break end,
+            },
+            Err(end) => break end,
+        }
+    };
+    assert_eq!(end, Reply::Answer);
+    let answer = x.answer(&cfg.error_pages, 0);
+    assert_eq!(answer.status, 503);
+    assert!(answer.headers.iter().any(|(n, _)| *n == "retry-after"));
+    let (line, error) = x.log_line(503, T0 + 9).unwrap_or_default();
+    assert!(error || line.is_empty(), "the log line says why");
+}
+
+#[test]
+fn each_attempt_is_signed_afresh_when_a_key_is_set() {
+    let cfg = config("");
+    let f = fields("x-edge-auth\nforged\n");
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    let mut states = pool_states(&cfg.pools);
+    let mut n = 0;
+    let out = x
+        .next(
+            &mut states,
+            T0,
+            || {
+                n += 1;
+                n
+            },
+            Some(b"key"),
+        )
+        .unwrap();
+    let sigs: Vec<_> = out
+        .edits
+        .set
+        .iter()
+        .filter(|(k, _)| *k == origin_auth::HEADER)
+        .collect();
+    assert_eq!(sigs.len(), 1, "{:?}", out.edits);
+    assert_ne!(sigs[0].1, "forged");
+    x.report(Err(Outcome::Refused), &mut states, T0);
+    let again = x.next(&mut states, T0, || 9, Some(b"key")).unwrap();
+    assert_ne!(again.edits.set, out.edits.set, "a fresh nonce");
+    let unsigned = start(&cfg, "GET", "https://shop.test/p", &f, false)
+        .unwrap()
+        .next(&mut states, T0, || 7, None)
+        .unwrap();
+    assert!(unsigned
+        .edits
+        .set
+        .iter()
+        .all(|(k, _)| *k != origin_auth::HEADER));
+}
+
+#[test]
+fn an_intercepting_route_shows_its_own_page_for_an_origin_error() {
+    let cfg = config(r#","intercept_origin_errors":true"#);
+    let f = fields("");
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    let mut states = pool_states(&cfg.pools);
+    x.next(&mut states, T0, || 7, None).unwrap();
+    assert_eq!(x.report(Ok(500), &mut states, T0).0, Reply::Respond);
+    assert!(x.intercepts(500) && !x.intercepts(404));
+    assert_eq!(x.answer(&cfg.error_pages, 500).status, 500);
+}
+
+#[test]
+fn closing_mid_attempt_ends_its_in_flight_count() {
+    let cfg = config(r#""#);
+    let f = fields("");
+    let mut states = pool_states(&cfg.pools);
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    x.next(&mut states, T0, || 7, None).unwrap();
+    let busy = format!("{:?}", states["dc1"].in_flight);
+    x.close(&mut states);
+    assert_ne!(format!("{:?}", states["dc1"].in_flight), busy);
+}
+
+#[test]
+fn annotations_time_the_origin_and_add_hsts_on_https() {
+    let cfg = Config::from_json(
+        r#"{"routes":[{"pools":["dc1"],"cache":{"enabled":false}}],
+            "pools":{"dc1":{"origins":[{"url":"http://a1"}]}},"hsts":"max-age=60"}"#,
+    )
+    .unwrap();
+    let f = fields("");
+    let mut states = pool_states(&cfg.pools);
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    x.next(&mut states, T0, || 7, None).unwrap();
+    x.report(Ok(200), &mut states, T0 + 30);
+    let edits = x.annotations(T0 + 40);
+    assert_eq!(edits.append[0].1, "edge;dur=10, origin;dur=30");
+    assert_eq!(
+        edits.set,
+        vec![("strict-transport-security", "max-age=60".to_string())]
+    );
+    let http = start(&cfg, "GET", "http://shop.test/p", &f, false).unwrap();
+    assert!(http.annotations(T0).set.is_empty());
+}

@@ -1,0 +1,104 @@
+// The runtime calls of the edge's request path, written once in JavaScript: imported by the
+// Rust glue (`src/js.rs`, through wasm-bindgen) and by the entry module (`entry.mjs`).
+//
+// The calls that cross into the runtime on every proxied request, each written once in
+// JavaScript so that it is one crossing rather than one per header or option: reading a
+// message's fields (`forEach`: no iterator result or entry array per field), applying the
+// core's edits (`HeaderEdits::encode`'s lines), and the origin fetch with its head-only
+// timeout. A client's streamed body goes to the origin through a stream of the edge's own
+// (`watched`; a `FixedLengthStream` keeps its declared length), for three reasons:
+// - the runtime reports a body that broke off and a lost origin alike, and only the pump can
+//   tell them apart: it aborts the fetch with a `ClientBodyError`
+//   (`edge_core::proxy::failure::CLIENT_BODY_ERROR`), which the plan counts as the client's
+//   fault, not the origin's; aborting (rather than erroring the stream, which workerd ends like
+//   a complete chunked body) makes the origin see the upload cut off;
+// - the attempt timeout bounds the wait for the response head *after* the body has been sent:
+//   a slow upload (a phone sending a photo) is not an origin that does not answer;
+// - while the body is sent, the same timeout bounds each wait for progress: a client that
+//   stalls is its own failure, an origin that takes no more is a timed-out attempt.
+export function header_fields(h) { let s = ''; h.forEach((v, k) => { s += k + '\n' + v + '\n'; }); return s; }
+/** Applies `HeaderEdits::encode`'s lines in `e`, from offset `at`, to the headers `h`. */
+export function apply(h, e, at = 0) {
+  for (let i = at; i < e.length; ) {
+    const a = e.indexOf('\n', i);
+    if (a < 0) break;
+    const op = e[i], name = e.slice(i + 1, a);
+    if (op === '-') { h.delete(name); i = a + 1; continue; }
+    const b = e.indexOf('\n', a + 1);
+    if (b < 0) break;
+    const value = e.slice(a + 1, b);
+    if (op === '=') h.set(name, value); else h.append(name, value);
+    i = b + 1;
+  }
+}
+export function edit_headers(h, e) { apply(h, e); }
+export function edited_copy(h, e) { const c = new Headers(h); apply(c, e); return c; }
+export function rebuilt(r, e) { const o = new Response(r.body, r); apply(o.headers, e); return o; }
+function watched(body, headers, ms, at) {
+  const n = headers.get('content-length');
+  const t = n !== null && /^[0-9]{1,15}$/.test(n) ? new FixedLengthStream(Number(n)) : new IdentityTransformStream();
+  const r = body.getReader(), w = t.writable.getWriter();
+  // One timer per `ms`, not one per chunk: it checks that some chunk moved since it last ran.
+  let moved = false, who = 'client', tick = 0;
+  const check = () => { if (at.done) return; if (!moved) return at.stalled(who); moved = false; tick = setTimeout(check, ms); };
+  tick = setTimeout(check, ms);
+  at.stop = () => clearTimeout(tick);
+  (async () => {
+    for (;;) {
+      who = 'client';
+      let c;
+      try { c = await r.read(); } catch (e) { at.stop(); at.broke(e); return; }
+      moved = true;
+      if (c.done) { at.stop(); w.close().catch(() => {}); at.sent(); return; }
+      who = 'origin';
+      try { await w.write(c.value); } catch (e) { at.stop(); r.cancel(e).catch(() => {}); return; }
+      moved = true;
+    }
+  })();
+  return t.readable;
+}
+function client_error(message) {
+  const e = new Error("the client's request body " + message);
+  e.name = 'ClientBodyError';
+  return e;
+}
+function stalled(ms) { return client_error('stalled: nothing came for ' + ms + ' ms'); }
+function timeout(what) { return new DOMException('no ' + what + ' within the attempt timeout', 'TimeoutError'); }
+function streamed(url, init, body, ms, ctl) {
+  const at = { done: false, head: 0, stop: () => {} };
+  at.sent = () => { if (!at.done) at.head = setTimeout(() => ctl.abort(timeout('response head')), ms); };
+  at.broke = (e) => { if (!at.done) ctl.abort(client_error('broke off: ' + (e && e.message))); };
+  at.stalled = (who) => { if (!at.done) ctl.abort(who === 'client' ? stalled(ms) : timeout('progress sending the request body')); };
+  init.body = watched(body, init.headers, ms, at);
+  return fetch(url, init).finally(() => { at.done = true; clearTimeout(at.head); at.stop(); });
+}
+export async function read_whole(req, ms) {
+  const r = req.body.getReader(), parts = [];
+  let n = 0, idle = 0;
+  try {
+    for (;;) {
+      const c = await new Promise((ok, fail) => {
+        idle = setTimeout(() => fail(stalled(ms)), ms);
+        r.read().then(ok, fail);
+      }).finally(() => clearTimeout(idle));
+      if (c.done) break;
+      parts.push(c.value);
+      n += c.value.length;
+    }
+  } catch (e) {
+    r.cancel(e).catch(() => {});
+    throw e && e.name === 'ClientBodyError' ? e : client_error('broke off: ' + (e && e.message));
+  }
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) { out.set(p, n); n += p.length; }
+  return out;
+}
+export function origin_fetch(url, method, headers, body, ms) {
+  const ctl = new AbortController();
+  const init = { method, headers, redirect: 'manual', signal: ctl.signal };
+  if (body instanceof ReadableStream) return streamed(url, init, body, ms, ctl);
+  if (body !== undefined && body !== null) init.body = body;
+  const t = setTimeout(() => ctl.abort(timeout('response head')), ms);
+  return fetch(url, init).finally(() => clearTimeout(t));
+}

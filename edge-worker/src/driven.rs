@@ -1,0 +1,247 @@
+//! The proxy path driven from JavaScript. A request with no body, on a proxy route that does not
+//! cache, is carried out by the worker's entry module (`edge-worker/js/entry.mjs`) with the
+//! runtime's own calls; this module answers it, step by step, with what the core's
+//! [`Exchange`] decides: one synchronous call per step, text in and text out. Driven from Rust
+//! (`proxy.rs`), the same work crossed between Wasm and JavaScript about 35 times per request
+//! (each call runs wasm-bindgen's shims, each `await` its promise glue) and cost 1.15× the CPU of
+//! a bare Rust forwarder; driven from JavaScript it takes 5 calls. Every other request (assets,
+//! caching routes, uploads) goes to the Rust handler (`lib.rs`), as does one the core refuses
+//! here (it reads it again and answers).
+//!
+//! The calls, in order (`h`: the handle `edge_begin` gave):
+//! - `edge_begin(method, url, fields, has_body)`: the handle, or `undefined` for the Rust
+//!   handler; bit 31 set: refresh the coordinator's snapshot in the background
+//!   (`edge_refresh`);
+//! - `edge_next(h)`: the next attempt as lines (method, URL, timeout ms, `f` to fetch or `s`
+//!   for a socket of its own, then the header edits: `HeaderEdits::encode`), or how the
+//!   attempts ended ([`Reply::code`]: `L` pass the kept answer on, `A` the edge answers);
+//! - `edge_report(h, status, error name, error message)` after each attempt: a [`Reply::code`];
+//! - `edge_respond(h, status, fields)`: the edits that make an origin's answer the client's,
+//!   or `undefined` when the route shows its own page instead (`edge_answer`);
+//! - `edge_end(h)` when the request is done, however it ended: the ms after which to write the
+//!   request log (`edge_flush_log`), or -1.
+
+use std::cell::RefCell;
+
+use edge_core::balancer::retry::Outcome;
+use edge_core::field_lines::FieldLines;
+use edge_core::proxy::exchange::{Exchange, Reply};
+use edge_core::proxy::failure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use web_sys::{Headers, Request, Response};
+use worker::{console_error, console_log};
+
+use crate::origin::OriginRequest;
+use crate::state::{now_ms, random, State};
+
+thread_local! {
+    /// The isolate's state, for the exchanges to borrow: loaded once per isolate and never
+    /// dropped (a new deploy starts new isolates), so one copy of its handle is leaked.
+    static STATE: RefCell<Option<&'static State>> = const { RefCell::new(None) };
+    /// The exchanges under way, by handle (slots reused).
+    static OPEN: RefCell<Vec<Option<Exchange<'static>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The isolate's state once the Rust handler has loaded it.
+fn state() -> Option<&'static State> {
+    if let Some(s) = STATE.with(|s| *s.borrow()) {
+        return Some(s);
+    }
+    let s: &'static State = Box::leak(Box::new(crate::state::loaded()?));
+    STATE.with(|slot| *slot.borrow_mut() = Some(s));
+    Some(s)
+}
+
+/// Runs `f` on exchange `h` (`None` for an unknown handle).
+fn with<T>(h: u32, f: impl FnOnce(&mut Exchange<'static>, &'static State) -> T) -> Option<T> {
+    let state = state()?;
+    OPEN.with(|open| Some(f(open.borrow_mut().get_mut(h as usize)?.as_mut()?, state)))
+}
+
+/// Takes a request (see the module's header): its handle, or `None` for the Rust handler.
+#[wasm_bindgen]
+pub fn edge_begin(method: &str, url: &str, fields: String, has_body: bool) -> Option<u32> {
+    let state = state()?;
+    let fields = FieldLines::parse(fields);
+    let request = (method, url, &fields, has_body);
+    let verdicts = |chain: &[String]| crate::health::verdicts_for(state, chain);
+    let (config, key) = (&state.config, &state.cookie_key);
+    let x = Exchange::start(config, key, request, verdicts, now_ms())?;
+    let h = OPEN.with(|open| {
+        let mut open = open.borrow_mut();
+        let free = open.iter().position(Option::is_none);
+        let i = free.unwrap_or_else(|| {
+            open.push(None);
+            open.len() - 1
+        });
+        open[i] = Some(x);
+        i as u32
+    });
+    Some(h | u32::from(crate::health::refresh_due(state)) << 31)
+}
+
+/// The next attempt of `h`, or how its attempts ended (see the module's header).
+#[wasm_bindgen]
+pub fn edge_next(h: u32) -> String {
+    let next: Option<Result<String, Reply>> = with(h, |x, state| {
+        let key = state.origin_key.as_deref();
+        let out = x.next(&mut state.pools.borrow_mut(), now_ms(), random, key)?;
+        let socket = x
+            .current()
+            .is_some_and(|a| crate::interim::sends_interim(&a.url));
+        let how = if socket { 's' } else { 'f' };
+        let edits = out.edits.encode().map_err(|_| Reply::Answer)?;
+        let (method, url, ms) = (out.method, out.url, out.timeout_ms);
+        Ok(format!("{method}\n{url}\n{ms}\n{how}\n{edits}"))
+    });
+    match next {
+        Some(Ok(text)) => text,
+        Some(Err(end)) => end.code().to_string(),
+        None => Reply::Answer.code().to_string(),
+    }
+}
+
+/// Reports what the current attempt of `h` gave: an answer with `status`, or a failure (the
+/// error's name and message). See the module's header for the codes.
+#[wasm_bindgen]
+pub fn edge_report(h: u32, status: u16, name: Option<String>, message: Option<String>) -> String {
+    let reply = with(h, |x, state| {
+        let result = match &name {
+            Some(n) => Err(outcome_of(n, message.as_deref())),
+            None => Ok(status),
+        };
+        let (reply, lines) = x.report(result, &mut state.pools.borrow_mut(), now_ms());
+        for line in lines {
+            console_error!("{line}");
+        }
+        reply
+    });
+    reply.unwrap_or(Reply::Answer).code().to_string()
+}
+
+/// The outcome of an attempt that failed with the error `name` (`message`): the runtime's
+/// errors as [`failure::of_error`] reads them, or an outcome `edge_interim` named.
+fn outcome_of(name: &str, message: Option<&str>) -> Outcome {
+    match (name, message) {
+        ("EdgeOutcome", Some("refused")) => Outcome::Refused,
+        ("EdgeOutcome", Some("timed out")) => Outcome::TimedOut,
+        ("EdgeOutcome", Some("invalid")) => Outcome::Invalid,
+        ("EdgeOutcome", _) => Outcome::Lost,
+        _ => failure::of_error(Some(name), message),
+    }
+}
+
+/// The edits that make the origin's answer (`status`, `fields`) of `h` the client's — less what
+/// would reveal the origin, plus the plan's cookies, `Server-Timing` and HSTS — and its log line;
+/// `None` when the route shows its own page instead of the origin's error (`edge_answer`).
+#[wasm_bindgen]
+pub fn edge_respond(h: u32, status: u16, fields: String) -> Option<String> {
+    let edits = with(h, |x, state| {
+        if x.intercepts(status) {
+            return None;
+        }
+        let fields = FieldLines::parse(fields);
+        let get = |n: &str| fields.get(n).map(str::to_string);
+        let origin = &x.inbound().public_origin;
+        let mut edits = state.client_edits(get, origin, x.set_cookies());
+        edits.extend(x.annotations(now_ms()));
+        log(x, status, state);
+        edits.encode().ok()
+    });
+    edits.flatten()
+}
+
+/// The request's log line, into the isolate's batch.
+fn log(x: &Exchange<'_>, status: u16, state: &State) {
+    if let Some((line, edge_error)) = x.log_line(status, now_ms()) {
+        if let Some(text) = state.log_request(&line, status, edge_error) {
+            console_log!("{text}");
+        }
+    }
+}
+
+/// The edge's own answer to `req` (exchange `h`): why the attempts gave up, or the route's page
+/// for an origin's error with `status`; with its page of the build for a browser.
+#[wasm_bindgen]
+pub async fn edge_answer(h: u32, req: Request, status: u16) -> Result<Response, JsValue> {
+    let state = state().ok_or("edge_answer: the isolate's state is not loaded")?;
+    let answer = with(h, |x, state| x.answer(&state.config.error_pages, status));
+    let answer = answer.unwrap_or_else(edge_core::answer::Answer::edge_failed);
+    let resp = crate::assets::send_answer(answer, &req, state).await?;
+    let status = resp.status();
+    let edits = with(h, |x, state| {
+        log(x, status, state);
+        x.annotations(now_ms())
+    });
+    crate::js::edit(&resp.headers(), &edits.unwrap_or_default())?;
+    Ok(resp)
+}
+
+/// An attempt of `h` over a socket of its own (`interim.rs`): because its origin is known to
+/// send interim responses (`resp` undefined), or because `fetch` gave the interim `resp`. A
+/// failure rejects with an `EdgeOutcome` error naming the outcome (see [`outcome_of`]).
+#[wasm_bindgen]
+pub async fn edge_interim(
+    h: u32,
+    headers: Headers,
+    resp: Option<Response>,
+) -> Result<Response, JsValue> {
+    let state = state().ok_or("edge_interim: the isolate's state is not loaded")?;
+    let parts = with(h, |x, _| Some((x.current()?.clone(), x.inbound().clone()))).flatten();
+    let (a, i) = parts.ok_or("edge_interim: no attempt under way")?;
+    let r = OriginRequest {
+        origin: &a.url,
+        method: &i.method,
+        path_and_query: &i.path_and_query,
+        headers: &headers,
+        forwarded: i.signed_values(),
+        body: None,
+        timeout_ms: a.timeout_ms,
+    };
+    let key = state.origin_key.as_deref();
+    let result = match resp {
+        Some(interim) => crate::interim::final_response(key, &r, interim, now_ms()).await,
+        None => crate::interim::direct(key, &r).await,
+    };
+    result.map_err(|outcome| {
+        let e = js_sys::Error::new(match outcome {
+            Outcome::Refused => "refused",
+            Outcome::TimedOut => "timed out",
+            Outcome::Invalid => "invalid",
+            _ => "lost",
+        });
+        e.set_name("EdgeOutcome");
+        e.into()
+    })
+}
+
+/// Ends `h`, however it ended (an attempt still in flight is abandoned), and frees its handle.
+/// The ms after which to write the request log (`edge_flush_log`), or -1.
+#[wasm_bindgen]
+pub fn edge_end(h: u32) -> i32 {
+    let Some(state) = state() else { return -1 };
+    if let Some(x) = OPEN.with(|open| open.borrow_mut().get_mut(h as usize)?.take()) {
+        if let Ok(mut pools) = state.pools.try_borrow_mut() {
+            x.close(&mut pools);
+        }
+    }
+    let flush = state.log.borrow_mut().arm();
+    flush.map_or(-1, |ms| i32::try_from(ms).unwrap_or(i32::MAX))
+}
+
+/// Writes the request log lines held, when due.
+#[wasm_bindgen]
+pub fn edge_flush_log() {
+    if let Some(text) = state().and_then(|s| s.log.borrow_mut().due()) {
+        console_log!("{text}");
+    }
+}
+
+/// Refreshes this isolate's copy of the coordinator's snapshot (see `health::maybe_refresh`).
+#[wasm_bindgen]
+pub async fn edge_refresh() {
+    if let Some(state) = crate::state::loaded() {
+        crate::cache::run(state, crate::cache::Task::RefreshCoordinator).await;
+    }
+}
