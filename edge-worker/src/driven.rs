@@ -87,9 +87,8 @@ pub fn edge_next(h: u32) -> String {
     let next: Option<Result<String, Reply>> = with(h, |x, state| {
         let key = state.origin_key.as_deref();
         let out = x.next(&mut state.pools.borrow_mut(), now_ms(), random, key)?;
-        let socket = x
-            .current()
-            .is_some_and(|a| crate::interim::sends_interim(&a.url));
+        let origin = x.current().map_or("", |(a, _)| a.url.as_str());
+        let socket = crate::interim::sends_interim(origin);
         let how = if socket { 's' } else { 'f' };
         let edits = out.edits.encode().map_err(|_| Reply::Answer)?;
         let (method, url, ms) = (out.method, out.url, out.timeout_ms);
@@ -189,7 +188,7 @@ pub async fn edge_interim(
 ) -> Result<Response, JsValue> {
     let state = state().ok_or("edge_interim: the isolate's state is not loaded")?;
     let parts = with(h, |x, _| Some((x.current()?.clone(), x.inbound().clone()))).flatten();
-    let (a, i) = parts.ok_or("edge_interim: no attempt under way")?;
+    let ((a, sent_ms), i) = parts.ok_or("edge_interim: no attempt under way")?;
     let r = OriginRequest {
         origin: &a.url,
         method: &i.method,
@@ -201,7 +200,7 @@ pub async fn edge_interim(
     };
     let key = state.origin_key.as_deref();
     let result = match resp {
-        Some(interim) => crate::interim::final_response(key, &r, interim, now_ms()).await,
+        Some(interim) => crate::interim::final_response(key, &r, interim, sent_ms).await,
         None => crate::interim::direct(key, &r).await,
     };
     result.map_err(|outcome| {

@@ -73,8 +73,8 @@ pub struct Exchange<'c> {
     upstream: &'c Upstream,
     inbound: Inbound,
     verdicts: BTreeMap<String, PoolVerdicts>,
-    /// The attempt made and not yet reported.
-    current: Option<Attempt>,
+    /// The attempt made and not yet reported, and when it was sent (ms since the epoch).
+    current: Option<(Attempt, u64)>,
     /// The number of the attempt whose answer is kept for a give-up that passes it on.
     last: Option<u32>,
     ended: Option<Ended<u32>>,
@@ -126,8 +126,9 @@ impl<'c> Exchange<'c> {
         &self.inbound
     }
 
-    /// The attempt made and not yet reported.
-    pub fn current(&self) -> Option<&Attempt> {
+    /// The attempt made and not yet reported, and when it was sent (ms since the epoch: what
+    /// is left of its timeout counts from there).
+    pub fn current(&self) -> Option<&(Attempt, u64)> {
         self.current.as_ref()
     }
 
@@ -170,7 +171,7 @@ impl<'c> Exchange<'c> {
             edits,
         };
         self.sent_ms.get_or_insert(now_ms);
-        self.current = Some(a);
+        self.current = Some((a, now_ms));
         Ok(out)
     }
 
@@ -182,7 +183,7 @@ impl<'c> Exchange<'c> {
         pools: &mut PoolStates,
         now_ms: u64,
     ) -> (Reply, Vec<String>) {
-        let Some(a) = self.current.take() else {
+        let Some((a, _)) = self.current.take() else {
             return (Reply::Answer, Vec::new());
         };
         self.received_ms = now_ms;
@@ -255,7 +256,7 @@ impl<'c> Exchange<'c> {
 
     /// Ends the exchange: an attempt still in flight (its request was cancelled) is abandoned.
     pub fn close(self, pools: &mut PoolStates) {
-        if let Some(a) = self.current {
+        if let Some((a, _)) = self.current {
             a.abandon(pools);
         }
     }

@@ -96,12 +96,15 @@ fn drive(cfg: &Config, answers: &[Result<u16, Outcome>]) -> (Vec<Reply>, Vec<Str
     (replies, tried)
 }
 
+/// What an attempt gave: a status, or how it failed.
+type Given = Result<u16, Outcome>;
+
 #[test]
 fn replies_for_each_answer() {
     use Reply::*;
     let cfg = config("");
     let (a1, a2) = ("http://a1/p".to_string(), "http://a2/p".to_string());
-    let table: [(&[Result<u16, Outcome>], &[Reply]); 5] = [
+    let table: [(&[Given], &[Reply]); 5] = [
         (&[Ok(200)], &[Respond]),
         (&[Err(Outcome::Refused), Ok(200)], &[Drop, Respond]),
         // Maintenance mode everywhere: the origins' own 503 is passed on, not the edge's (the
