@@ -1,9 +1,9 @@
-// The worker's entry module (wrangler's `main`; the build copies it beside worker-build's
+// The worker's entry module (wrangler's `main`; `make worker` copies it beside worker-build's
 // output). A request with no body on a proxy route that does not cache is carried out here, with
-// the runtime's own calls, asking the Rust core what to do at each step (`src/driven.rs`: the
-// calls and their answers); every other request, and the cron trigger, go to the Rust handlers
-// that workers-rs exports (`src/lib.rs`). Driven from here, a proxied GET costs the CPU of a bare
-// Rust forwarder; driven from Rust it cost 1.15× that (see the README's Benchmarks).
+// the runtime's own calls, asking the Rust core what to do at each step (`src/driven.rs` lists
+// the calls and their answers: two for a GET that succeeds); every other request, and the cron
+// trigger, go to the Rust handlers workers-rs exports (`src/lib.rs`). Why: see the README's
+// "Why the JavaScript entry".
 import Rust, { EdgeCoordinator } from "../index.js";
 import { apply, header_fields, origin_fetch, rebuilt } from "./runtime.mjs";
 
@@ -17,13 +17,15 @@ export default {
     const began = core.edge_begin(req.method, req.url, header_fields(req.headers), req.body !== null);
     // Through workers-rs's own entry, which also re-creates the Wasm instance after a panic.
     if (began === undefined) return new Rust(ctx, env).fetch(req);
-    const h = began & 0x7fffffff;
-    if (began >>> 31) ctx.waitUntil(core.edge_refresh());
+    const line = began.indexOf("\n");
+    const h = Number(began.slice(0, line - 2));
+    if (began[line - 1] === "1") ctx.waitUntil(core.edge_refresh());
+    const x = { h, ended: false, flushMs: -1 };
     try {
-      return await drive(req, h);
+      return await drive(req, x, began.slice(line + 1));
     } finally {
-      const ms = core.edge_end(h);
-      if (ms >= 0) ctx.waitUntil(new Promise((done) => setTimeout(done, ms)).then(() => core.edge_flush_log()));
+      if (!x.ended) x.flushMs = core.edge_end(h);
+      if (x.flushMs >= 0) ctx.waitUntil(new Promise((done) => setTimeout(done, x.flushMs)).then(() => core.edge_flush_log()));
     }
   },
   scheduled(controller, env, ctx) {
@@ -31,55 +33,62 @@ export default {
   },
 };
 
-/** The attempts of exchange `h`, as the core names them, until one answer is the client's. */
-async function drive(req, h) {
+/** Exchange `x`'s attempts from `step` on, as the core names them, until one answer is the client's. */
+async function drive(req, x, step) {
   let last = null;
   for (;;) {
-    const next = core.edge_next(h);
-    if (next.length === 1) return ended(next, req, h, last, null);
+    if (step === "L" && last) return respond(req, x, last);
+    if (step[0] !== "a") break;
     let at = 0;
-    for (let i = 0; i < 4; i++) at = next.indexOf("\n", at) + 1;
-    const [method, url, ms, how] = next.slice(0, at - 1).split("\n");
+    for (let i = 0; i < 5; i++) at = step.indexOf("\n", at) + 1;
+    const [, method, url, ms, how] = step.slice(0, at - 1).split("\n");
     const headers = new Headers(req.headers);
-    apply(headers, next, at);
+    apply(headers, step, at);
     let resp = null;
-    let code;
+    let reply;
     try {
-      resp = how === "s" ? await core.edge_interim(h, headers, undefined) : await origin_fetch(url, method, headers, undefined, Number(ms));
+      resp = how === "s" ? await core.edge_interim(x.h, headers, undefined) : await origin_fetch(url, method, headers, undefined, Number(ms));
       // An interim head handed over as the response: the final one is read over a socket.
-      if (resp.status === 100 || resp.status === 102 || resp.status === 103) resp = await core.edge_interim(h, headers, resp);
-      code = core.edge_report(h, resp.status, undefined, undefined);
+      if (resp.status === 100 || resp.status === 102 || resp.status === 103) resp = await core.edge_interim(x.h, headers, resp);
+      reply = core.edge_report(x.h, resp.status, header_fields(resp.headers), undefined, undefined);
     } catch (e) {
       discard(resp);
       resp = null;
-      code = core.edge_report(h, 0, String(e?.name ?? "Error"), String(e?.message ?? e));
+      reply = core.edge_report(x.h, 0, undefined, String(e?.name ?? "Error"), String(e?.message ?? e));
     }
-    if (code === "R") {
+    if (reply[0] === "R") {
       if (last !== resp) discard(last);
-      return respond(resp, req, h);
+      return finish(resp, x, reply);
     }
-    if (code === "K") {
+    if (reply === "I") {
+      discard(last);
+      discard(resp);
+      return core.edge_answer(x.h, req, resp.status);
+    }
+    if (reply[0] === "K") {
       discard(last);
       last = resp;
-    } else if (code === "N") discard(resp);
-    else return ended(code, req, h, last, resp);
+    } else discard(resp);
+    step = reply[0] === "A" ? "A" : reply.slice(1);
   }
-}
-
-/** The attempts ended: the last answer kept (`L`), or the edge's own (`A`). */
-function ended(code, req, h, last, current) {
-  discard(current);
-  if (code === "L" && last) return respond(last, req, h);
   discard(last);
-  return core.edge_answer(h, req, 0);
+  return core.edge_answer(x.h, req, 0);
 }
 
-/** An origin's answer made the client's, or the route's own page for its error. */
-function respond(resp, req, h) {
-  const edits = core.edge_respond(h, resp.status, header_fields(resp.headers));
-  if (edits !== undefined) return rebuilt(resp, edits);
+/** The kept answer passed on, or the route's own page for its error. */
+function respond(req, x, resp) {
+  const reply = core.edge_respond(x.h, resp.status, header_fields(resp.headers));
+  if (reply !== undefined) return finish(resp, x, reply);
   discard(resp);
-  return core.edge_answer(h, req, resp.status);
+  return core.edge_answer(x.h, req, resp.status);
+}
+
+/** An origin's answer made the client's: `reply` is `R`, the log's flush ms, then the edits. */
+function finish(resp, x, reply) {
+  const line = reply.indexOf("\n");
+  x.ended = true;
+  x.flushMs = Number(reply.slice(1, line));
+  return rebuilt(resp, reply.slice(line + 1));
 }
 
 /** Lets go of an answer that is not passed on. */

@@ -8,18 +8,23 @@
 //! caching routes, uploads) goes to the Rust handler (`lib.rs`), as does one the core refuses
 //! here (it reads it again and answers).
 //!
-//! The calls, in order (`h`: the handle `edge_begin` gave):
-//! - `edge_begin(method, url, fields, has_body)`: the handle, or `undefined` for the Rust
-//!   handler; bit 31 set: refresh the coordinator's snapshot in the background
-//!   (`edge_refresh`);
-//! - `edge_next(h)`: the next attempt as lines (method, URL, timeout ms, `f` to fetch or `s`
-//!   for a socket of its own, then the header edits: `HeaderEdits::encode`), or how the
-//!   attempts ended ([`Reply::code`]: `L` pass the kept answer on, `A` the edge answers);
-//! - `edge_report(h, status, error name, error message)` after each attempt: a [`Reply::code`];
-//! - `edge_respond(h, status, fields)`: the edits that make an origin's answer the client's,
-//!   or `undefined` when the route shows its own page instead (`edge_answer`);
-//! - `edge_end(h)` when the request is done, however it ended: the ms after which to write the
-//!   request log (`edge_flush_log`), or -1.
+//! The calls (`h`: the handle `edge_begin` gave); a proxied GET that succeeds makes two:
+//! - `edge_begin(method, url, fields, has_body)`: `undefined` for the Rust handler, else a line
+//!   `h refresh` (refresh `1`: update the coordinator's snapshot in the background,
+//!   `edge_refresh`), then the first step;
+//! - `edge_report(h, status, fields, error name, error message)` after each attempt: `R`, the ms
+//!   after which to write the request log (`edge_flush_log`; -1: none) and the edits that make
+//!   the answer the client's (the exchange is then over); or `K` (keep this answer for a
+//!   give-up that passes it on) or `N` (drop it), then the next step; or `I`: the route shows
+//!   its own page for this answer's error (`edge_answer` with its status); or `A`: the edge
+//!   answers (`edge_answer`);
+//! - a step is an attempt, `a` then lines: method, URL, timeout ms, `f` to fetch or `s` for a
+//!   socket of its own, then the header edits (`HeaderEdits::encode`, the signature included);
+//!   or `L`: pass the kept answer on (`edge_respond`); or `A`: the edge answers;
+//! - `edge_respond(h, status, fields)`: as `R` above, for the kept answer (`undefined`: the
+//!   route shows its own page instead, `edge_answer`);
+//! - `edge_end(h)` when a request ends otherwise (an answer of the edge's own, a failure, a
+//!   cancelled request: an attempt still in flight is abandoned): as the ms above.
 
 use std::cell::RefCell;
 
@@ -59,9 +64,15 @@ fn with<T>(h: u32, f: impl FnOnce(&mut Exchange<'static>, &'static State) -> T) 
     OPEN.with(|open| Some(f(open.borrow_mut().get_mut(h as usize)?.as_mut()?, state)))
 }
 
-/// Takes a request (see the module's header): its handle, or `None` for the Rust handler.
+/// Takes exchange `h` out of the open ones (its handle is free again).
+fn free(h: u32) -> Option<Exchange<'static>> {
+    OPEN.with(|open| open.borrow_mut().get_mut(h as usize)?.take())
+}
+
+/// Takes a request (see the module's header): `h refresh` and the first step, or `None` for
+/// the Rust handler.
 #[wasm_bindgen]
-pub fn edge_begin(method: &str, url: &str, fields: String, has_body: bool) -> Option<u32> {
+pub fn edge_begin(method: &str, url: &str, fields: String, has_body: bool) -> Option<String> {
     let state = state()?;
     let fields = FieldLines::parse(fields);
     let request = (method, url, &fields, has_body);
@@ -78,34 +89,43 @@ pub fn edge_begin(method: &str, url: &str, fields: String, has_body: bool) -> Op
         open[i] = Some(x);
         i as u32
     });
-    Some(h | u32::from(crate::health::refresh_due(state)) << 31)
+    let refresh = u8::from(crate::health::refresh_due(state));
+    let mut out = format!("{h} {refresh}\n");
+    with(h, |x, state| step(x, state, &mut out));
+    Some(out)
 }
 
-/// The next attempt of `h`, or how its attempts ended (see the module's header).
-#[wasm_bindgen]
-pub fn edge_next(h: u32) -> String {
-    let next: Option<Result<String, Reply>> = with(h, |x, state| {
-        let key = state.origin_key.as_deref();
-        let out = x.next(&mut state.pools.borrow_mut(), now_ms(), random, key)?;
-        let origin = x.current().map_or("", |(a, _)| a.url.as_str());
-        let socket = crate::interim::sends_interim(origin);
-        let how = if socket { 's' } else { 'f' };
-        let edits = out.edits.encode().map_err(|_| Reply::Answer)?;
-        let (method, url, ms) = (out.method, out.url, out.timeout_ms);
-        Ok(format!("{method}\n{url}\n{ms}\n{how}\n{edits}"))
-    });
-    match next {
-        Some(Ok(text)) => text,
-        Some(Err(end)) => end.code().to_string(),
-        None => Reply::Answer.code().to_string(),
+/// Writes the next step of `x` (see the module's header).
+fn step(x: &mut Exchange<'static>, state: &State, out: &mut String) {
+    let key = state.origin_key.as_deref();
+    let next = x.next(&mut state.pools.borrow_mut(), now_ms(), random, key);
+    let attempt = next.and_then(|a| Ok((a.edits.encode().map_err(|_| Reply::Answer)?, a)));
+    match attempt {
+        Ok((edits, a)) => {
+            let origin = x.current().map_or("", |(c, _)| c.url.as_str());
+            let how = if crate::interim::sends_interim(origin) {
+                's'
+            } else {
+                'f'
+            };
+            let (method, url, ms) = (a.method, a.url, a.timeout_ms);
+            out.push_str(&format!("a\n{method}\n{url}\n{ms}\n{how}\n{edits}"));
+        }
+        Err(end) => out.push(end.code()),
     }
 }
 
-/// Reports what the current attempt of `h` gave: an answer with `status`, or a failure (the
-/// error's name and message). See the module's header for the codes.
+/// Reports what the current attempt of `h` gave: an answer with `status` and `fields`, or a
+/// failure (the error's name and message); what to do (see the module's header).
 #[wasm_bindgen]
-pub fn edge_report(h: u32, status: u16, name: Option<String>, message: Option<String>) -> String {
-    let reply = with(h, |x, state| {
+pub fn edge_report(
+    h: u32,
+    status: u16,
+    fields: Option<String>,
+    name: Option<String>,
+    message: Option<String>,
+) -> String {
+    let text = with(h, |x, state| {
         let result = match &name {
             Some(n) => Err(outcome_of(n, message.as_deref())),
             None => Ok(status),
@@ -114,9 +134,39 @@ pub fn edge_report(h: u32, status: u16, name: Option<String>, message: Option<St
         for line in lines {
             console_error!("{line}");
         }
-        reply
+        match reply {
+            Reply::Respond if x.intercepts(status) => Some("I".into()),
+            Reply::Respond => fields.and_then(|f| respond(x, status, f, state)),
+            Reply::Keep | Reply::Drop => {
+                let mut out = reply.code().to_string();
+                step(x, state, &mut out);
+                Some(out)
+            }
+            end => Some(end.code().to_string()),
+        }
     });
-    reply.unwrap_or(Reply::Answer).code().to_string()
+    let text = text.flatten();
+    if text.as_deref().is_some_and(|t| t.starts_with('R')) {
+        free(h);
+    }
+    text.unwrap_or_else(|| Reply::Answer.code().to_string())
+}
+
+/// `R`, when to write the log and the edits that make the origin's answer (`status`, `fields`)
+/// the client's: less what would reveal the origin, plus the plan's cookies, `Server-Timing`
+/// and HSTS; its log line written. `None` when the route shows its own page instead.
+fn respond(x: &Exchange<'_>, status: u16, fields: String, state: &State) -> Option<String> {
+    if x.intercepts(status) {
+        return None;
+    }
+    let fields = FieldLines::parse(fields);
+    let get = |n: &str| fields.get(n).map(str::to_string);
+    let origin = &x.inbound().public_origin;
+    let mut edits = state.client_edits(get, origin, x.set_cookies());
+    edits.extend(x.annotations(now_ms()));
+    log(x, status, state);
+    let flush = flush_after(state);
+    Some(format!("R{flush}\n{}", edits.encode().ok()?))
 }
 
 /// The outcome of an attempt that failed with the error `name` (`message`): the runtime's
@@ -131,24 +181,13 @@ fn outcome_of(name: &str, message: Option<&str>) -> Outcome {
     }
 }
 
-/// The edits that make the origin's answer (`status`, `fields`) of `h` the client's — less what
-/// would reveal the origin, plus the plan's cookies, `Server-Timing` and HSTS — and its log line;
-/// `None` when the route shows its own page instead of the origin's error (`edge_answer`).
+/// As `edge_report`'s `R`, for the answer kept for a give-up that passes it on (`status`,
+/// `fields`); `None` when the route shows its own page instead (`edge_answer`). Ends `h`.
 #[wasm_bindgen]
 pub fn edge_respond(h: u32, status: u16, fields: String) -> Option<String> {
-    let edits = with(h, |x, state| {
-        if x.intercepts(status) {
-            return None;
-        }
-        let fields = FieldLines::parse(fields);
-        let get = |n: &str| fields.get(n).map(str::to_string);
-        let origin = &x.inbound().public_origin;
-        let mut edits = state.client_edits(get, origin, x.set_cookies());
-        edits.extend(x.annotations(now_ms()));
-        log(x, status, state);
-        edits.encode().ok()
-    });
-    edits.flatten()
+    let text = with(h, |x, state| respond(x, status, fields, state)).flatten()?;
+    free(h);
+    Some(text)
 }
 
 /// The request's log line, into the isolate's batch.
@@ -158,6 +197,12 @@ fn log(x: &Exchange<'_>, status: u16, state: &State) {
             console_log!("{text}");
         }
     }
+}
+
+/// The ms after which to write the request log (-1: nothing to write, or a write is due already).
+fn flush_after(state: &State) -> i64 {
+    let flush = state.log.borrow_mut().arm();
+    flush.map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 /// The edge's own answer to `req` (exchange `h`): why the attempts gave up, or the route's page
@@ -215,18 +260,18 @@ pub async fn edge_interim(
     })
 }
 
-/// Ends `h`, however it ended (an attempt still in flight is abandoned), and frees its handle.
-/// The ms after which to write the request log (`edge_flush_log`), or -1.
+/// Ends `h` when it did not end with an answer passed on (an answer of the edge's own, a
+/// failure, a cancelled request: an attempt still in flight is abandoned), and frees its
+/// handle. The ms after which to write the request log (`edge_flush_log`), or -1.
 #[wasm_bindgen]
-pub fn edge_end(h: u32) -> i32 {
-    let Some(state) = state() else { return -1 };
-    if let Some(x) = OPEN.with(|open| open.borrow_mut().get_mut(h as usize)?.take()) {
+pub fn edge_end(h: u32) -> f64 {
+    let Some(state) = state() else { return -1.0 };
+    if let Some(x) = free(h) {
         if let Ok(mut pools) = state.pools.try_borrow_mut() {
             x.close(&mut pools);
         }
     }
-    let flush = state.log.borrow_mut().arm();
-    flush.map_or(-1, |ms| i32::try_from(ms).unwrap_or(i32::MAX))
+    flush_after(state) as f64
 }
 
 /// Writes the request log lines held, when due.
