@@ -21,6 +21,7 @@ pub mod cookies;
 pub mod coordinator;
 pub mod field_lines;
 pub mod forward;
+pub mod handles;
 pub mod header_edits;
 pub mod http_date;
 pub mod isolate;

@@ -1,5 +1,6 @@
 // The worker's entry module (wrangler's `main`; `make worker` copies it beside worker-build's
-// output). A request with no body on a proxy route that does not cache is carried out here, with
+// output). A request with no body on a proxy route that does not cache (or a session's GET on one
+// that does: see edge-core's proxy/exchange.rs) is carried out here, with
 // the runtime's own calls, asking the Rust core what to do at each step (`src/driven.rs` lists
 // the calls and their answers: two for a GET that succeeds); every other request, and the cron
 // trigger, go to the Rust handlers workers-rs exports (`src/lib.rs`). Why: see the README's
@@ -9,8 +10,19 @@ import { apply, header_fields, origin_fetch, rebuilt } from "./runtime.mjs";
 
 export { EdgeCoordinator };
 
-/** The Rust module's exports (`edge_*`, see `src/driven.rs`), as worker-build attaches them. */
+/**
+ * The Rust module's exports (`edge_*`, see `src/driven.rs`): worker-build (0.8.7, pinned)
+ * attaches each wasm-bindgen export to the prototype of the entrypoint class it exports, and
+ * exports nothing else of the module.
+ */
 const core = Rust.prototype;
+
+/**
+ * Ends the exchange of a request the runtime cancelled (its client went away mid-attempt: the
+ * `finally` below then never runs), once its state is collected: the attempt is abandoned, no
+ * longer counted in flight. Handles are checked, so a late or repeated end is harmless.
+ */
+const cancelled = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((h) => core.edge_end(h)) : null;
 
 export default {
   async fetch(req, env, ctx) {
@@ -21,9 +33,14 @@ export default {
     const h = Number(began.slice(0, line - 2));
     if (began[line - 1] === "1") ctx.waitUntil(core.edge_refresh());
     const x = { h, ended: false, flushMs: -1 };
+    cancelled?.register(x, h, x);
     try {
       return await drive(req, x, began.slice(line + 1));
+    } catch (e) {
+      // The runtime failed a step (the Rust handler answers the same way).
+      return core.edge_failed(req.method, req.url, String(e?.message ?? e));
     } finally {
+      cancelled?.unregister(x);
       if (!x.ended) x.flushMs = core.edge_end(h);
       if (x.flushMs >= 0) ctx.waitUntil(new Promise((done) => setTimeout(done, x.flushMs)).then(() => core.edge_flush_log()));
     }

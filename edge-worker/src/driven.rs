@@ -1,5 +1,5 @@
 //! The proxy path driven from JavaScript. A request with no body, on a proxy route that does not
-//! cache, is carried out by the worker's entry module (`edge-worker/js/entry.mjs`) with the
+//! cache (or a session's GET or HEAD on one that does), is carried out by the worker's entry module (`edge-worker/js/entry.mjs`) with the
 //! runtime's own calls; this module answers it, step by step, with what the core's
 //! [`Exchange`] decides: one synchronous call per step, text in and text out. Driven from Rust
 //! (`proxy.rs`), the same work crossed between Wasm and JavaScript about 35 times per request
@@ -24,12 +24,14 @@
 //! - `edge_respond(h, status, fields)`: as `R` above, for the kept answer (`undefined`: the
 //!   route shows its own page instead, `edge_answer`);
 //! - `edge_end(h)` when a request ends otherwise (an answer of the edge's own, a failure, a
-//!   cancelled request: an attempt still in flight is abandoned): as the ms above.
+//!   cancelled request: an attempt still in flight is abandoned): as the ms above;
+//! - `edge_failed(method, url, why)`: the 500 for a step that threw, logged.
 
 use std::cell::RefCell;
 
 use edge_core::balancer::retry::Outcome;
 use edge_core::field_lines::FieldLines;
+use edge_core::handles::Handles;
 use edge_core::proxy::exchange::{Exchange, Reply};
 use edge_core::proxy::failure;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -44,8 +46,9 @@ thread_local! {
     /// The isolate's state, for the exchanges to borrow: loaded once per isolate and never
     /// dropped (a new deploy starts new isolates), so one copy of its handle is leaked.
     static STATE: RefCell<Option<&'static State>> = const { RefCell::new(None) };
-    /// The exchanges under way, by handle (slots reused).
-    static OPEN: RefCell<Vec<Option<Exchange<'static>>>> = const { RefCell::new(Vec::new()) };
+    /// The exchanges under way. Tokens start at random: after a panic the instance is made
+    /// anew, and the handles of requests still in flight must name nothing in it.
+    static OPEN: RefCell<Handles<Exchange<'static>>> = RefCell::new(Handles::new(random() as u32));
 }
 
 /// The isolate's state once the Rust handler has loaded it.
@@ -58,15 +61,15 @@ fn state() -> Option<&'static State> {
     Some(s)
 }
 
-/// Runs `f` on exchange `h` (`None` for an unknown handle).
-fn with<T>(h: u32, f: impl FnOnce(&mut Exchange<'static>, &'static State) -> T) -> Option<T> {
+/// Runs `f` on exchange `h` (`None` for a handle that names none, or one that is over).
+fn with<T>(h: f64, f: impl FnOnce(&mut Exchange<'static>, &'static State) -> T) -> Option<T> {
     let state = state()?;
-    OPEN.with(|open| Some(f(open.borrow_mut().get_mut(h as usize)?.as_mut()?, state)))
+    OPEN.with(|open| Some(f(open.borrow_mut().get_mut(h)?, state)))
 }
 
-/// Takes exchange `h` out of the open ones (its handle is free again).
-fn free(h: u32) -> Option<Exchange<'static>> {
-    OPEN.with(|open| open.borrow_mut().get_mut(h as usize)?.take())
+/// Takes exchange `h` out of the open ones.
+fn free(h: f64) -> Option<Exchange<'static>> {
+    OPEN.with(|open| open.borrow_mut().take(h))
 }
 
 /// Takes a request (see the module's header): `h refresh` and the first step, or `None` for
@@ -79,19 +82,10 @@ pub fn edge_begin(method: &str, url: &str, fields: String, has_body: bool) -> Op
     let verdicts = |chain: &[String]| crate::health::verdicts_for(state, chain);
     let (config, key) = (&state.config, &state.cookie_key);
     let x = Exchange::start(config, key, request, verdicts, now_ms())?;
-    let h = OPEN.with(|open| {
-        let mut open = open.borrow_mut();
-        let free = open.iter().position(Option::is_none);
-        let i = free.unwrap_or_else(|| {
-            open.push(None);
-            open.len() - 1
-        });
-        open[i] = Some(x);
-        i as u32
-    });
+    let h = OPEN.with(|open| open.borrow_mut().open(x))?;
     let refresh = u8::from(crate::health::refresh_due(state));
     let mut out = format!("{h} {refresh}\n");
-    with(h, |x, state| step(x, state, &mut out));
+    with(h as f64, |x, state| step(x, state, &mut out));
     Some(out)
 }
 
@@ -119,7 +113,7 @@ fn step(x: &mut Exchange<'static>, state: &State, out: &mut String) {
 /// failure (the error's name and message); what to do (see the module's header).
 #[wasm_bindgen]
 pub fn edge_report(
-    h: u32,
+    h: f64,
     status: u16,
     fields: Option<String>,
     name: Option<String>,
@@ -163,7 +157,7 @@ fn respond(x: &Exchange<'_>, status: u16, fields: String, state: &State) -> Opti
     let get = |n: &str| fields.get(n).map(str::to_string);
     let origin = &x.inbound().public_origin;
     let mut edits = state.client_edits(get, origin, x.set_cookies());
-    edits.extend(x.annotations(now_ms()));
+    edits.extend(x.annotations(status, now_ms()));
     log(x, status, state);
     let flush = flush_after(state);
     Some(format!("R{flush}\n{}", edits.encode().ok()?))
@@ -184,14 +178,17 @@ fn outcome_of(name: &str, message: Option<&str>) -> Outcome {
 /// As `edge_report`'s `R`, for the answer kept for a give-up that passes it on (`status`,
 /// `fields`); `None` when the route shows its own page instead (`edge_answer`). Ends `h`.
 #[wasm_bindgen]
-pub fn edge_respond(h: u32, status: u16, fields: String) -> Option<String> {
+pub fn edge_respond(h: f64, status: u16, fields: String) -> Option<String> {
     let text = with(h, |x, state| respond(x, status, fields, state)).flatten()?;
     free(h);
     Some(text)
 }
 
-/// The request's log line, into the isolate's batch.
+/// The request's log line, into the isolate's batch; on a caching route, the cache's count.
 fn log(x: &Exchange<'_>, status: u16, state: &State) {
+    if let Some(cache) = x.cache_status(status) {
+        state.counters.borrow_mut().count(&cache);
+    }
     if let Some((line, edge_error)) = x.log_line(status, now_ms()) {
         if let Some(text) = state.log_request(&line, status, edge_error) {
             console_log!("{text}");
@@ -208,7 +205,7 @@ fn flush_after(state: &State) -> i64 {
 /// The edge's own answer to `req` (exchange `h`): why the attempts gave up, or the route's page
 /// for an origin's error with `status`; with its page of the build for a browser.
 #[wasm_bindgen]
-pub async fn edge_answer(h: u32, req: Request, status: u16) -> Result<Response, JsValue> {
+pub async fn edge_answer(h: f64, req: Request, status: u16) -> Result<Response, JsValue> {
     let state = state().ok_or("edge_answer: the isolate's state is not loaded")?;
     let answer = with(h, |x, state| x.answer(&state.config.error_pages, status));
     let answer = answer.unwrap_or_else(edge_core::answer::Answer::edge_failed);
@@ -216,7 +213,7 @@ pub async fn edge_answer(h: u32, req: Request, status: u16) -> Result<Response, 
     let status = resp.status();
     let edits = with(h, |x, state| {
         log(x, status, state);
-        x.annotations(now_ms())
+        x.annotations(status, now_ms())
     });
     crate::js::edit(&resp.headers(), &edits.unwrap_or_default())?;
     Ok(resp)
@@ -227,7 +224,7 @@ pub async fn edge_answer(h: u32, req: Request, status: u16) -> Result<Response, 
 /// failure rejects with an `EdgeOutcome` error naming the outcome (see [`outcome_of`]).
 #[wasm_bindgen]
 pub async fn edge_interim(
-    h: u32,
+    h: f64,
     headers: Headers,
     resp: Option<Response>,
 ) -> Result<Response, JsValue> {
@@ -264,7 +261,7 @@ pub async fn edge_interim(
 /// failure, a cancelled request: an attempt still in flight is abandoned), and frees its
 /// handle. The ms after which to write the request log (`edge_flush_log`), or -1.
 #[wasm_bindgen]
-pub fn edge_end(h: u32) -> f64 {
+pub fn edge_end(h: f64) -> f64 {
     let Some(state) = state() else { return -1.0 };
     if let Some(x) = free(h) {
         if let Ok(mut pools) = state.pools.try_borrow_mut() {
@@ -272,6 +269,15 @@ pub fn edge_end(h: u32) -> f64 {
         }
     }
     flush_after(state) as f64
+}
+
+/// The answer when a step failed in the runtime (a call threw): 500 saying the edge failed, and
+/// a log line naming the request and the error, as the Rust handler answers such a failure.
+#[wasm_bindgen]
+pub fn edge_failed(method: &str, url: &str, why: &str) -> Result<Response, JsValue> {
+    console_error!("{}", edge_core::proxy::log::edge_failed(method, url, why));
+    let answer = edge_core::answer::Answer::edge_failed().for_head(method == "HEAD");
+    Ok(crate::state::send(answer)?)
 }
 
 /// Writes the request log lines held, when due.

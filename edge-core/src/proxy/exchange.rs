@@ -4,8 +4,11 @@
 //! reports what came back, and is told what to do with that answer ([`Reply`]).
 //!
 //! It takes what needs nothing but a plan and the runtime's own calls: a request with no body,
-//! on a proxy route that does not cache. A request it does not take goes to the glue's own
-//! driver, which reads it again (the edge's answers to a bad request included).
+//! on a proxy route that does not cache, or on one that does but never for this request (a
+//! GET or HEAD with a session cookie: a logged-in customer's pages, most of a shop's dynamic
+//! traffic; it gets `Cache-Status: …; fwd=bypass; detail=session` as on the cache's own path).
+//! A request it does not take goes to the glue's own driver, which reads it again (the edge's
+//! answers to a bad request included).
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,8 @@ use crate::answer::{Answer, ErrorPages};
 use crate::balancer::health::PoolVerdicts;
 use crate::balancer::retry::{BodyKind, Outcome};
 use crate::balancer::PoolStates;
-use crate::cache::status::annotations;
+use crate::cache::request::CacheRequest;
+use crate::cache::status::{annotations, CacheStatus};
 use crate::config::Config;
 use crate::field_lines::FieldLines;
 use crate::header_edits::HeaderEdits;
@@ -82,6 +86,8 @@ pub struct Exchange<'c> {
     sent_ms: Option<u64>,
     received_ms: u64,
     hsts: Option<&'c str>,
+    /// Why the route's cache is gone around (a session's request), when the route caches.
+    bypass: Option<&'static str>,
 }
 
 impl<'c> Exchange<'c> {
@@ -100,11 +106,19 @@ impl<'c> Exchange<'c> {
         };
         let length = fields.get("content-length");
         let body = inbound::body_kind(method, || has_body, length);
-        if upstream.cache.enabled || body != BodyKind::None {
+        if body != BodyKind::None {
             return None;
         }
         inbound::check_head_size(url.len(), fields.wire_size(), fields.largest()).ok()?;
         let get = |n: &str| fields.get(n).map(str::to_string);
+        let settings = &upstream.cache;
+        let bypass = match settings.enabled {
+            false => None,
+            true => match CacheRequest::read(method, get, settings).bypass(settings) {
+                Some(why @ "session") => Some(why),
+                _ => return None,
+            },
+        };
         let inbound = inbound::read(url, method, get, fields.names(), body, cfg, now_ms).ok()?;
         let plan = Plan::new(cfg, route, upstream, inbound.facts.clone(), cookie_key);
         Some(Exchange {
@@ -118,6 +132,7 @@ impl<'c> Exchange<'c> {
             sent_ms: None,
             received_ms: 0,
             hsts: cfg.forwarding.hsts_for(url),
+            bypass,
         })
     }
 
@@ -222,10 +237,20 @@ impl<'c> Exchange<'c> {
         self.ended.as_ref().map_or(&[], |e| &e.set_cookies)
     }
 
-    /// `Server-Timing`, and `Strict-Transport-Security` when configured, for the answer.
-    pub fn annotations(&self, now_ms: u64) -> HeaderEdits {
+    /// The `Cache-Status` of the answer with `status` on a caching route (the cache was gone
+    /// around), to show and to count.
+    pub fn cache_status(&self, status: u16) -> Option<CacheStatus> {
+        self.bypass
+            .map(|why| CacheStatus::bypass(why, Some(status)))
+    }
+
+    /// `Server-Timing`, `Cache-Status` on a caching route, and `Strict-Transport-Security` when
+    /// configured, for the answer with `status`.
+    pub fn annotations(&self, status: u16, now_ms: u64) -> HeaderEdits {
         let origin_ms = self.sent_ms.map(|s| self.received_ms.saturating_sub(s));
-        let mut edits = annotations(None, self.inbound.facts.started_ms, origin_ms, now_ms);
+        let cache = self.cache_status(status);
+        let started_ms = self.inbound.facts.started_ms;
+        let mut edits = annotations(cache.as_ref(), started_ms, origin_ms, now_ms);
         if let Some(hsts) = self.hsts {
             edits
                 .set
@@ -248,9 +273,9 @@ impl<'c> Exchange<'c> {
     /// The request's log line with the client's `status` (`None` when requests are not logged).
     pub fn log_line(&self, status: u16, now_ms: u64) -> Option<(String, bool)> {
         let error = self.ended.as_ref().and_then(|e| e.error);
-        let line = self
-            .plan
-            .log_line(&self.inbound.method, status, error, None, now_ms)?;
+        let cache = self.bypass.map(|_| "bypass");
+        let method = &self.inbound.method;
+        let line = self.plan.log_line(method, status, error, cache, now_ms)?;
         Some((line, error.is_some()))
     }
 

@@ -39,8 +39,26 @@ fn takes_only_bodiless_requests_on_routes_that_do_not_cache() {
     .unwrap();
     let f = fields("");
     let with_length = fields("content-length\n5\n");
+    let session = fields("cookie\ntheme=dark; PHPSESSID=abc\n");
     for (cfg, method, url, f, body, taken) in [
         (&plain, "GET", "https://shop.test/p", &f, false, true),
+        (&cached, "GET", "https://shop.test/p", &session, false, true),
+        (
+            &cached,
+            "HEAD",
+            "https://shop.test/p",
+            &session,
+            false,
+            true,
+        ),
+        (
+            &cached,
+            "DELETE",
+            "https://shop.test/p",
+            &session,
+            false,
+            false,
+        ),
         (&plain, "HEAD", "https://shop.test/p", &f, false, true),
         (&plain, "DELETE", "https://shop.test/p", &f, false, true),
         (
@@ -222,12 +240,36 @@ fn annotations_time_the_origin_and_add_hsts_on_https() {
     let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
     x.next(&mut states, T0, || 7, None).unwrap();
     x.report(Ok(200), &mut states, T0 + 30);
-    let edits = x.annotations(T0 + 40);
+    let edits = x.annotations(200, T0 + 40);
     assert_eq!(edits.append[0].1, "edge;dur=10, origin;dur=30");
     assert_eq!(
         edits.set,
         vec![("strict-transport-security", "max-age=60".to_string())]
     );
     let http = start(&cfg, "GET", "http://shop.test/p", &f, false).unwrap();
-    assert!(http.annotations(T0).set.is_empty());
+    assert!(http.annotations(200, T0).set.is_empty());
+}
+
+#[test]
+fn a_sessions_request_on_a_caching_route_says_it_went_around_the_cache() {
+    let cfg = Config::from_json(
+        r#"{"routes":[{"pools":["dc1"]}],"pools":{"dc1":{"origins":[{"url":"http://a1"}]}},
+            "log_requests":true}"#,
+    )
+    .unwrap();
+    let f = fields("cookie\nPHPSESSID=abc\n");
+    let mut states = pool_states(&cfg.pools);
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    x.next(&mut states, T0, || 7, None).unwrap();
+    assert_eq!(x.report(Ok(200), &mut states, T0).0, Reply::Respond);
+    let status = x.cache_status(200).unwrap();
+    assert_eq!(status.outcome(), "bypass");
+    let edits = x.annotations(200, T0);
+    let shown = edits.set.iter().find(|(n, _)| *n == "cache-status");
+    assert_eq!(
+        shown.map(|(_, v)| v.as_str()),
+        Some(status.header().as_str())
+    );
+    let (line, _) = x.log_line(200, T0).unwrap();
+    assert!(line.contains(r#""cache":"bypass""#), "{line}");
 }
