@@ -71,6 +71,28 @@ pub fn sign(key: &[u8], s: &Signed<'_>) -> String {
     format!("v2;t={};n={};sig={}", s.time, s.nonce, mac(key, s))
 }
 
+/// The header value for a request with `method` (as sent) to `origin` (its configured URL) for
+/// `path_and_query`, carrying the signed `forwarded` values, at `now_ms`, with a fresh nonce from
+/// two random numbers: what every request the edge sends to an origin carries, signed afresh
+/// for each attempt (an origin refuses a nonce it has seen).
+pub fn sign_request(
+    key: &[u8],
+    (method, origin, path_and_query): (&str, &str, &str),
+    forwarded: [Option<&str>; 5],
+    now_ms: u64,
+    random: (u64, u64),
+) -> String {
+    let signed = Signed {
+        time: now_ms / 1000,
+        nonce: &nonce(random.0, random.1),
+        method,
+        host: &authority_of(origin),
+        path_and_query,
+        forwarded,
+    };
+    sign(key, &signed)
+}
+
 /// The authority (`host[:port]`) of a configured origin URL, as its `Host` header will say.
 pub fn authority_of(origin: &str) -> String {
     crate::origin_url::OriginUrl::parse(origin)

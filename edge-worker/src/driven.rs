@@ -1,10 +1,10 @@
 //! The proxy path driven from JavaScript. A request with no body, on a proxy route that does not
-//! cache (or a session's GET or HEAD on one that does), is carried out by the worker's entry module (`edge-worker/js/entry.mjs`) with the
-//! runtime's own calls; this module answers it, step by step, with what the core's
-//! [`Exchange`] decides: one synchronous call per step, text in and text out. Driven from Rust
-//! (`proxy.rs`), the same work crossed between Wasm and JavaScript about 35 times per request
-//! (each call runs wasm-bindgen's shims, each `await` its promise glue) and cost 1.15× the CPU of
-//! a bare Rust forwarder; driven from JavaScript it takes 5 calls. Every other request (assets,
+//! cache (or a session's GET or HEAD on one that does), is carried out by the worker's entry
+//! module (`edge-worker/js/entry.mjs`) with the runtime's own calls; this module answers it,
+//! step by step, with what the core's [`Exchange`] decides: one synchronous call per step, text
+//! in and text out. Driven from Rust (`proxy.rs`), the same work crossed between Wasm and
+//! JavaScript about 35 times per request (each call runs wasm-bindgen's shims, each `await` its
+//! promise glue) and cost 1.15× the CPU of a bare Rust forwarder. Every other request (assets,
 //! caching routes, uploads) goes to the Rust handler (`lib.rs`), as does one the core refuses
 //! here (it reads it again and answers).
 //!

@@ -1,7 +1,7 @@
 //! Talking to an origin: one signed, bounded fetch, and its outcome.
 
 use edge_core::balancer::retry::Outcome;
-use edge_core::origin_auth::{self, Signed};
+use edge_core::origin_auth;
 use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
 use wasm_bindgen::JsCast;
@@ -61,17 +61,9 @@ pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<R
 /// origin refuses a nonce it has seen, so a request sent again is signed again).
 pub(crate) fn sign(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<(), Outcome> {
     if let Some(key) = key {
-        let nonce = origin_auth::nonce(random(), random());
-        let host = origin_auth::authority_of(r.origin);
-        let signed = Signed {
-            time: now_ms() / 1000,
-            nonce: &nonce,
-            method: r.method,
-            host: &host,
-            path_and_query: r.path_and_query,
-            forwarded: r.forwarded,
-        };
-        let value = origin_auth::sign(key, &signed);
+        let target = (r.method, r.origin, r.path_and_query);
+        let random = (random(), random());
+        let value = origin_auth::sign_request(key, target, r.forwarded, now_ms(), random);
         r.headers
             .set(origin_auth::HEADER, &value)
             .map_err(|_| Outcome::Refused)?;

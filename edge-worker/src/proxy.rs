@@ -75,20 +75,9 @@ pub(crate) async fn prepare(
 /// The facts of a request (no copy of its headers or body yet: a cache hit needs neither).
 pub(crate) fn read(req: &Request, url: &str, state: &State) -> Result<Inbound, Answer> {
     let fields = js::fields(&req.headers());
-    inbound::check_head_size(url.len(), fields.wire_size(), fields.largest())?;
-    let get = |n: &str| fields.get(n).map(str::to_string);
-    let method = req.method();
     let has_body = || req.body().is_some();
-    let kind = inbound::body_kind(&method, has_body, get("content-length").as_deref());
-    inbound::read(
-        url,
-        &method,
-        get,
-        fields.names(),
-        kind,
-        &state.config,
-        now_ms(),
-    )
+    let method = req.method();
+    inbound::read_fields(url, &method, &fields, has_body, &state.config, now_ms())
 }
 
 /// What the origins will get: the headers less hop-by-hop and the edge's own, plus the

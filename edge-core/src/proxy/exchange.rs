@@ -24,7 +24,7 @@ use crate::cache::status::{annotations, CacheStatus};
 use crate::config::Config;
 use crate::field_lines::FieldLines;
 use crate::header_edits::HeaderEdits;
-use crate::origin_auth::{self, Signed};
+use crate::origin_auth;
 use crate::router::{self, Decision};
 use crate::routes::Upstream;
 
@@ -104,22 +104,22 @@ impl<'c> Exchange<'c> {
         let Decision::Proxy(route, upstream) = router::decide(url, cfg) else {
             return None;
         };
-        let length = fields.get("content-length");
-        let body = inbound::body_kind(method, || has_body, length);
-        if body != BodyKind::None {
+        // A request refused here is answered by the glue's driver, which reads it again.
+        let inbound = inbound::read_fields(url, method, fields, || has_body, cfg, now_ms).ok()?;
+        if inbound.facts.body != BodyKind::None {
             return None;
         }
-        inbound::check_head_size(url.len(), fields.wire_size(), fields.largest()).ok()?;
-        let get = |n: &str| fields.get(n).map(str::to_string);
         let settings = &upstream.cache;
         let bypass = match settings.enabled {
             false => None,
-            true => match CacheRequest::read(method, get, settings).bypass(settings) {
-                Some(why @ "session") => Some(why),
-                _ => return None,
-            },
+            true => {
+                let get = |n: &str| fields.get(n).map(str::to_string);
+                match CacheRequest::read(method, get, settings).bypass(settings) {
+                    Some(why @ "session") => Some(why),
+                    _ => return None,
+                }
+            }
         };
-        let inbound = inbound::read(url, method, get, fields.names(), body, cfg, now_ms).ok()?;
         let plan = Plan::new(cfg, route, upstream, inbound.facts.clone(), cookie_key);
         Some(Exchange {
             verdicts: verdicts(plan.chain()),
@@ -166,18 +166,10 @@ impl<'c> Exchange<'c> {
         let i = &self.inbound;
         let mut edits = i.edits.clone();
         if let Some(key) = origin_key {
-            let nonce = origin_auth::nonce(random(), random());
-            let signed = Signed {
-                time: now_ms / 1000,
-                nonce: &nonce,
-                method: &i.method,
-                host: &origin_auth::authority_of(&a.url),
-                path_and_query: &i.path_and_query,
-                forwarded: i.signed_values(),
-            };
-            edits
-                .set
-                .push((origin_auth::HEADER, origin_auth::sign(key, &signed)));
+            let target = (i.method.as_str(), a.url.as_str(), i.path_and_query.as_str());
+            let random = (random(), random());
+            let value = origin_auth::sign_request(key, target, i.signed_values(), now_ms, random);
+            edits.set.push((origin_auth::HEADER, value));
         }
         let out = Outgoing {
             method: i.method.clone(),

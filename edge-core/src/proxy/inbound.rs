@@ -85,6 +85,23 @@ pub fn body_kind(
     }
 }
 
+/// Reads a request for `url` with `method` from its header `fields` as the runtime gave them
+/// ([`check_head_size`], [`body_kind`], then [`read`]); `has_body` asks the runtime whether
+/// there is a body.
+pub fn read_fields(
+    url: &str,
+    method: &str,
+    fields: &crate::field_lines::FieldLines,
+    has_body: impl FnOnce() -> bool,
+    cfg: &Config,
+    now_ms: u64,
+) -> Result<Inbound, Answer> {
+    check_head_size(url.len(), fields.wire_size(), fields.largest())?;
+    let body = body_kind(method, has_body, fields.get("content-length"));
+    let get = |n: &str| fields.get(n).map(str::to_string);
+    read(url, method, get, fields.names(), body, cfg, now_ms)
+}
+
 /// Reads a request for `url` with `method`; `get` looks request headers up by lower-case name,
 /// `names` are all of theirs. Refuses (with the answer to send) a request whose URL, client
 /// address or method is unusable, and TRACE (an origin that echoes it would hand the client the

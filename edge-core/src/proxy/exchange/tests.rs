@@ -37,38 +37,18 @@ fn takes_only_bodiless_requests_on_routes_that_do_not_cache() {
         r#"{"routes":[{"pools":["dc1"]}],"pools":{"dc1":{"origins":[{"url":"http://a1"}]}}}"#,
     )
     .unwrap();
+    const P: &str = "https://shop.test/p";
     let f = fields("");
     let with_length = fields("content-length\n5\n");
     let session = fields("cookie\ntheme=dark; PHPSESSID=abc\n");
     for (cfg, method, url, f, body, taken) in [
-        (&plain, "GET", "https://shop.test/p", &f, false, true),
-        (&cached, "GET", "https://shop.test/p", &session, false, true),
-        (
-            &cached,
-            "HEAD",
-            "https://shop.test/p",
-            &session,
-            false,
-            true,
-        ),
-        (
-            &cached,
-            "DELETE",
-            "https://shop.test/p",
-            &session,
-            false,
-            false,
-        ),
-        (&plain, "HEAD", "https://shop.test/p", &f, false, true),
-        (&plain, "DELETE", "https://shop.test/p", &f, false, true),
-        (
-            &plain,
-            "POST",
-            "https://shop.test/p",
-            &with_length,
-            true,
-            false,
-        ),
+        (&plain, "GET", P, &f, false, true),
+        (&cached, "GET", P, &session, false, true),
+        (&cached, "HEAD", P, &session, false, true),
+        (&cached, "DELETE", P, &session, false, false),
+        (&plain, "HEAD", P, &f, false, true),
+        (&plain, "DELETE", P, &f, false, true),
+        (&plain, "POST", P, &with_length, true, false),
         (
             &plain,
             "GET",
@@ -77,8 +57,8 @@ fn takes_only_bodiless_requests_on_routes_that_do_not_cache() {
             false,
             false,
         ),
-        (&plain, "TRACE", "https://shop.test/p", &f, false, false),
-        (&cached, "GET", "https://shop.test/p", &f, false, false),
+        (&plain, "TRACE", P, &f, false, false),
+        (&cached, "GET", P, &f, false, false),
     ] {
         let got = start(cfg, method, url, f, body).is_some();
         assert_eq!(got, taken, "{method} {url}");
