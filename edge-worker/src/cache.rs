@@ -4,13 +4,10 @@
 //! order of the steps is its `cache::flow` state machine, which [`serve`] and the background
 //! revalidation drive.
 
-use std::cell::OnceCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use edge_core::answer::Answer;
-use edge_core::balancer::health::PoolVerdicts;
 use edge_core::cache::entry::Entry;
 use edge_core::cache::flow::revalidation::{self, Revalidation};
 use edge_core::cache::flow::{Answered, Flow, Source, Step, Store};
@@ -20,11 +17,9 @@ use edge_core::cache::key;
 use edge_core::cache::placement::COPY_STATUS;
 use edge_core::cache::reply::Reply;
 use edge_core::cache::request::CacheRequest;
-use edge_core::cache::status::CacheStatus;
 use edge_core::cache::stored::{Found, Stored};
 use edge_core::cache::walk::Walk;
-use edge_core::proxy::inbound::Inbound;
-use edge_core::proxy::plan::Plan;
+use edge_core::proxy::exchange::Exchange;
 use edge_core::router::{self, Decision};
 use edge_core::routes::{Route, Upstream};
 use js_sys::{Array, Uint8Array};
@@ -33,9 +28,9 @@ use web_sys::{Headers, ReadableStream, Request, Response};
 use worker::web_sys::ReadableStreamDefaultReader;
 use worker::{console_error, console_log, Context};
 
-use crate::proxy::{self, Forwarded, Prepared};
+use crate::js;
+use crate::proxy;
 use crate::state::{now_ms, send, State};
-use crate::{health, js};
 
 /// What the isolate keeps in memory under a storage key (bodies stay JavaScript bytes).
 pub(crate) type Hot = Stored<Uint8Array>;
@@ -116,60 +111,52 @@ pub(crate) async fn serve(
     inbound.path_and_query = creq.origin_target(&inbound.path_and_query, settings);
     let deadline = state.config.retry.deadline_ms;
     let mut flow = Flow::new(creq, url, &inbound.public_origin, settings, deadline);
-    let facts = inbound.facts.clone();
-    let arrived_ms = facts.started_ms;
-    let mut plan = Plan::new(&state.config, route, upstream, facts, &state.cookie_key);
-    // The health verdicts of the plan's pools, read once, when first needed.
-    let verdicts = OnceCell::new();
-    let mut copy = None;
-    let (mut inbound, mut sent) = (Some(inbound), None);
+    let arrived_ms = inbound.facts.started_ms;
+    let mut x = proxy::exchange(state, route, upstream, inbound);
+    let (mut copy, mut sent) = (None, None);
     while let Some(step) = flow.next_step() {
         match step {
             Step::Lookup => copy = lookup(state, &mut flow, &get).await,
-            Step::CheckOrigins => {
-                let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
-                flow.origins(plan.all_down(&state.pools.borrow(), v, now_ms()));
-            }
+            Step::CheckOrigins => flow.origins(x.all_down(&state.pools.borrow(), now_ms())),
             Step::Wait { ms } => {
-                plan.count_deadline_from(arrived_ms); // waiting on the leader is origin time
+                x.count_deadline_from(arrived_ms); // waiting on the leader is origin time
                 worker::Delay::from(Duration::from_millis(ms)).await;
                 flow.waited(&state.coalescer.borrow(), now_ms());
             }
             Step::Revalidate => revalidate_later(state, ctx, url, &js)?,
             Step::Forward { validators } => {
-                let Some(read) = inbound.take() else { break };
-                let v = verdicts.get_or_init(|| health::verdicts_for(state, plan.chain()));
-                let out = forward(&req, read, validators, &mut plan, v, state, &mut flow).await;
-                if !matches!(out, Ok(Ok(_))) {
-                    flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
-                }
-                sent = Some(match out? {
-                    Ok(done) => done,
-                    Err(answer) => return send(answer),
-                });
+                x.add_edits(validators);
+                let out = proxy::forward(&req, &mut x, state).await;
+                let fw = match out {
+                    Ok(Ok(fw)) => fw,
+                    out => {
+                        flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
+                        return send(out?.err().unwrap_or_else(Answer::edge_failed));
+                    }
+                };
+                let pages = &state.config.error_pages;
+                let get = |n: &str| fw.headers.as_ref()?.get(n).ok().flatten();
+                let answered = answered(&fw.resp, || x.answer(pages, 0).status, x.timing(now_ms()));
+                flow.answered(answered, get, &mut state.coalescer.borrow_mut(), now_ms());
+                sent = Some(fw.resp);
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
                     (Source::Copy, _) => copy.clone().map_or(Body::None, Body::Bytes),
-                    (Source::Answer, Some((_, fw))) => tee(&mut fw.result)?,
+                    (Source::Answer, Some(resp)) => tee(resp)?,
                     (Source::Answer, None) => Body::None,
                 };
                 later(state, ctx, Task::Store { store, body });
             }
             Step::Purge(tags) => purge(state, ctx, tags),
             Step::Serve { reply, status } => {
-                let (read, origin_ms) = match (&sent, &inbound) {
-                    (Some((p, fw)), _) => (&p.inbound, Some(fw.origin_ms)),
-                    (None, Some(read)) => (read, None),
-                    (None, None) => break,
-                };
+                x.set_cache_status(status);
                 let body = copy.filter(|_| reply.body);
-                return serve_stored(state, reply, body, &status, read, &plan, origin_ms);
+                return serve_stored(state, reply, body, &x);
             }
             Step::Pass(status) => {
-                let Some((p, fw)) = sent else { break };
-                state.counters.borrow_mut().count(&status);
-                return proxy::finish(fw, &plan, &p, &req, upstream, state, Some(&status)).await;
+                x.set_cache_status(status);
+                return proxy::finish(sent.flatten(), &x, &req, state).await;
             }
             Step::Answer(answer) => return send(answer),
         }
@@ -199,35 +186,6 @@ fn revalidate_later(
     Ok(())
 }
 
-/// Sends the flow's request to the route's origins (with the stored copy's `validators` set,
-/// in the same copy of the headers as the request's other edits)
-/// and reports the answer to the flow; the edge's answer instead when the request's body could
-/// not be read.
-async fn forward(
-    req: &Request,
-    mut read: Inbound,
-    validators: Vec<(&'static str, String)>,
-    plan: &mut Plan<'_>,
-    verdicts: &BTreeMap<String, PoolVerdicts>,
-    state: &State,
-    flow: &mut Flow<'_>,
-) -> worker::Result<Result<(Prepared, Forwarded), Answer>> {
-    read.edits.set.extend(validators);
-    let mut p = match proxy::outbound(req, read, state).await? {
-        Ok(p) => p,
-        Err(answer) => return Ok(Err(answer)),
-    };
-    let fw = proxy::forward(&mut p, plan, verdicts, state).await?;
-    let get = |n: &str| p.headers.get(n).ok().flatten();
-    flow.answered(
-        answered(&fw),
-        get,
-        &mut state.coalescer.borrow_mut(),
-        now_ms(),
-    );
-    Ok(Ok((p, fw)))
-}
-
 /// Looks the flow's request up and reports what it found; returns the stored copy's body.
 async fn lookup(
     state: &State,
@@ -247,15 +205,20 @@ fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
     later(state, ctx, Task::Purge { tags });
 }
 
-/// What a forward gave, as the flow reads it.
-fn answered(fw: &Forwarded) -> Answered {
-    let (status, fields) = match &fw.result {
-        Ok(r) => (r.status(), Some(Fields::from(js::pairs(&r.headers())))),
-        Err(a) => (a.status, None),
+/// What a forward gave, as the flow reads it: the origin's answer `resp`, or the edge's own
+/// (its status from `own`), and when it was asked and answered.
+fn answered(
+    resp: &Option<Response>,
+    own: impl FnOnce() -> u16,
+    (request_ms, response_ms): (u64, u64),
+) -> Answered {
+    let (status, fields) = match resp {
+        Some(r) => (r.status(), Some(Fields::from(js::pairs(&r.headers())))),
+        None => (own(), None),
     };
     let timing = Timing {
-        request_ms: fw.sent_ms,
-        response_ms: fw.received_ms,
+        request_ms,
+        response_ms,
     };
     Answered {
         status,
@@ -266,35 +229,34 @@ fn answered(fw: &Forwarded) -> Answered {
 
 /// Splits an origin's response body in two: the response passed on (streaming) takes its
 /// place, the other half is the body to store.
-fn tee(result: &mut Result<Response, Answer>) -> worker::Result<Body> {
-    let Ok(r) = result else {
+fn tee(resp: &mut Option<Response>) -> worker::Result<Body> {
+    let Some(r) = resp else {
         return Ok(Body::None);
     };
     let parts = r.body().map(|b| b.tee());
     let part = |i| parts.as_ref()?.get(i).dyn_into::<ReadableStream>().ok();
     let client =
         Response::new_with_opt_readable_stream_and_init(part(0).as_ref(), r.unchecked_ref())?;
-    *result = Ok(client);
+    *resp = Some(client);
     Ok(part(1).map_or(Body::None, Body::Stream))
 }
 
-/// Answers from a stored response as the flow's `reply` says.
+/// Answers from a stored response as the flow's `reply` says (the exchange `x` holds the
+/// request and what the cache did); logged.
 fn serve_stored(
     state: &State,
     reply: Reply,
     body: Option<Uint8Array>,
-    status: &CacheStatus,
-    inbound: &Inbound,
-    plan: &Plan<'_>,
-    origin_ms: Option<u64>,
+    x: &Exchange<'_>,
 ) -> worker::Result<Response> {
     let pairs = reply.fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let out = js::response(reply.status, pairs, body.map(JsValue::from).as_ref(), false)?;
-    proxy::hygiene(&out.headers(), inbound, state)?;
-    proxy::annotate(&out, Some(status), inbound.facts.started_ms, origin_ms);
-    state.counters.borrow_mut().count(status);
-    let method = &inbound.method;
-    proxy::log_request(plan, method, reply.status, None, Some(status), state);
+    let get = |n: &str| reply.fields.first(n).map(str::to_string);
+    js::edit(
+        &out.headers(),
+        &proxy::passed_on(x, reply.status, get, state),
+    )?;
+    proxy::log_request(x, reply.status, state);
     Ok(out)
 }
 
@@ -425,17 +387,15 @@ async fn refetch(
                 let mut read = proxy::read(&req, url, state).map_err(|_| "refused")?;
                 let ignore = &upstream.cache.ignore_query;
                 read.path_and_query = key::forwarded(&read.path_and_query, ignore);
-                read.edits.set.extend(validators);
-                let mut p = proxy::outbound(&req, read, state)
-                    .await
-                    .map_err(|_| "prepare")?
-                    .map_err(|_| "refused")?;
-                let (mut plan, verdicts) = proxy::plan_for(&p, route, upstream, state);
-                let fw = proxy::forward(&mut p, &mut plan, &verdicts, state)
-                    .await
-                    .map_err(|_| "forward")?;
-                r.answered(answered(&fw), get, now_ms());
-                sent = fw.result.ok();
+                let mut x = proxy::exchange(state, route, upstream, read);
+                x.add_edits(validators);
+                let fw = proxy::forward(&req, &mut x, state).await;
+                let fw = fw.map_err(|_| "forward")?.map_err(|_| "refused")?;
+                let get = |n: &str| fw.headers.as_ref()?.get(n).ok().flatten();
+                let pages = &state.config.error_pages;
+                let own = || x.answer(pages, 0).status;
+                r.answered(answered(&fw.resp, own, x.timing(now_ms())), get, now_ms());
+                sent = fw.resp;
             }
             revalidation::Step::Store(s) => {
                 let body = match s.from {

@@ -39,7 +39,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{Headers, Request, Response};
 use worker::{console_error, console_log};
 
-use crate::origin::OriginRequest;
+use crate::proxy;
 use crate::state::{now_ms, random, State};
 
 thread_local! {
@@ -147,18 +147,15 @@ pub fn edge_report(
 }
 
 /// `R`, when to write the log and the edits that make the origin's answer (`status`, `fields`)
-/// the client's: less what would reveal the origin, plus the plan's cookies, `Server-Timing`
-/// and HSTS; its log line written. `None` when the route shows its own page instead.
+/// the client's ([`proxy::passed_on`]); its log line written. `None` when the route shows its
+/// own page instead.
 fn respond(x: &Exchange<'_>, status: u16, fields: String, state: &State) -> Option<String> {
     if x.intercepts(status) {
         return None;
     }
     let fields = FieldLines::parse(fields);
-    let get = |n: &str| fields.get(n).map(str::to_string);
-    let origin = &x.inbound().public_origin;
-    let mut edits = state.client_edits(get, origin, x.set_cookies());
-    edits.extend(x.annotations(status, now_ms()));
-    log(x, status, state);
+    let edits = proxy::passed_on(x, status, |n| fields.get(n).map(str::to_string), state);
+    proxy::log_request(x, status, state);
     let flush = flush_after(state);
     Some(format!("R{flush}\n{}", edits.encode().ok()?))
 }
@@ -184,18 +181,6 @@ pub fn edge_respond(h: f64, status: u16, fields: String) -> Option<String> {
     Some(text)
 }
 
-/// The request's log line, into the isolate's batch; on a caching route, the cache's count.
-fn log(x: &Exchange<'_>, status: u16, state: &State) {
-    if let Some(cache) = x.cache_status(status) {
-        state.counters.borrow_mut().count(&cache);
-    }
-    if let Some((line, edge_error)) = x.log_line(status, now_ms()) {
-        if let Some(text) = state.log_request(&line, status, edge_error) {
-            console_log!("{text}");
-        }
-    }
-}
-
 /// The ms after which to write the request log (-1: nothing to write, or a write is due already).
 fn flush_after(state: &State) -> i64 {
     let flush = state.log.borrow_mut().arm();
@@ -203,20 +188,12 @@ fn flush_after(state: &State) -> i64 {
 }
 
 /// The edge's own answer to `req` (exchange `h`): why the attempts gave up, or the route's page
-/// for an origin's error with `status`; with its page of the build for a browser.
+/// for an origin's error with `status` ([`proxy::own_answer`]).
 #[wasm_bindgen]
 pub async fn edge_answer(h: f64, req: Request, status: u16) -> Result<Response, JsValue> {
     let state = state().ok_or("edge_answer: the isolate's state is not loaded")?;
-    let answer = with(h, |x, state| x.answer(&state.config.error_pages, status));
-    let answer = answer.unwrap_or_else(edge_core::answer::Answer::edge_failed);
-    let resp = crate::assets::send_answer(answer, &req, state).await?;
-    let status = resp.status();
-    let edits = with(h, |x, state| {
-        log(x, status, state);
-        x.annotations(status, now_ms())
-    });
-    crate::js::edit(&resp.headers(), &edits.unwrap_or_default())?;
-    Ok(resp)
+    let x = free(h).ok_or("edge_answer: no such exchange")?;
+    Ok(proxy::own_answer(&x, &req, status, state).await?)
 }
 
 /// An attempt of `h` over a socket of its own (`interim.rs`): because its origin is known to
@@ -231,20 +208,13 @@ pub async fn edge_interim(
     let state = state().ok_or("edge_interim: the isolate's state is not loaded")?;
     let parts = with(h, |x, _| Some((x.current()?.clone(), x.inbound().clone()))).flatten();
     let ((a, sent_ms), i) = parts.ok_or("edge_interim: no attempt under way")?;
-    let r = OriginRequest {
-        origin: &a.url,
-        method: &i.method,
-        path_and_query: &i.path_and_query,
-        headers: &headers,
-        forwarded: i.signed_values(),
-        body: None,
-        timeout_ms: a.timeout_ms,
-    };
+    let r = proxy::request(&i, Some(&a), &headers, None);
     let key = state.origin_key.as_deref();
     let result = match resp {
         Some(interim) => crate::interim::final_response(key, &r, interim, sent_ms).await,
         None => crate::interim::direct(key, &r).await,
     };
+
     result.map_err(|outcome| {
         let e = js_sys::Error::new(match outcome {
             Outcome::Refused => "refused",

@@ -33,15 +33,24 @@ pub(crate) struct OriginRequest<'a> {
 /// once the head has come the body streams for as long as it takes — a signal that stayed armed
 /// would cut a long download or a streamed response off mid-body.
 pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
-    if crate::interim::sends_interim(r.origin) {
-        return crate::interim::direct(key, r).await;
-    }
     sign(key, r)?;
-    let started = now_ms();
     let mut url = String::with_capacity(r.origin.len() + r.path_and_query.len());
     url.push_str(r.origin);
     url.push_str(r.path_and_query);
-    let sent = js::origin_request(&url, r.method, r.headers, r.body.as_ref(), r.timeout_ms)
+    send(key, r, &url).await
+}
+
+/// Sends `r`, signed already, to `url` (its origin and target) as [`fetch`] does.
+pub(crate) async fn send(
+    key: Option<&[u8]>,
+    r: &OriginRequest<'_>,
+    url: &str,
+) -> Result<Response, Outcome> {
+    if crate::interim::sends_interim(r.origin) {
+        return crate::interim::direct(key, r).await;
+    }
+    let started = now_ms();
+    let sent = js::origin_request(url, r.method, r.headers, r.body.as_ref(), r.timeout_ms)
         .map_err(|_| Outcome::Refused)?;
     let resp: Response = sent
         .await

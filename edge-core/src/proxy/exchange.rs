@@ -26,7 +26,7 @@ use crate::field_lines::FieldLines;
 use crate::header_edits::HeaderEdits;
 use crate::origin_auth;
 use crate::router::{self, Decision};
-use crate::routes::Upstream;
+use crate::routes::{Route, Upstream};
 
 /// What the driver does with an answer, or after the attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,8 @@ pub struct Exchange<'c> {
     hsts: Option<&'c str>,
     /// Why the route's cache is gone around (a session's request), when the route caches.
     bypass: Option<&'static str>,
+    /// What the cache did, as its flow says (the glue's driver of a caching route).
+    cache: Option<CacheStatus>,
 }
 
 impl<'c> Exchange<'c> {
@@ -120,8 +122,23 @@ impl<'c> Exchange<'c> {
                 }
             }
         };
+        let mut x = Exchange::new(cfg, cookie_key, (route, upstream), inbound, verdicts);
+        x.bypass = bypass;
+        x.hsts = cfg.forwarding.hsts_for(url);
+        Some(x)
+    }
+
+    /// Any request read for `route` (the glue's own driver: a body, a caching route): its plan,
+    /// with the health verdicts of its pools from `verdicts`.
+    pub fn new(
+        cfg: &'c Config,
+        cookie_key: &[u8],
+        (route, upstream): (&'c Route, &'c Upstream),
+        inbound: Inbound,
+        verdicts: impl FnOnce(&[String]) -> BTreeMap<String, PoolVerdicts>,
+    ) -> Self {
         let plan = Plan::new(cfg, route, upstream, inbound.facts.clone(), cookie_key);
-        Some(Exchange {
+        Exchange {
             verdicts: verdicts(plan.chain()),
             plan,
             upstream,
@@ -131,14 +148,43 @@ impl<'c> Exchange<'c> {
             ended: None,
             sent_ms: None,
             received_ms: 0,
-            hsts: cfg.forwarding.hsts_for(url),
-            bypass,
-        })
+            hsts: None,
+            bypass: None,
+            cache: None,
+        }
     }
 
     /// The request as read.
     pub fn inbound(&self) -> &Inbound {
         &self.inbound
+    }
+
+    /// Header edits for every attempt from now on (a stored copy's validators).
+    pub fn add_edits(&mut self, set: Vec<(&'static str, String)>) {
+        self.inbound.edits.set.extend(set);
+    }
+
+    /// Sets what the cache did, for the answer's `Cache-Status`, its count and its log line.
+    pub fn set_cache_status(&mut self, status: CacheStatus) {
+        self.cache = Some(status);
+    }
+
+    /// Whether every origin of the plan is down (its verdicts, pool states, at `now_ms`).
+    pub fn all_down(&self, pools: &PoolStates, now_ms: u64) -> bool {
+        self.plan.all_down(pools, &self.verdicts, now_ms)
+    }
+
+    /// Counts the request's deadline from `ms` (time spent waiting for another request's
+    /// fetch of the same page is origin time).
+    pub fn count_deadline_from(&mut self, ms: u64) {
+        self.plan.count_deadline_from(ms);
+    }
+
+    /// When the first attempt was sent and when the last answer came, ms since the epoch
+    /// (`now_ms` for both when no attempt was made).
+    pub fn timing(&self, now_ms: u64) -> (u64, u64) {
+        self.sent_ms
+            .map_or((now_ms, now_ms), |s| (s, self.received_ms))
     }
 
     /// The attempt made and not yet reported, and when it was sent (ms since the epoch: what
@@ -229,11 +275,14 @@ impl<'c> Exchange<'c> {
         self.ended.as_ref().map_or(&[], |e| &e.set_cookies)
     }
 
-    /// The `Cache-Status` of the answer with `status` on a caching route (the cache was gone
-    /// around), to show and to count.
+    /// The `Cache-Status` of the answer with `status` on a caching route (what the cache's
+    /// flow did, or that it was gone around), to show and to count.
     pub fn cache_status(&self, status: u16) -> Option<CacheStatus> {
-        self.bypass
-            .map(|why| CacheStatus::bypass(why, Some(status)))
+        let bypass = || {
+            self.bypass
+                .map(|why| CacheStatus::bypass(why, Some(status)))
+        };
+        self.cache.clone().or_else(bypass)
     }
 
     /// `Server-Timing`, `Cache-Status` on a caching route, and `Strict-Transport-Security` when
@@ -265,15 +314,21 @@ impl<'c> Exchange<'c> {
     /// The request's log line with the client's `status` (`None` when requests are not logged).
     pub fn log_line(&self, status: u16, now_ms: u64) -> Option<(String, bool)> {
         let error = self.ended.as_ref().and_then(|e| e.error);
-        let cache = self.bypass.map(|_| "bypass");
+        let cache = self.cache.as_ref().map(CacheStatus::outcome);
+        let cache = cache.or(self.bypass.map(|_| "bypass"));
         let method = &self.inbound.method;
         let line = self.plan.log_line(method, status, error, cache, now_ms)?;
         Some((line, error.is_some()))
     }
 
     /// Ends the exchange: an attempt still in flight (its request was cancelled) is abandoned.
-    pub fn close(self, pools: &mut PoolStates) {
-        if let Some((a, _)) = self.current {
+    pub fn close(mut self, pools: &mut PoolStates) {
+        self.abandon(pools);
+    }
+
+    /// Abandons the attempt in flight, if any (its request was cancelled): no longer counted.
+    pub fn abandon(&mut self, pools: &mut PoolStates) {
+        if let Some((a, _)) = self.current.take() {
             a.abandon(pools);
         }
     }

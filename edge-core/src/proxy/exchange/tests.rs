@@ -253,3 +253,60 @@ fn a_sessions_request_on_a_caching_route_says_it_went_around_the_cache() {
     let (line, _) = x.log_line(200, T0).unwrap();
     assert!(line.contains(r#""cache":"bypass""#), "{line}");
 }
+
+#[test]
+fn the_glue_driver_sets_what_the_cache_did_and_adds_the_validators() {
+    let cfg = Config::from_json(
+        r#"{"routes":[{"pools":["dc1"]}],"pools":{"dc1":{"origins":[{"url":"http://a1"}]}},
+            "log_requests":true}"#,
+    )
+    .unwrap();
+    let Decision::Proxy(route, upstream) = router::decide("https://shop.test/p", &cfg) else {
+        panic!("not a proxy route")
+    };
+    let f = fields("");
+    let i = inbound::read_fields("https://shop.test/p", "GET", &f, || false, &cfg, T0).unwrap();
+    let mut x = Exchange::new(&cfg, b"k", (route, upstream), i, |_| BTreeMap::new());
+    assert_eq!(x.timing(T0 + 5), (T0 + 5, T0 + 5), "no attempt yet");
+    let mut states = pool_states(&cfg.pools);
+    assert!(!x.all_down(&states, T0));
+    x.add_edits(vec![("if-none-match", "\"v1\"".to_string())]);
+    let out = x.next(&mut states, T0 + 10, || 7, None).unwrap();
+    assert!(
+        out.edits
+            .set
+            .contains(&("if-none-match", "\"v1\"".to_string())),
+        "{:?}",
+        out.edits.set
+    );
+    assert_eq!(x.report(Ok(304), &mut states, T0 + 25).0, Reply::Respond);
+    assert_eq!(x.timing(T0 + 99), (T0 + 10, T0 + 25));
+    assert_eq!(x.cache_status(200), None, "the flow has not said yet");
+    x.set_cache_status(CacheStatus::refreshed());
+    let shown = x.annotations(200, T0 + 30);
+    let status = shown.set.iter().find(|(n, _)| *n == "cache-status");
+    assert_eq!(
+        status.map(|(_, v)| v.clone()),
+        Some(CacheStatus::refreshed().header())
+    );
+    let (line, _) = x.log_line(200, T0 + 30).unwrap();
+    let outcome = CacheStatus::refreshed().outcome();
+    assert!(line.contains(&format!(r#""cache":"{outcome}""#)), "{line}");
+}
+
+#[test]
+fn abandoning_ends_the_in_flight_count_once() {
+    let cfg = config("");
+    let f = fields("");
+    let mut states = pool_states(&cfg.pools);
+    let counts = |s: &PoolStates| s["dc1"].in_flight.counts(T0);
+    let idle = counts(&states);
+    let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
+    x.next(&mut states, T0, || 7, None).unwrap();
+    assert_ne!(counts(&states), idle);
+    x.abandon(&mut states);
+    assert_eq!(counts(&states), idle);
+    x.abandon(&mut states);
+    assert_eq!(counts(&states), idle, "nothing twice");
+    assert_eq!(x.report(Ok(200), &mut states, T0).0, Reply::Answer);
+}
