@@ -4,8 +4,9 @@
 # `wrangler dev` (workerd), serving the built assets.
 #
 # Kill an origin to watch failover: the demo keeps running, says so, and prints the command that
-# brings the origin back. Ctrl-C (or any exit) stops every process it started — PHP's worker
-# processes and workerd included (each runs in its own process group) — and frees the ports.
+# brings the origin back (the origin so brought back is adopted: the demo stops it too). Ctrl-C
+# (or any exit) stops every process it started — PHP's worker processes and workerd included
+# (each runs in its own process group) — and frees the ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EDGE_PORT=8787     # [dev] port in wrangler.toml
@@ -77,9 +78,28 @@ cat <<MSG
 
 MSG
 
-# Watch what was started: an origin that dies is reported (the demo goes on); the edge dying
-# ends the demo.
+# The process group of the demo origin that listens on `port` again (brought back with
+# scripts/dev-origin.sh in another terminal), when its leader is that origin's PHP server:
+# adopted, so that Ctrl-C here stops it too and frees the port.
+revived() { # port
+  local pid pgid
+  pid=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2) || true
+  [ -n "$pid" ] || return 1
+  pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ') || true
+  [ -n "$pgid" ] && ps -o args= -p "$pgid" 2>/dev/null | grep -q "php -S 127.0.0.1:$1 " || return 1
+  echo "$pgid"
+}
+
+# Watch what was started: an origin that dies is reported (the demo goes on) and adopted again
+# when it comes back; the edge dying ends the demo.
+declare -A down=()   # name → port of an origin that stopped
 while sleep 1; do
+  for name in "${!down[@]}"; do
+    pgid=$(revived "${down[$name]}") || continue
+    group[$name]=$pgid
+    unset "down[$name]"
+    say "origin $name is back; the edge sends it traffic again once its ejection ends (Ctrl-C here stops it too)"
+  done
   for name in "${!group[@]}"; do
     kill -0 "${group[$name]}" 2>/dev/null && continue
     ((stopping)) && exit 0
@@ -89,6 +109,7 @@ while sleep 1; do
     fi
     kill -KILL -- "-${group[$name]}" 2>/dev/null || true   # its PHP workers too: free the port
     unset "group[$name]"
+    for spec in "${ORIGINS[@]}"; do [ "${spec%%:*}" = "$name" ] && down[$name]=${spec##*:}; done
     say "origin $name stopped; the edge fails over. Bring it back with: scripts/dev-origin.sh $name"
   done
 done

@@ -1,7 +1,7 @@
 // `make dev`'s demo (scripts/dev.sh) as a new user pokes at it: the edge keeps serving when an
 // origin is killed and the demo says so; the command it prints brings the origin back into
-// rotation; Ctrl-C stops everything it started (PHP workers and workerd included) and frees
-// every port. Uses the demo's fixed ports (8001-8003, 8787) on 127.0.0.1.
+// rotation (and the demo adopts it); Ctrl-C stops everything it started or adopted (PHP workers
+// and workerd included) and frees every port. Uses the demo's fixed ports (8001-8003, 8787) on 127.0.0.1.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
@@ -67,15 +67,17 @@ test("the demo survives its own failover and cleans up after itself", { timeout:
   }
   assert.equal(await bound(8001), false, "the dead origin's workers are gone too");
 
-  // The printed command brings it back into rotation.
+  // The printed command brings it back into rotation, and the demo adopts it.
   const back = run("scripts/dev-origin.sh", ["dc1-a"]);
   await until("dc1-a to take traffic again", async () => (await request(EDGE, "/whoami")).headers["x-origin"] === "dc1-a", 30_000);
-  process.kill(-back.pid, "SIGTERM");
-  await back.exited;
+  await until("the demo to report dc1-a back", () => dev.out.includes("origin dc1-a is back"), 10_000);
 
-  // Ctrl-C stops everything the demo started, and every port is free again.
+  // Ctrl-C stops everything the demo started, the origin brought back included, and every
+  // port is free again.
   process.kill(dev.pid, "SIGINT");
   await dev.exited;
+  await Promise.race([back.exited, sleep(5000)]);
+  assert.notEqual(back.exitCode ?? back.signalCode, null, "the origin brought back was stopped with the demo");
   await sleep(500);
   for (const p of PORTS) assert.equal(await bound(p), false, `port ${p} is free after Ctrl-C`);
   const leftovers = await new Promise((r) => {
