@@ -56,6 +56,13 @@ impl FieldLines {
         self.at.iter().map(|f| self.part(f[0], f[1]))
     }
 
+    /// Every field as a name and a value, in the runtime's order (`Set-Cookie` lines apart).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.at
+            .iter()
+            .map(|f| (self.part(f[0], f[1]), self.part(f[2], f[3])))
+    }
+
     fn part(&self, from: usize, to: usize) -> &str {
         self.text.get(from..to).unwrap_or_default()
     }
@@ -76,6 +83,15 @@ mod tests {
         assert!(f.get("shop.test").is_none(), "a value is not a name");
         let names: Vec<&str> = f.names().collect();
         assert_eq!(names, ["host", "cookie", "x-empty"]);
+        let pairs: Vec<(&str, &str)> = f.pairs().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("host", "shop.test"),
+                ("cookie", "a=1; b=2"),
+                ("x-empty", "")
+            ]
+        );
         assert_eq!(f.largest(), "cookie".len() + "a=1; b=2".len());
         assert_eq!(
             f.wire_size(),

@@ -213,7 +213,10 @@ fn answered(
     (request_ms, response_ms): (u64, u64),
 ) -> Answered {
     let (status, fields) = match resp {
-        Some(r) => (r.status(), Some(Fields::from(js::pairs(&r.headers())))),
+        Some(r) => (
+            r.status(),
+            Some(Fields::new(js::fields(&r.headers()).pairs())),
+        ),
         None => (own(), None),
     };
     let timing = Timing {

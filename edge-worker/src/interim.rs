@@ -117,12 +117,12 @@ fn message(
     origin: &OriginUrl,
     body: Option<&Uint8Array>,
 ) -> Result<Uint8Array, Outcome> {
-    let fields = js::pairs(r.headers);
+    let fields = js::fields(r.headers);
     let head = http1::request_head(
         r.method,
         &origin.authority(),
         r.path_and_query,
-        fields.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        fields.pairs(),
         body.map(|b| u64::from(b.length())),
     )
     .map_err(|e| {

@@ -60,17 +60,6 @@ pub(crate) fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsValue> {
     Ok(obj.into())
 }
 
-/// The fields of `headers` as name-value pairs, in the runtime's order.
-pub(crate) fn pairs(headers: &Headers) -> Vec<(String, String)> {
-    let entries = headers.entries().into_iter().flatten();
-    entries
-        .filter_map(|entry| {
-            let pair: js_sys::Array = entry.unchecked_into();
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect()
-}
-
 /// Awaits a promise the runtime gave (or threw instead); a throw or a rejection as text.
 pub(crate) async fn settled(promise: Result<Promise, JsValue>) -> Result<JsValue, String> {
     JsFuture::from(promise.map_err(text)?).await.map_err(text)
