@@ -1,14 +1,17 @@
-//! One proxied request held between the calls of a driver that does its I/O elsewhere (the
-//! worker's JavaScript entry): the request as read, its plan, where its attempts stand, and what
-//! the client gets. Each step is a plain call: the driver asks for the next attempt, makes it,
-//! reports what came back, and is told what to do with that answer ([`Reply`]).
+//! One proxied request held between the steps of a driver that does its I/O elsewhere: the
+//! request as read, its plan, where its attempts stand, and what the client gets. Each step is
+//! a plain call: the driver asks for the next attempt, makes it, reports what came back, and is
+//! told what to do with that answer ([`Reply`]). Both drivers use it: the worker's JavaScript
+//! entry and the Rust glue (uploads, caching routes, background revalidation), so there is one
+//! attempt loop.
 //!
-//! It takes what needs nothing but a plan and the runtime's own calls: a request with no body,
-//! on a proxy route that does not cache, or on one that does but never for this request (a
-//! GET or HEAD with a session cookie: a logged-in customer's pages, most of a shop's dynamic
-//! traffic; it gets `Cache-Status: …; fwd=bypass; detail=session` as on the cache's own path).
-//! A request it does not take goes to the glue's own driver, which reads it again (the edge's
-//! answers to a bad request included).
+//! The entry takes ([`Exchange::start`]) what needs nothing but a plan and the runtime's own
+//! calls: a request with no body, on a proxy route that does not cache, or on one that does but
+//! never for this request (a GET or HEAD with a session cookie: a logged-in customer's pages,
+//! most of a shop's dynamic traffic; it gets `Cache-Status: …; fwd=bypass; detail=session` as
+//! on the cache's own path). A request it does not take goes to the glue's driver, which reads
+//! it again (the edge's answers to a bad request included) and makes its exchange with
+//! [`Exchange::new`].
 
 use std::collections::BTreeMap;
 
