@@ -151,6 +151,10 @@ pub(crate) async fn serve(
             Step::Purge(tags) => purge(state, ctx, tags),
             Step::Serve { reply, status } => {
                 x.set_cache_status(status);
+                if x.intercepts(reply.status) {
+                    // A stored origin error: the route's own page, as on the miss.
+                    return proxy::own_answer(&x, &req, reply.status, state).await;
+                }
                 let body = copy.filter(|_| reply.body);
                 return serve_stored(state, reply, body, &x);
             }

@@ -103,6 +103,35 @@ describe("every origin down", () => {
   });
 });
 
+describe("an intercepting route that caches", () => {
+  // An origin 5xx the cache may store (RFC 9111 lets a 502 with explicit freshness be stored):
+  // a route that intercepts origin errors shows its own page for it on a hit as on the miss,
+  // never the origin's body.
+  let raw, w;
+  before(async () => {
+    raw = await startRawOrigin(() => "HTTP/1.1 502 Bad Gateway\r\nCache-Control: max-age=60\r\nContent-Type: text/html\r\nContent-Length: 28\r\n\r\n<p>origin stack trace</p>\n\n\n");
+    const edge = poolsConfig({ p: [{ url: raw.url.origin }] }, { routes: [{ path_prefix: "/", pools: ["p"], intercept_origin_errors: true }], extra: { origin_auth: false, ...PAGES } });
+    w = await startWorker({ edge });
+  });
+  after(async () => {
+    await w?.dispose();
+    await raw?.close();
+  });
+
+  test("a stored origin 502 is intercepted on every hit, as on the miss", async () => {
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await w.request("/broken", { headers: { accept: BROWSER } });
+      seen.push(r.headers["cache-status"]);
+      assert.equal(r.status, 502, `request ${i + 1}`);
+      assert.doesNotMatch(r.body.toString(), /origin stack trace/, `request ${i + 1}: ${r.headers["cache-status"]}`);
+      assert.match(r.body.toString(), /Something went wrong on our side/, `request ${i + 1}: the build's page`);
+    }
+    assert.ok(seen.some((s) => /hit/.test(s ?? "")), `the copy was served from the cache: ${seen.join(" | ")}`);
+    assert.equal(raw.count(), 1, "one origin request: the later ones were hits");
+  });
+});
+
 describe("configurable hiding", () => {
   let raw, w;
   before(async () => {
