@@ -1,9 +1,9 @@
 // The worker's entry module (wrangler's `main`; `make worker` copies it beside worker-build's
 // output). A request with no body on a proxy route that does not cache (or a session's GET on one
-// that does: see edge-core's proxy/exchange.rs) is carried out here, with
-// the runtime's own calls, asking the Rust core what to do at each step (`src/driven.rs` lists
-// the calls and their answers: two for a GET that succeeds); every other request, and the cron
-// trigger, go to the Rust handlers workers-rs exports (`src/lib.rs`). Why: see the README's
+// that does: see edge-core's proxy/exchange.rs) is carried out here, with the runtime's own
+// calls, asking the Rust core what to do at each step (edge-core's `proxy/entry_protocol.rs`
+// lists the calls and their answers: two for a GET that succeeds); every other request, and the
+// cron trigger, go to the Rust handlers workers-rs exports (`src/lib.rs`). Why: see the README's
 // "Why the JavaScript entry".
 import Rust, { EdgeCoordinator } from "../index.js";
 import { apply, header_fields, origin_fetch, rebuilt } from "./runtime.mjs";

@@ -2,6 +2,7 @@
 //! made (nothing reached the origin: any request may go elsewhere) or was lost after the
 //! request may have been sent (only idempotent ones may).
 
+use super::entry_protocol;
 use crate::balancer::retry::Outcome;
 
 /// Phrases workerd (and the Node/undici stack behind Miniflare) use when no connection could be
@@ -31,12 +32,19 @@ pub const CLIENT_BODY_ERROR: &str = "ClientBodyError";
 
 /// The outcome of a fetch that threw the error named `name` with `message`: a timeout when the
 /// request's abort signal fired (`TimeoutError`, or `AbortError` where the runtime says so),
-/// the client's fault when its body broke off ([`CLIENT_BODY_ERROR`]), else see [`classify`].
+/// the client's fault when its body broke off ([`CLIENT_BODY_ERROR`]), the outcome a socket
+/// attempt named ([`entry_protocol::OUTCOME_ERROR`]), else see [`classify`].
 pub fn of_error(name: Option<&str>, message: Option<&str>) -> Outcome {
-    match name {
-        Some("TimeoutError" | "AbortError") => Outcome::TimedOut,
-        Some(CLIENT_BODY_ERROR) => Outcome::ClientAborted,
-        _ => classify(message.unwrap_or_default()),
+    match (name, message) {
+        (Some("TimeoutError" | "AbortError"), _) => Outcome::TimedOut,
+        (Some(CLIENT_BODY_ERROR), _) => Outcome::ClientAborted,
+        (Some(entry_protocol::OUTCOME_ERROR), m) => match m {
+            Some("refused") => Outcome::Refused,
+            Some("timed out") => Outcome::TimedOut,
+            Some("invalid") => Outcome::Invalid,
+            _ => Outcome::Lost,
+        },
+        (_, m) => classify(m.unwrap_or_default()),
     }
 }
 

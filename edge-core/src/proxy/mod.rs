@@ -3,6 +3,7 @@
 //! in batches).
 
 pub mod attempts;
+pub mod entry_protocol;
 pub mod exchange;
 pub mod failure;
 pub mod http1;
