@@ -61,6 +61,18 @@ impl HeaderEdits {
     }
 }
 
+/// A whole message's fields in [`HeaderEdits::encode`]'s form, each an append (`+name`, then
+/// its value): for the glue to build a message's headers in one call into the runtime.
+pub fn encode_fields<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<String, EditError> {
+    let mut out = String::with_capacity(256);
+    for (name, value) in fields {
+        line(&mut out, '+', name, Some(value))?;
+    }
+    Ok(out)
+}
+
 /// The `names` that `get` finds (by lower-case name), in order: the removals worth sending, as
 /// each removal is a call into the runtime and most messages carry none of the names.
 pub fn only_present(
@@ -89,6 +101,16 @@ fn line(out: &mut String, op: char, name: &str, value: Option<&str>) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_messages_fields_are_appends_in_order() {
+        let fields = [("content-type", "text/css"), ("vary", "a"), ("vary", "b")];
+        let text = encode_fields(fields).unwrap();
+        assert_eq!(text, "+content-type\ntext/css\n+vary\na\n+vary\nb\n");
+        assert_eq!(encode_fields([]).unwrap(), "");
+        let bad = encode_fields([("x-a", "fine"), ("x-b", "one\rtwo")]);
+        assert_eq!(bad, Err(EditError { name: "x-b".into() }));
+    }
 
     #[test]
     fn encodes_removals_sets_and_appends_in_order() {

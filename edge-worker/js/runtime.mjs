@@ -16,8 +16,14 @@
 //   a slow upload (a phone sending a photo) is not an origin that does not answer;
 // - while the body is sent, the same timeout bounds each wait for progress: a client that
 //   stalls is its own failure, an origin that takes no more is a timed-out attempt.
+// Also here, for the cache and interim origins: the Cache API's calls, a body read whole up to a
+// size, and a socket opened.
+import { connect } from 'cloudflare:sockets';
 export function header_fields(h) { let s = ''; h.forEach((v, k) => { s += k + '\n' + v + '\n'; }); return s; }
-/** Applies `HeaderEdits::encode`'s lines in `e`, from offset `at`, to the headers `h`. */
+/**
+ * Applies `HeaderEdits::encode`'s lines in `e`, from offset `at`, to the headers `h`; a field the
+ * runtime refuses throws a `TypeError` that names it.
+ */
 export function apply(h, e, at = 0) {
   for (let i = at; i < e.length; ) {
     const a = e.indexOf('\n', i);
@@ -27,9 +33,25 @@ export function apply(h, e, at = 0) {
     const b = e.indexOf('\n', a + 1);
     if (b < 0) break;
     const value = e.slice(a + 1, b);
-    if (op === '=') h.set(name, value); else h.append(name, value);
+    try {
+      if (op === '=') h.set(name, value); else h.append(name, value);
+    } catch (err) {
+      throw new TypeError('header ' + name + ' refused by the runtime: ' + (err && err.message));
+    }
     i = b + 1;
   }
+}
+/**
+ * `new Response(body, {status, statusText, headers})`, the fields in `e` (`encode_fields`);
+ * `manual`: the body is content-coded already (`encodeBody: "manual"`, not compressed again).
+ */
+export function new_response(status, reason, e, body, manual) {
+  const headers = new Headers();
+  apply(headers, e);
+  const init = { status, headers };
+  if (reason !== undefined) init.statusText = reason;
+  if (manual) init.encodeBody = 'manual';
+  return new Response(body ?? null, init);
 }
 export function edit_headers(h, e) { apply(h, e); }
 export function edited_copy(h, e) { const c = new Headers(h); apply(c, e); return c; }
@@ -89,10 +111,30 @@ export async function read_whole(req, ms) {
     r.cancel(e).catch(() => {});
     throw e && e.name === 'ClientBodyError' ? e : client_error('broke off: ' + (e && e.message));
   }
+  return joined(parts, n);
+}
+function joined(parts, n) {
   const out = new Uint8Array(n);
   n = 0;
   for (const p of parts) { out.set(p, n); n += p.length; }
   return out;
+}
+/** A stream's bytes, whole; null (the stream cancelled) past `max` bytes. */
+export async function read_bounded(stream, max) {
+  const r = stream.getReader(), parts = [];
+  for (let n = 0; ;) {
+    const c = await r.read();
+    if (c.done) return joined(parts, n);
+    n += c.value.length;
+    if (n > max) { r.cancel().catch(() => {}); return null; }
+    parts.push(c.value);
+  }
+}
+export function cache_match(key) { return caches.default.match(key); }
+export function cache_put(key, resp) { return caches.default.put(key, resp); }
+/** A TCP socket to `hostname:port`, over TLS when `tls`. */
+export function open_socket(hostname, port, tls) {
+  return connect({ hostname, port }, { secureTransport: tls ? 'on' : 'off', allowHalfOpen: false });
 }
 export function origin_fetch(url, method, headers, body, ms) {
   const ctl = new AbortController();

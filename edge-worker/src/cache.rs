@@ -11,8 +11,6 @@ use edge_core::answer::Answer;
 use edge_core::cache::entry::Entry;
 use edge_core::cache::flow::revalidation::{self, Revalidation};
 use edge_core::cache::flow::{Answered, Flow, Source, Step, Store};
-use edge_core::cache::freshness::Timing;
-use edge_core::cache::headers::Fields;
 use edge_core::cache::key;
 use edge_core::cache::placement::COPY_STATUS;
 use edge_core::cache::reply::Reply;
@@ -22,10 +20,9 @@ use edge_core::cache::walk::Walk;
 use edge_core::proxy::exchange::Exchange;
 use edge_core::router::{self, Decision};
 use edge_core::routes::{Route, Upstream};
-use js_sys::{Array, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, ReadableStream, Request, Response};
-use worker::web_sys::ReadableStreamDefaultReader;
 use worker::{console_error, console_log, Context};
 
 use crate::js;
@@ -211,27 +208,10 @@ fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
 
 /// What a forward gave, as the flow reads it: the origin's answer `resp`, or the edge's own
 /// (its status from `own`), and when it was asked and answered.
-fn answered(
-    resp: &Option<Response>,
-    own: impl FnOnce() -> u16,
-    (request_ms, response_ms): (u64, u64),
-) -> Answered {
-    let (status, fields) = match resp {
-        Some(r) => (
-            r.status(),
-            Some(Fields::new(js::fields(&r.headers()).pairs())),
-        ),
-        None => (own(), None),
-    };
-    let timing = Timing {
-        request_ms,
-        response_ms,
-    };
-    Answered {
-        status,
-        fields,
-        timing,
-    }
+fn answered(resp: &Option<Response>, own: impl FnOnce() -> u16, timing: (u64, u64)) -> Answered {
+    let fields = resp.as_ref().map(|r| js::fields(&r.headers()));
+    let status = resp.as_ref().map_or_else(own, Response::status);
+    Answered::new(status, fields.as_ref(), timing)
 }
 
 /// Splits an origin's response body in two: the response passed on (streaming) takes its
@@ -291,7 +271,8 @@ async fn lookup_stored(
 
 /// Reads a copy from the Cache API into isolate memory.
 async fn load(state: &State, key: &str) -> Option<Hot> {
-    let found = cache_match(key).await?;
+    let found = js::settled(js::cache_match(key)).await.ok()?;
+    let found: Response = found.dyn_into().ok()?;
     let h = found.headers();
     let (hot, size) = match Found::read(|n| h.get(n).ok().flatten())? {
         Found::Marker(names) => Stored::marker(names),
@@ -314,11 +295,11 @@ async fn load(state: &State, key: &str) -> Option<Hot> {
 async fn store(state: &State, s: Store, body: Body) {
     let result = async {
         let bytes = match body {
-            Body::Stream(b) => Some(
-                read_bounded(b, s.max_bytes)
-                    .await
-                    .ok_or_else(|| "too large or unreadable".to_string())?,
-            ),
+            Body::Stream(b) => {
+                let read = js::settled(js::read_bounded(&b, s.max_bytes as f64)).await;
+                let bytes = read.ok().and_then(|v| v.dyn_into().ok());
+                Some(bytes.ok_or("too large or unreadable")?)
+            }
             Body::Bytes(b) => Some(b),
             Body::None => None,
         };
@@ -327,7 +308,9 @@ async fn store(state: &State, s: Store, body: Body) {
             let fields = w.fields.iter().map(|(n, v)| (*n, v.as_str()));
             let body = w.body.map(JsValue::from);
             let copy = js::response(COPY_STATUS, fields, body.as_ref(), false);
-            cache_put(&w.key, &copy.map_err(|_| "response".to_string())?).await?;
+            let copy = copy.map_err(|_| "response")?;
+            let put = js::settled(js::cache_put(&w.key, &copy)).await;
+            put.map_err(|e| format!("cache put: {e}"))?;
             let (kept, size) = w.kept;
             state.hot.borrow_mut().insert(w.key, kept, size);
         }
@@ -418,46 +401,4 @@ async fn refetch(
         }
     }
     Ok(())
-}
-
-/// Reads a stream to its end, giving up (and cancelling it) past `max` bytes.
-async fn read_bounded(stream: ReadableStream, max: u64) -> Option<Uint8Array> {
-    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let chunks = Array::new();
-    let mut total: u64 = 0;
-    while let Some(chunk) = js::next_bytes(&reader).await.ok()? {
-        total += u64::from(chunk.length());
-        if total > max {
-            let _ = reader.cancel();
-            return None;
-        }
-        chunks.push(&chunk);
-    }
-    let out = Uint8Array::new_with_length(u32::try_from(total).ok()?);
-    let mut at = 0u32;
-    for c in chunks.iter() {
-        let c: Uint8Array = c.unchecked_into();
-        out.set(&c, at);
-        at += c.length();
-    }
-    Some(out)
-}
-
-/// `caches.default`.
-fn default_cache() -> Option<JsValue> {
-    let cache = js::get(&js::get(&js_sys::global(), "caches"), "default");
-    cache.is_object().then_some(cache)
-}
-
-async fn cache_match(url: &str) -> Option<Response> {
-    let found = js::call_await(&default_cache()?, "match", &[&url.into()]).await;
-    found.ok()?.dyn_into::<Response>().ok()
-}
-
-/// Puts `resp` into the Cache API under `url`; an error says why (the runtime's message).
-async fn cache_put(url: &str, resp: &Response) -> Result<(), String> {
-    let cache = default_cache().ok_or("no Cache API")?;
-    let put = js::call_await(&cache, "put", &[&url.into(), resp]).await;
-    put.map(drop)
-        .map_err(|e| format!("cache put: {}", js::text(e)))
 }

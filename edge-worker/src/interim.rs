@@ -1,17 +1,9 @@
-//! Origins that send interim responses (103 Early Hints, 102 Processing): workerd's `fetch`
-//! hands the worker the first interim head as if it were the response, and the final one is
-//! lost. A proxy must pass the final response on (RFC 9110 §15.2), so the request is sent again
-//! on a TCP socket of its own (`cloudflare:sockets`, TLS for https origins) in HTTP/1.1, read
-//! with the core's parser (`edge_core::proxy::http1`), which skips the interim heads.
+//! Origins that send interim responses (103 Early Hints, 102 Processing): the I/O of the
+//! fallback whose decisions are edge-core's `proxy::interim` (its header says what the client
+//! gets and when a request is sent again). The request goes again on a TCP socket of its own
+//! (`cloudflare:sockets`, TLS for https origins) in HTTP/1.1, read with the core's parser
+//! (`edge_core::proxy::http1`), which skips the interim heads.
 //!
-//! - Sending again is only done when it is safe: an idempotent method (GET, HEAD, OPTIONS,
-//!   TRACE, PUT, DELETE) whose body, if any, was buffered. Otherwise the attempt is an invalid
-//!   answer (the plan retries a GET elsewhere or answers 502), with a log line saying why.
-//! - Origins that sent an interim response are remembered (per isolate, by origin URL): later
-//!   requests to them go over the socket first, without a `fetch`, whatever their method, as long
-//!   as their body is buffered (a streamed one cannot be: an invalid answer, with a log line).
-//! - The edge does not forward 103 heads, so their `Link` fields (preload hints) are added to the
-//!   final response when it has no `Link` of its own: the client still gets the hints, once.
 //! - The attempt's timeout bounds the exchange with a JavaScript timer (`setTimeout`, cleared when
 //!   the exchange ends or is dropped: nothing of ours fires after the request); the socket is
 //!   closed whichever way the exchange ends.
@@ -32,7 +24,7 @@ use worker::console_error;
 // this crate does not have), so the socket is driven at the `worker_sys` level, with the web-sys
 // stream types that worker 0.8.7 enables.
 use worker::web_sys::ReadableStreamDefaultReader;
-use worker::worker_sys::{self, Socket};
+use worker::worker_sys::Socket;
 
 use crate::js;
 use crate::origin::OriginRequest;
@@ -145,18 +137,7 @@ struct Connection(Socket);
 impl Connection {
     fn open(origin: &OriginUrl, r: &OriginRequest<'_>) -> Result<Self, Outcome> {
         let target = origin.socket_target();
-        let address = js::object(&[
-            ("hostname", target.hostname.into()),
-            ("port", f64::from(target.port).into()),
-        ]);
-        let secure = if target.tls { "on" } else { "off" };
-        let options = js::object(&[
-            ("secureTransport", secure.into()),
-            ("allowHalfOpen", false.into()),
-        ]);
-        address
-            .and_then(|a| Ok((a, options?)))
-            .and_then(|(a, o)| worker_sys::connect(a, o))
+        js::open_socket(target.hostname, target.port, target.tls)
             .map(Connection)
             .map_err(|e| {
                 let why = format!("cannot open a socket: {}", js::text(e));

@@ -1,12 +1,12 @@
 //! Small helpers for the JavaScript side: building responses, reading fields, fetching.
 
 use edge_core::field_lines::FieldLines;
-use edge_core::header_edits::HeaderEdits;
+use edge_core::header_edits::{encode_fields, HeaderEdits};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestInit, Response, ResponseInit, WorkerGlobalScope};
+use web_sys::{Headers, Request, RequestInit, Response, WorkerGlobalScope};
 
 // The calls into the runtime on every proxied request, in JavaScript (`js/runtime.mjs` says
 // why each is written there), shared with the entry module (`js/entry.mjs`).
@@ -18,6 +18,15 @@ extern "C" {
     /// `ClientBodyError` when the body broke off or nothing came for `ms`.
     #[wasm_bindgen(catch)]
     fn read_whole(req: &Request, ms: f64) -> Result<Promise, JsValue>;
+    /// A response with `status`, `reason`, the fields `e` (`encode_fields`) and `body`.
+    #[wasm_bindgen(catch)]
+    fn new_response(
+        status: u16,
+        reason: Option<&str>,
+        e: &str,
+        body: &JsValue,
+        manual: bool,
+    ) -> Result<Response, JsValue>;
     /// Applies encoded edits to `h`.
     #[wasm_bindgen(catch)]
     fn edit_headers(h: &Headers, edits: &str) -> Result<(), JsValue>;
@@ -39,6 +48,25 @@ extern "C" {
         body: &JsValue,
         ms: f64,
     ) -> Result<Promise, JsValue>;
+    /// A stream's bytes, whole (a promise of a `Uint8Array`), or of `null` past `max` bytes.
+    #[wasm_bindgen(catch)]
+    pub(crate) fn read_bounded(
+        stream: &web_sys::ReadableStream,
+        max: f64,
+    ) -> Result<Promise, JsValue>;
+    /// `caches.default.match(key)`: a promise of the stored response, or of `undefined`.
+    #[wasm_bindgen(catch)]
+    pub(crate) fn cache_match(key: &str) -> Result<Promise, JsValue>;
+    /// `caches.default.put(key, resp)`.
+    #[wasm_bindgen(catch)]
+    pub(crate) fn cache_put(key: &str, resp: &Response) -> Result<Promise, JsValue>;
+    /// `connect()` of `cloudflare:sockets`: a socket to `hostname:port`, over TLS when `tls`.
+    #[wasm_bindgen(catch)]
+    pub(crate) fn open_socket(
+        hostname: &str,
+        port: u16,
+        tls: bool,
+    ) -> Result<worker::worker_sys::Socket, JsValue>;
 }
 
 /// A message's header fields, read in one call (see [`FieldLines`]).
@@ -49,15 +77,6 @@ pub(crate) fn fields(headers: &Headers) -> FieldLines {
 /// `obj[name]` (`undefined` when it cannot be read).
 pub(crate) fn get(obj: &JsValue, name: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A plain object with these fields: the options a runtime call takes.
-pub(crate) fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsValue> {
-    let obj = js_sys::Object::new();
-    for (name, value) in fields {
-        Reflect::set(&obj, &JsValue::from_str(name), value)?;
-    }
-    Ok(obj.into())
 }
 
 /// Awaits a promise the runtime gave (or threw instead); a throw or a rejection as text.
@@ -185,8 +204,8 @@ pub(crate) fn response<'a>(
     Ok(response_with(status, None, headers, body, manual)?)
 }
 
-/// [`response`] with a reason phrase (`statusText`); an error says which part the runtime
-/// refused.
+/// [`response`] with a reason phrase (`statusText`); built in one call into the runtime. An
+/// error says which part the runtime refused.
 pub(crate) fn response_with<'a>(
     status: u16,
     reason: Option<&str>,
@@ -194,17 +213,9 @@ pub(crate) fn response_with<'a>(
     body: Option<&JsValue>,
     manual: bool,
 ) -> Result<Response, String> {
-    let init = ResponseInit::new();
-    init.set_status(status);
-    if let Some(reason) = reason {
-        init.set_status_text(reason);
-    }
-    init.set_headers(&headers(fields)?.into());
-    if manual {
-        let _ = Reflect::set(&init, &"encodeBody".into(), &"manual".into());
-    }
-    let body = body.map(|b| b.unchecked_ref::<web_sys::ReadableStream>());
-    Response::new_with_opt_readable_stream_and_init(body, &init)
+    let fields = encode_fields(fields).map_err(|e| e.to_string())?;
+    let none = JsValue::UNDEFINED;
+    new_response(status, reason, &fields, body.unwrap_or(&none), manual)
         .map_err(|e| format!("cannot build the response: {}", text(e)))
 }
 
@@ -290,22 +301,6 @@ pub(crate) fn secrets(
     config: &edge_core::config::Config,
 ) -> edge_core::config::Secrets {
     edge_core::config::Secrets::read(config, |name| binding(env, name)?.as_string())
-}
-
-/// Calls method `name` of `obj` with `args` (`obj.name(...args)`).
-pub(crate) fn call(obj: &JsValue, name: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    let f: js_sys::Function = Reflect::get(obj, &JsValue::from_str(name))?.dyn_into()?;
-    f.apply(obj, &args.iter().collect::<js_sys::Array>())
-}
-
-/// Calls method `name` of `obj` with `args` and awaits the promise it returns.
-pub(crate) async fn call_await(
-    obj: &JsValue,
-    name: &str,
-    args: &[&JsValue],
-) -> Result<JsValue, JsValue> {
-    let promise: js_sys::Promise = call(obj, name, args)?.dyn_into()?;
-    JsFuture::from(promise).await
 }
 
 /// The next chunk a stream's reader gives, as JavaScript bytes (`None` at the stream's end; an

@@ -12,6 +12,7 @@
 pub mod revalidation;
 
 use crate::answer::Answer;
+use crate::field_lines::FieldLines;
 
 use super::admission;
 use super::coalesce::{Coalescer, Flight, Role};
@@ -107,6 +108,25 @@ pub struct Answered {
     pub fields: Option<Fields>,
     /// When the request was sent and the answer came.
     pub timing: Timing,
+}
+
+impl Answered {
+    /// What a forward gave: the `status` the client gets, the origin's response `fields`
+    /// (`None` when no origin answered), and when it was asked and answered (ms since the epoch).
+    pub fn new(
+        status: u16,
+        fields: Option<&FieldLines>,
+        (request_ms, response_ms): (u64, u64),
+    ) -> Self {
+        Answered {
+            status,
+            fields: fields.map(|f| Fields::new(f.pairs())),
+            timing: Timing {
+                request_ms,
+                response_ms,
+            },
+        }
+    }
 }
 
 /// Where the flow is.

@@ -3,7 +3,16 @@
 //! as if it were the response; a proxy must pass the final one on (RFC 9110 §15.2), so the
 //! request is sent again over a socket of its own and read with [`super::http1`]. Here: whether
 //! sending again is safe, which origins to remember, collecting the parser's events into the
-//! final reply, and what the client gets from it.
+//! final reply, and what the client gets from it:
+//! - Sending again is only done when it is safe ([`resend_refusal`]): an idempotent method whose
+//!   body, if any, was buffered. Otherwise the attempt is an invalid answer (the plan retries a
+//!   GET elsewhere or answers 502), with a log line saying why ([`failure_line`]).
+//! - Origins that sent an interim response are remembered per isolate ([`InterimOrigins`]):
+//!   later requests to them go over the socket first, without a `fetch`, whatever their method,
+//!   as long as their body is buffered (a streamed one cannot be: an invalid answer, logged).
+//! - The edge does not forward 103 heads, so their `Link` fields (preload hints) are added to the
+//!   final response when it has no `Link` of its own ([`final_response`]): the client still gets
+//!   the hints, once.
 
 use super::http1::{Event, Framing, Head, Limits, ResponseError, ResponseParser};
 use crate::balancer::retry::Outcome;
