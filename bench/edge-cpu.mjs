@@ -9,23 +9,25 @@
 // of 2–3 %. Req/s and latency are not reported: the targets share the origin and the cores.
 //
 // usage: node bench/edge-cpu.mjs [--rounds 6] [--duration 5] [--connections 4]
-//          [--build NAME=DIR[,NAME=DIR...]]
+//          [--build NAME=DIR[,NAME=DIR...]] [--build-as quiet|signs]
 // Targets: (c) the forwarder; (f) bench/feature-floor.mjs, the edge's proxy features for a GET
 // written by hand in JavaScript (header hygiene, X-Forwarded-*, the head timeout, the response
 // rebuilt: what the features cost on the platform, apart from how we implement them); (b') the
-// edge with request logs (batched); (b'') the edge without logs; --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
-// before a change, say), to compare builds in the same rounds.
+// edge with request logs (batched); (b'') the edge without logs; (b*) (b') with origin
+// authentication (each request signed; the origin does not check, so only the edge's cost shows); --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
+// before a change, say), to compare builds in the same rounds; with --build-as signs they run as
+// (b*) instead.
 // needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+import { ORIGIN_KEY, ROOT, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
 import { cpuMs, withPid } from "./workerd-cpu.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, build: { type: "string" } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" } } });
 const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
 if (!(rounds >= 2) || !(seconds >= 1)) throw new Error("--rounds must be at least 2 and --duration at least 1");
@@ -50,11 +52,14 @@ const open = await startOrigin({ name: "open", key: null });
 const running = [];
 try {
   const edge = (logs) => poolsConfig({ main: [open] }, { routes: [{ path_prefix: "/", pools: ["main"], cache: { enabled: false } }], extra: { origin_auth: false, log_requests: logs } });
+  // Origin authentication on, against an origin that does not check: the edge's own cost of it.
+  const signing = poolsConfig({ main: [open] }, { routes: [{ path_prefix: "/", pools: ["main"], cache: { enabled: false } }], extra: { log_requests: true } });
   const targets = {
     c: { label: "(c) Rust forwarder", start: () => startWorker({ script: FORWARDER, bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
     f: { label: "(f) JS, the edge's features", start: () => startWorker({ script: "bench/feature-floor.mjs", bindings: { ORIGIN: open.url.origin }, keepLog: false }) },
     logs: { label: "(b') edge, logs batched", start: () => startWorker({ edge: edge(true), keepLog: false }) },
     quiet: { label: "(b'') edge, no logs", start: () => startWorker({ edge: edge(false), keepLog: false }) },
+    signs: { label: "(b*) edge, logs, signs requests", start: () => startWorker({ edge: signing, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
   };
   for (const spec of (args.build ?? "").split(",").filter(Boolean)) {
     const [name, dir] = spec.split("=");
@@ -62,7 +67,9 @@ try {
     // worker-build's `shim.mjs` in builds from before.
     const entry = ["worker/entry.mjs", "worker/shim.mjs"].find((f) => dir && fs.existsSync(path.join(ROOT, dir, f)));
     if (!name || !entry) throw new Error(`--build ${spec}: want NAME=DIR, DIR holding worker/entry.mjs or worker/shim.mjs (a copy of edge-worker/build)`);
-    targets[name] = { label: `(b'') ${dir}`, start: () => startWorker({ script: `${dir}/${entry}`, edge: edge(false), keepLog: false }) };
+    const as = { quiet: { edge: edge(false) }, signs: { edge: signing, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } } }[args["build-as"]];
+    if (!as) throw new Error(`--build-as ${args["build-as"]}: want quiet or signs`);
+    targets[name] = { label: `(${args["build-as"] === "signs" ? "b*" : "b''"}) ${dir}`, start: () => startWorker({ script: `${dir}/${entry}`, ...as, keepLog: false }) };
   }
   const keys = Object.keys(targets);
   const perReq = Object.fromEntries(keys.map((k) => [k, []]));
