@@ -14,9 +14,10 @@
 // written by hand in JavaScript (header hygiene, X-Forwarded-*, the head timeout, the response
 // rebuilt: what the features cost on the platform, apart from how we implement them); (b') the
 // edge with request logs (batched); (b'') the edge without logs; (b*) (b') with origin
-// authentication (each request signed; the origin does not check, so only the edge's cost shows); --build adds (b'') run from other builds of the worker (a copy of edge-worker/build made
-// before a change, say), to compare builds in the same rounds; with --build-as signs they run as
-// (b*) instead.
+// authentication (each request signed; the origin does not check, so only the edge's cost
+// shows). --build adds (b'') run from other builds of the worker (a copy of edge-worker/build
+// made before a change, say), to compare builds in the same rounds; with --build-as signs they
+// run as (b*) instead.
 // needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
 import { spawn } from "node:child_process";
 import fs from "node:fs";

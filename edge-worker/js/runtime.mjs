@@ -130,6 +130,21 @@ export async function read_bounded(stream, max) {
     parts.push(c.value);
   }
 }
+/** `binding.fetch(url, …)` (a service binding, a Durable Object's stub), `range` and `body` when given. */
+export function binding_fetch(binding, url, method, range, body) {
+  const init = { method };
+  if (range !== undefined) init.headers = { range };
+  if (body !== undefined) init.body = body;
+  return binding.fetch(url, init);
+}
+/** A promise resolved after `ms` by a runtime timer, which `clear_sleep(p)` clears. */
+export function sleep(ms) {
+  let id = 0;
+  const p = new Promise((done) => { id = setTimeout(done, ms); });
+  p.timer = id;
+  return p;
+}
+export function clear_sleep(p) { clearTimeout(p.timer); }
 export function cache_match(key) { return caches.default.match(key); }
 export function cache_put(key, resp) { return caches.default.put(key, resp); }
 /** A TCP socket to `hostname:port`, over TLS when `tls`. */

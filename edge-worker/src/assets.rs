@@ -193,8 +193,6 @@ pub(crate) async fn fetch_file(
     range: Option<&Range<u64>>,
 ) -> Result<Response, String> {
     let range = range.map(range::request_value);
-    let headers = js::headers(range.as_deref().map(|r| ("range", r)))?;
     let url = format!("https://assets.local{}", path::encode(path));
-    let init = js::request_init("GET", Some(&headers), None);
-    js::send(Some(assets), &url, &init).await.map_err(js::text)
+    js::fetch_from(assets, &url, "GET", range.as_deref(), None).await
 }

@@ -176,10 +176,8 @@ async fn call(ns: &worker::ObjectNamespace, ask: &Ask) -> Result<String, String>
         .map_err(|e| e.to_string())?
         .into_rpc();
     let (method, path, body) = ask.request();
-    let body = body.map(JsValue::from);
-    let init = js::request_init(method, None, body.as_ref());
     let url = format!("https://coordinator{path}");
-    let resp = js::send(Some(&stub), &url, &init).await.map_err(js::text)?;
+    let resp = js::fetch_from(&stub, &url, method, None, body.as_deref()).await?;
     if resp.status() != 200 {
         return Err(format!("status {}", resp.status()));
     }

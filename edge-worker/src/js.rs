@@ -6,7 +6,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestInit, Response, WorkerGlobalScope};
+use web_sys::{Headers, Request, RequestInit, Response};
 
 // The calls into the runtime on every proxied request, in JavaScript (`js/runtime.mjs` says
 // why each is written there), shared with the entry module (`js/entry.mjs`).
@@ -18,6 +18,18 @@ extern "C" {
     /// `ClientBodyError` when the body broke off or nothing came for `ms`.
     #[wasm_bindgen(catch)]
     fn read_whole(req: &Request, ms: f64) -> Result<Promise, JsValue>;
+    /// `binding.fetch(url, {method, headers: {range}, body})`.
+    #[wasm_bindgen(catch)]
+    fn binding_fetch(
+        binding: &JsValue,
+        url: &str,
+        method: &str,
+        range: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<Promise, JsValue>;
+    /// A promise resolved after `ms` by a runtime timer ([`clear_sleep`] clears it).
+    fn sleep(ms: f64) -> Promise;
+    fn clear_sleep(p: &Promise);
     /// A response with `status`, `reason`, the fields `e` (`encode_fields`) and `body`.
     #[wasm_bindgen(catch)]
     fn new_response(
@@ -109,28 +121,6 @@ pub(crate) fn request_init(
     init
 }
 
-/// Sends the request for `url` that `init` describes, through a service binding or the global
-/// `fetch`.
-pub(crate) async fn send(
-    via: Option<&worker::worker_sys::Fetcher>,
-    url: &str,
-    init: &RequestInit,
-) -> Result<Response, JsValue> {
-    fetch(via, &Request::new_with_str_and_init(url, init)?).await
-}
-
-/// A `Headers` with these fields; an error names the field the runtime refused.
-pub(crate) fn headers<'a>(
-    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<Headers, String> {
-    let h = Headers::new().map_err(text)?;
-    for (name, value) in fields {
-        h.append(name, value)
-            .map_err(|e| format!("header {name} refused by the runtime: {}", text(e)))?;
-    }
-    Ok(h)
-}
-
 /// Writes `bytes` to a stream, then releases it (an error as text).
 pub(crate) async fn write(
     stream: Result<worker::web_sys::WritableStream, JsValue>,
@@ -155,28 +145,16 @@ pub(crate) async fn within<T>(ms: u64, work: impl std::future::Future<Output = T
 /// A promise resolved after `ms` by a runtime timer, cleared when the guard is dropped (nothing
 /// of ours fires after the request; a Rust timer would outlive it and stall the isolate).
 pub(crate) fn timer(ms: u64) -> (TimerGuard, JsFuture) {
-    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-    let mut id = None;
-    let promise = Promise::new(&mut |resolve, _reject| {
-        id = scope
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .ok();
-    });
-    (TimerGuard { scope, id }, JsFuture::from(promise))
+    let fired = sleep(ms.min(i32::MAX as u64) as f64);
+    (TimerGuard(fired.clone()), JsFuture::from(fired))
 }
 
 /// Clears its timer when dropped.
-pub(crate) struct TimerGuard {
-    scope: WorkerGlobalScope,
-    id: Option<i32>,
-}
+pub(crate) struct TimerGuard(Promise);
 
 impl Drop for TimerGuard {
     fn drop(&mut self) {
-        if let Some(id) = self.id {
-            self.scope.clear_timeout_with_handle(id);
-        }
+        clear_sleep(&self.0);
     }
 }
 
@@ -262,18 +240,17 @@ fn encoded(edits: &HeaderEdits) -> Result<String, JsValue> {
         .map_err(|e| js_sys::TypeError::new(&e.to_string()).into())
 }
 
-/// Fetches `req` through a service binding or the global `fetch`.
-pub(crate) async fn fetch(
-    via: Option<&worker::worker_sys::Fetcher>,
-    req: &Request,
-) -> Result<Response, JsValue> {
-    let promise = match via {
-        Some(f) => f.fetch(req)?,
-        None => js_sys::global()
-            .unchecked_into::<web_sys::WorkerGlobalScope>()
-            .fetch_with_request(req),
-    };
-    Ok(JsFuture::from(promise).await?.unchecked_into())
+/// Fetches `url` from a `binding` (the ASSETS service, a Durable Object's stub) with `method`,
+/// and a `range` and a text `body` when given; an error as text.
+pub(crate) async fn fetch_from(
+    binding: &JsValue,
+    url: &str,
+    method: &str,
+    range: Option<&str>,
+    body: Option<&str>,
+) -> Result<Response, String> {
+    let sent = binding_fetch(binding, url, method, range, body);
+    Ok(settled(sent).await?.unchecked_into())
 }
 
 /// A response's whole body.
