@@ -8,7 +8,7 @@
 // here the standard error of the ratio is about 1 % after 5–6 rounds, enough to measure a change
 // of 2–3 %. Req/s and latency are not reported: the targets share the origin and the cores.
 //
-// usage: node bench/edge-cpu.mjs [--rounds 6] [--duration 5] [--connections 4]
+// usage: node bench/edge-cpu.mjs [--rounds 6] [--duration 5] [--warmup 2] [--connections 4]
 //          [--build NAME=DIR[,NAME=DIR...]] [--build-as quiet|signs]
 // Targets: (c) the forwarder; (f) bench/feature-floor.mjs, the edge's proxy features for a GET
 // written by hand in JavaScript (header hygiene, X-Forwarded-*, the head timeout, the response
@@ -28,10 +28,11 @@ import { ORIGIN_KEY, ROOT, poolsConfig, startOrigin, startWorker } from "../test
 import { cpuMs, withPid } from "./workerd-cpu.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, warmup: { type: "string", default: "2" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" } } });
 const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
-if (!(rounds >= 2) || !(seconds >= 1)) throw new Error("--rounds must be at least 2 and --duration at least 1");
+const warmup = Number(args.warmup);
+if (!(rounds >= 2) || !(seconds >= 1) || !(warmup >= 1)) throw new Error("--rounds must be at least 2, --duration and --warmup at least 1");
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
 /** wrk against `url` for `secs`: the requests answered; any non-2xx answer or socket error fails the run. */
 function wrk(url, secs) {
@@ -74,7 +75,7 @@ try {
   }
   const keys = Object.keys(targets);
   const perReq = Object.fromEntries(keys.map((k) => [k, []]));
-  console.log(`CPU per proxied GET /, side by side: ${keys.length} workers, wrk -t1 -c${args.connections} -d${seconds}s each at once, ${rounds} rounds, a fresh workerd each; ${os.cpus().length} cores`);
+  console.log(`CPU per proxied GET /, side by side: ${keys.length} workers, wrk -t1 -c${args.connections} -d${seconds}s each at once after ${warmup} s of warm-up, ${rounds} rounds, a fresh workerd each; ${os.cpus().length} cores`);
   for (let r = 0; r < rounds; r++) {
     const ws = {};
     for (const k of keys) {
@@ -82,7 +83,7 @@ try {
       running.push(ws[k]);
       if (!ws[k].pid) throw new Error(`${targets[k].label}: no workerd process found`);
     }
-    await Promise.all(keys.map((k) => wrk(ws[k].url.href, 2)));
+    await Promise.all(keys.map((k) => wrk(ws[k].url.href, warmup)));
     const cpu0 = Object.fromEntries(keys.map((k) => [k, cpuMs(ws[k].pid)]));
     const answered = await Promise.all(keys.map((k) => wrk(ws[k].url.href, seconds)));
     const us = Object.fromEntries(keys.map((k, i) => [k, ((cpuMs(ws[k].pid) - cpu0[k]) * 1000) / answered[i]]));
