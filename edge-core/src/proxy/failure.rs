@@ -38,12 +38,13 @@ pub fn of_error(name: Option<&str>, message: Option<&str>) -> Outcome {
     match (name, message) {
         (Some("TimeoutError" | "AbortError"), _) => Outcome::TimedOut,
         (Some(CLIENT_BODY_ERROR), _) => Outcome::ClientAborted,
-        (Some(entry_protocol::OUTCOME_ERROR), m) => match m {
-            Some("refused") => Outcome::Refused,
-            Some("timed out") => Outcome::TimedOut,
-            Some("invalid") => Outcome::Invalid,
-            _ => Outcome::Lost,
-        },
+        (Some(entry_protocol::OUTCOME_ERROR), m) => {
+            let named = [Outcome::Refused, Outcome::TimedOut, Outcome::Invalid];
+            let named = named
+                .into_iter()
+                .find(|&o| m == Some(entry_protocol::outcome_message(o)));
+            named.unwrap_or(Outcome::Lost)
+        }
         (_, m) => classify(m.unwrap_or_default()),
     }
 }
