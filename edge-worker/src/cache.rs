@@ -1,17 +1,16 @@
 //! The shared HTTP cache's I/O: two levels of storage — hot copies in isolate memory in front
 //! of the Workers Cache API (`caches.default`) — waiting for another request's fetch of the same
 //! key, background revalidation and storing. Every decision is edge-core's `cache` module; the
-//! order of the steps is its `cache::flow` state machine, which [`serve`] and the background
-//! revalidation drive.
+//! order of the steps is its `cache::flow` state machine, which [`serve`] drives for a client's
+//! request and for a background revalidation alike.
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use edge_core::answer::Answer;
 use edge_core::cache::entry::Entry;
-use edge_core::cache::flow::revalidation::{self, Revalidation};
+use edge_core::cache::flow::revalidation;
 use edge_core::cache::flow::{Answered, Flow, Source, Step, Store};
-use edge_core::cache::key;
 use edge_core::cache::placement::COPY_STATUS;
 use edge_core::cache::reply::Reply;
 use edge_core::cache::request::CacheRequest;
@@ -37,8 +36,13 @@ pub(crate) type Hot = Stored<Uint8Array>;
 pub(crate) enum Task {
     /// Put a response into the cache (its body still streaming, or already read).
     Store { store: Store, body: Body },
-    /// Revalidate a stale copy (stale-while-revalidate).
-    Revalidate { url: String, headers: Headers },
+    /// Revalidate a stale copy (stale-while-revalidate): `url` with the request `headers`
+    /// (the runtime's context, for the store it leads to).
+    Revalidate {
+        url: String,
+        headers: Headers,
+        ctx: Context,
+    },
     /// Record a purge with the coordinator.
     Purge { tags: Vec<String> },
     /// Refresh this isolate's copy of the coordinator's snapshot (verdicts, purge log).
@@ -58,7 +62,11 @@ pub(crate) enum Body {
 pub(crate) async fn run(state: Rc<State>, task: Task) {
     match task {
         Task::Store { store: s, body } => store(&state, s, body).await,
-        Task::Revalidate { url, headers } => revalidate(&state, &url, &headers).await,
+        Task::Revalidate { url, headers, ctx } => {
+            if let Err(e) = revalidate(&state, &ctx, &url, headers).await {
+                console_error!("edge-worker: background revalidation of {url}: {e}");
+            }
+        }
         Task::Purge { tags } => {
             let Some(ns) = &state.coordinator else { return };
             if let Err(e) = crate::coordinator::purge(ns, &tags).await {
@@ -88,26 +96,34 @@ pub(crate) fn later(state: &Rc<State>, ctx: &Context, task: Task) {
 
 /// Serves a request on a caching route: runs its cache flow (edge-core's `cache::flow`), doing
 /// the I/O each step names — lookups, health, waits, the forward, stores, purges — until the
-/// flow answers from the stored copy, passes the origin's answer on, or answers itself.
+/// flow answers from the stored copy, passes the origin's answer on, or answers itself. A
+/// `background` revalidation ([`Flow::background`]) answers no one: `None`.
 pub(crate) async fn serve(
     req: Request,
     url: &str,
-    route: &Route,
-    upstream: &Upstream,
+    (route, upstream): (&Route, &Upstream),
     state: &Rc<State>,
     ctx: &Context,
-) -> worker::Result<Response> {
+    background: bool,
+) -> worker::Result<Option<Response>> {
     let settings = &upstream.cache;
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
     let creq = CacheRequest::read(&req.method(), get, settings);
     let mut inbound = match proxy::read(&req, url, state) {
         Ok(i) => i,
-        Err(answer) => return send(answer),
+        Err(answer) => return send(answer).map(Some),
     };
     inbound.path_and_query = creq.origin_target(&inbound.path_and_query, settings);
     let deadline = state.config.retry.deadline_ms;
-    let mut flow = Flow::new(creq, url, &inbound.public_origin, settings, deadline);
+    let mut flow = if background {
+        let mut coalescer = state.coalescer.borrow_mut();
+        let flow = Flow::background(creq, url, settings, &mut coalescer, now_ms(), deadline);
+        let Some(flow) = flow else { return Ok(None) }; // under way in this isolate
+        flow
+    } else {
+        Flow::new(creq, url, &inbound.public_origin, settings, deadline)
+    };
     let arrived_ms = inbound.facts.started_ms;
     let mut x = proxy::exchange(state, route, upstream, inbound);
     let (mut copy, mut sent) = (None, None);
@@ -123,19 +139,10 @@ pub(crate) async fn serve(
             Step::Revalidate => revalidate_later(state, ctx, url, &js)?,
             Step::Forward { validators } => {
                 x.add_edits(validators);
-                let out = proxy::forward(&req, &mut x, state).await;
-                let fw = match out {
-                    Ok(Ok(fw)) => fw,
-                    out => {
-                        flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
-                        return send(out?.err().unwrap_or_else(Answer::edge_failed));
-                    }
-                };
-                let pages = &state.config.error_pages;
-                let get = |n: &str| fw.headers.as_ref()?.get(n).ok().flatten();
-                let answered = answered(&fw.resp, || x.answer(pages, 0).status, x.timing(now_ms()));
-                flow.answered(answered, get, &mut state.coalescer.borrow_mut(), now_ms());
-                sent = Some(fw.resp);
+                match forward(&req, &mut x, &mut flow, state).await? {
+                    Ok(resp) => sent = Some(resp),
+                    Err(answer) => return send(answer).map(Some),
+                }
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
@@ -148,22 +155,22 @@ pub(crate) async fn serve(
             Step::Purge(tags) => purge(state, ctx, tags),
             Step::Serve { reply, status } => {
                 x.set_cache_status(status);
-                if x.intercepts(reply.status) {
-                    // A stored origin error: the route's own page, as on the miss.
-                    return proxy::own_answer(&x, &req, reply.status, state).await;
-                }
-                let body = copy.filter(|_| reply.body);
-                return serve_stored(state, reply, body, &x);
+                return serve_stored(&req, reply, copy, &x, state).await.map(Some);
             }
             Step::Pass(status) => {
                 x.set_cache_status(status);
-                return proxy::finish(sent.flatten(), &x, &req, state).await;
+                return proxy::finish(sent.flatten(), &x, &req, state)
+                    .await
+                    .map(Some);
             }
-            Step::Answer(answer) => return send(answer),
+            Step::Answer(answer) => return send(answer).map(Some),
+            Step::Revalidated(end) => {
+                js::discard(sent.flatten()); // the half of the `tee` that goes to no one
+                return end.map(|()| None).map_err(worker::Error::RustError);
+            }
         }
     }
-    // Unreachable: every flow ends with an answer.
-    send(Answer::text(502, "502 Bad Gateway\n"))
+    Ok(None) // every client's flow ends with its answer
 }
 
 /// Starts the background revalidation of `url` (stale-while-revalidate) in the edge's name:
@@ -176,14 +183,13 @@ fn revalidate_later(
 ) -> worker::Result<()> {
     let get = |n: &str| client.get(n).ok().flatten();
     let headers = js::edited(client, &revalidation::client_edits(get))?;
-    later(
-        state,
-        ctx,
-        Task::Revalidate {
-            url: url.into(),
-            headers,
-        },
-    );
+    let js_ctx: &JsValue = ctx.as_ref().as_ref();
+    let task = Task::Revalidate {
+        url: url.into(),
+        headers,
+        ctx: Context::new(js_ctx.clone().unchecked_into()),
+    };
+    later(state, ctx, task);
     Ok(())
 }
 
@@ -206,12 +212,29 @@ fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
     later(state, ctx, Task::Purge { tags });
 }
 
-/// What a forward gave, as the flow reads it: the origin's answer `resp`, or the edge's own
-/// (its status from `own`), and when it was asked and answered.
-fn answered(resp: &Option<Response>, own: impl FnOnce() -> u16, timing: (u64, u64)) -> Answered {
-    let fields = resp.as_ref().map(|r| js::fields(&r.headers()));
-    let status = resp.as_ref().map_or_else(own, Response::status);
-    Answered::new(status, fields.as_ref(), timing)
+/// Runs the exchange `x`'s attempts and tells the `flow` what they gave: the origin's answer
+/// (`None`: the edge answers), or the edge's own answer when none could be made (the flow is
+/// then abandoned).
+async fn forward(
+    req: &Request,
+    x: &mut Exchange<'_>,
+    flow: &mut Flow<'_>,
+    state: &State,
+) -> worker::Result<Result<Option<Response>, Answer>> {
+    let fw = match proxy::forward(req, x, state).await {
+        Ok(Ok(fw)) => fw,
+        out => {
+            flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
+            return Ok(Err(out?.err().unwrap_or_else(Answer::edge_failed)));
+        }
+    };
+    let fields = fw.resp.as_ref().map(|r| js::fields(&r.headers()));
+    let own = || x.answer(&state.config.error_pages, 0).status;
+    let status = fw.resp.as_ref().map_or_else(own, Response::status);
+    let answered = Answered::new(status, fields.as_ref(), x.timing(now_ms()));
+    let get = |n: &str| fw.headers.as_ref()?.get(n).ok().flatten();
+    flow.answered(answered, get, &mut state.coalescer.borrow_mut(), now_ms());
+    Ok(Ok(fw.resp))
 }
 
 /// Splits an origin's response body in two: the response passed on (streaming) takes its
@@ -228,16 +251,23 @@ fn tee(resp: &mut Option<Response>) -> worker::Result<Body> {
     Ok(part(1).map_or(Body::None, Body::Stream))
 }
 
-/// Answers from a stored response as the flow's `reply` says (the exchange `x` holds the
-/// request and what the cache did); logged.
-fn serve_stored(
-    state: &State,
+/// Answers `req` from a stored response (its `body`) as the flow's `reply` says (the exchange
+/// `x` holds the request and what the cache did), or with the route's own page for a stored
+/// origin error; logged.
+async fn serve_stored(
+    req: &Request,
     reply: Reply,
     body: Option<Uint8Array>,
     x: &Exchange<'_>,
+    state: &State,
 ) -> worker::Result<Response> {
+    if x.intercepts(reply.status) {
+        // A stored origin error: the route's own page, as on the miss.
+        return proxy::own_answer(x, req, reply.status, state).await;
+    }
+    let body = body.filter(|_| reply.body).map(JsValue::from);
     let pairs = reply.fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    let out = js::response(reply.status, pairs, body.map(JsValue::from).as_ref(), false)?;
+    let out = js::response(reply.status, pairs, body.as_ref(), false)?;
     let get = |n: &str| reply.fields.first(n).map(str::to_string);
     js::edit(
         &out.headers(),
@@ -329,76 +359,19 @@ async fn store(state: &State, s: Store, body: Body) {
 }
 
 /// Revalidates a stale stored response after it was served (stale-while-revalidate): one
-/// conditional request (one per key per isolate), whose answer refreshes or replaces the copy.
-async fn revalidate(state: &State, url: &str, headers: &Headers) {
-    let Decision::Proxy(route, upstream) = router::decide(url, &state.config) else {
-        return;
-    };
-    let (settings, deadline) = (&upstream.cache, state.config.retry.deadline_ms);
-    let now = now_ms();
-    let joined = Revalidation::join(
-        url,
-        settings,
-        &mut state.coalescer.borrow_mut(),
-        now,
-        deadline,
-    );
-    let Some(mut r) = joined else { return };
-    if let Err(why) = refetch(state, &mut r, url, headers, route, upstream).await {
-        console_error!("edge-worker: background revalidation of {url}: {why}");
-    }
-    r.finish(&mut state.coalescer.borrow_mut(), now_ms());
-}
-
-/// Runs a background revalidation's steps: the lookup, the request (conditional when a copy was
-/// found) and the storing of what it brings.
-async fn refetch(
-    state: &State,
-    r: &mut Revalidation<'_>,
+/// request (conditional when a copy is found; one per key per isolate), whose answer refreshes
+/// or replaces the copy.
+async fn revalidate(
+    state: &Rc<State>,
+    ctx: &Context,
     url: &str,
-    headers: &Headers,
-    route: &Route,
-    upstream: &Upstream,
-) -> Result<(), &'static str> {
-    let get = |n: &str| headers.get(n).ok().flatten();
-    let (mut copy, mut sent) = (None, None);
-    while let Some(step) = r.next_step() {
-        match step {
-            revalidation::Step::Lookup => {
-                let found = lookup_stored(state, r.primary(), &get).await;
-                r.found(found.map(|(entry, body)| {
-                    copy = body;
-                    entry
-                }));
-            }
-            revalidation::Step::Forward { validators } => {
-                let init = js::request_init("GET", Some(headers), None);
-                let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
-                let mut read = proxy::read(&req, url, state).map_err(|_| "refused")?;
-                let ignore = &upstream.cache.ignore_query;
-                read.path_and_query = key::forwarded(&read.path_and_query, ignore);
-                let mut x = proxy::exchange(state, route, upstream, read);
-                x.add_edits(validators);
-                let fw = proxy::forward(&req, &mut x, state).await;
-                let fw = fw.map_err(|_| "forward")?.map_err(|_| "refused")?;
-                let get = |n: &str| fw.headers.as_ref()?.get(n).ok().flatten();
-                let pages = &state.config.error_pages;
-                let own = || x.answer(pages, 0).status;
-                r.answered(answered(&fw.resp, own, x.timing(now_ms())), get, now_ms());
-                sent = fw.resp;
-            }
-            revalidation::Step::Store(s) => {
-                let body = match s.from {
-                    Source::Copy => copy.clone().map_or(Body::None, Body::Bytes),
-                    Source::Answer => sent
-                        .as_ref()
-                        .and_then(Response::body)
-                        .map_or(Body::None, Body::Stream),
-                };
-                store(state, *s, body).await;
-            }
-            revalidation::Step::Fail(why) => return Err(why),
-        }
-    }
+    headers: Headers,
+) -> worker::Result<()> {
+    let Decision::Proxy(route, upstream) = router::decide(url, &state.config) else {
+        return Ok(());
+    };
+    let init = js::request_init("GET", Some(&headers), None);
+    let req = Request::new_with_str_and_init(url, &init)?;
+    serve(req, url, (route, upstream), state, ctx, true).await?;
     Ok(())
 }

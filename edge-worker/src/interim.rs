@@ -53,10 +53,7 @@ pub(crate) async fn final_response(
     let hints = (status == 103)
         .then(|| interim.headers().get("link").ok().flatten())
         .flatten();
-    if let Some(body) = interim.body() {
-        // Whatever workerd kept of the exchange: not read.
-        let _ = body.cancel();
-    }
+    js::discard(Some(interim)); // whatever workerd kept of the exchange: not read
     if let Some(why) = interim::resend_refusal(r.method, streamed(r)) {
         let why = format!("interim status {status}; not sent again: {why}");
         return Err(fail(r, Outcome::Invalid, &why));

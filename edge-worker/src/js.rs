@@ -253,6 +253,13 @@ pub(crate) async fn fetch_from(
     Ok(settled(sent).await?.unchecked_into())
 }
 
+/// Lets go of a response that is not passed on: its body, if any, is cancelled.
+pub(crate) fn discard(resp: Option<Response>) {
+    if let Some(body) = resp.and_then(|r| r.body()) {
+        let _ = body.cancel();
+    }
+}
+
 /// A response's whole body.
 pub(crate) async fn bytes(resp: &Response) -> Result<Uint8Array, String> {
     Ok(Uint8Array::new(&settled(resp.array_buffer()).await?))

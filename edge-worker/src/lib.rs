@@ -62,7 +62,9 @@ mod handler {
             Decision::Proxy(route, upstream) => {
                 super::health::maybe_refresh(&state, &ctx);
                 let response = if upstream.cache.enabled {
-                    super::cache::serve(req, &url, route, upstream, &state, &ctx).await
+                    let to = (route, upstream);
+                    let served = super::cache::serve(req, &url, to, &state, &ctx, false).await;
+                    served.and_then(|r| r.ok_or_else(|| "the cache flow gave no answer".into()))
                 } else {
                     super::proxy::proxy(req, &url, route, upstream, &state).await
                 };

@@ -186,9 +186,7 @@ pub(crate) async fn finish(
             (js::rebuild(&r, &edits)?, status)
         }
         other => {
-            if let Some(body) = other.and_then(|r| r.body()) {
-                let _ = body.cancel();
-            }
+            js::discard(other);
             return own_answer(x, req, status, state).await;
         }
     };

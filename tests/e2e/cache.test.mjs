@@ -180,6 +180,34 @@ describe("grace", () => {
     }
   });
 
+  test("a background revalidation answered 304 refreshes the stored copy: its body kept, fresh again", async () => {
+    const seen = [];
+    const o = await startRawOrigin((line, h) => {
+      seen.push(h.toLowerCase());
+      const cc = "Cache-Control: max-age=60, stale-while-revalidate=30";
+      if (/^if-none-match: "v1"$/im.test(h)) return `HTTP/1.1 304 Not Modified\r\nDate: ${date()}\r\nETag: "v1"\r\n${cc}\r\n\r\n`;
+      const body = `page ${seen.length}`;
+      return `HTTP/1.1 200 OK\r\nDate: ${date()}\r\nETag: "v1"\r\nCache-Control: max-age=1, stale-while-revalidate=30\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      assert.equal((await w.request("/catalogue")).body.toString(), "page 1");
+      await sleep(1600);
+      const stale = await w.request("/catalogue");
+      assert.match(cacheStatus(stale), /detail=stale-while-revalidate/);
+      await sleep(600);
+      assert.equal(seen.length, 2, "one background revalidation");
+      assert.match(seen[1], /^if-none-match: "v1"$/m, "conditional, with the copy's validator");
+      const next = await w.request("/catalogue");
+      assert.equal(next.body.toString(), "page 1", "the copy the 304 confirmed");
+      assert.match(cacheStatus(next), /hit; ttl=(5\d|60)\b/, "fresh for the 304's max-age");
+      assert.equal(seen.length, 2);
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
   test("query parameters left out of the key (utm_*) are not forwarded either", async () => {
     // Else they are unkeyed input: a page that reflects one would be stored for everyone.
     const lines = [];

@@ -6,6 +6,11 @@
 //! origin's answer on, or with the edge's own response. The glue runs one loop over
 //! [`Flow::next_step`] and does only what each [`Step`] names.
 //!
+//! A background revalidation (stale-while-revalidate, RFC 5861 §3) is a flow too
+//! ([`Flow::background`]): the same loop, for a request in the edge's name
+//! ([`revalidation::client_edits`]) that always goes to the origin — conditional when a copy is
+//! found — stores what the answer brings, and answers no one ([`Step::Revalidated`]).
+//!
 //! The decisions themselves are the other `cache` modules' (lookup, forward, admission,
 //! refresh, reply, placement, coalesce, invalidate); this file is the order they come in.
 
@@ -73,6 +78,9 @@ pub enum Step {
     Pass(CacheStatus),
     /// Answer with the edge's own response, without `Cache-Status`. The flow is over.
     Answer(Answer),
+    /// A background revalidation is over; nothing is sent. `Ok` when it stores a copy (the
+    /// [`Step::Store`] before this), else why not (for the log).
+    Revalidated(Result<(), String>),
 }
 
 /// A response to store, and where.
@@ -174,6 +182,10 @@ pub struct Flow<'c> {
     deadline_ms: u64,
     at: At,
     out: Vec<Step>,
+    /// A background revalidation ([`Flow::background`]).
+    background: bool,
+    /// The background revalidation's flight, until its store (or its end) finishes it.
+    flight: Option<String>,
 }
 
 impl<'c> Flow<'c> {
@@ -201,7 +213,38 @@ impl<'c> Flow<'c> {
             deadline_ms,
             at,
             out: vec![first],
+            background: false,
+            flight: None,
         }
+    }
+
+    /// The background revalidation of `url` (on a route with `settings`): `req` is the request
+    /// in the edge's name ([`revalidation::client_edits`]). `None` when this isolate already
+    /// revalidates it: each revalidation is a flight of its own in `coalescer` (at `now_ms`; a
+    /// leader older than `deadline_ms` counts as gone), beside the clients' misses of the key.
+    pub fn background(
+        req: CacheRequest,
+        url: &str,
+        settings: &'c CacheSettings,
+        coalescer: &mut Coalescer,
+        now_ms: u64,
+        deadline_ms: u64,
+    ) -> Option<Self> {
+        let primary = key::primary(url, &settings.ignore_query);
+        let flight = format!("revalidate {}", storage_url(&primary, None));
+        if coalescer.join(&flight, now_ms, deadline_ms) == Role::Follower {
+            return None;
+        }
+        Some(Flow {
+            primary,
+            req,
+            settings,
+            deadline_ms,
+            at: At::Lookup,
+            out: vec![Step::Lookup],
+            background: true,
+            flight: Some(flight),
+        })
     }
 
     /// The request's primary cache key (what [`Step::Lookup`] looks under).
@@ -226,6 +269,16 @@ impl<'c> Flow<'c> {
     ) {
         let (req, settings) = (&self.req, self.settings);
         match (std::mem::replace(&mut self.at, At::Done), entry) {
+            // A background revalidation goes to the origin whatever it finds.
+            (At::Lookup, Some(entry)) if self.background => {
+                let purged = purges.purged(&entry.tags, entry.stored_ms);
+                let decision = Use::Forward {
+                    revalidate: true,
+                    stale_on_error: false,
+                };
+                self.use_copy(entry, decision, purged);
+            }
+            (At::Lookup, None) if self.background => self.miss(None, false),
             (At::Lookup, None) if req.cc.has("only-if-cached") => {
                 let text = "504 Gateway Timeout: not in the cache (only-if-cached)\n";
                 self.out.push(Step::Answer(Answer::text(504, text)));
@@ -323,6 +376,14 @@ impl<'c> Flow<'c> {
         {
             coalescer.finish(&flight, false, now_ms);
         }
+        self.let_go(coalescer, now_ms);
+    }
+
+    /// Finishes the background revalidation's flight in `coalescer` when no store will.
+    fn let_go(&mut self, coalescer: &mut Coalescer, now_ms: u64) {
+        if let Some(flight) = self.flight.take() {
+            coalescer.finish(&flight, false, now_ms);
+        }
     }
 
     /// What the forward gave (after [`Step::Forward`]), at `now_ms`. `request_field` reads the
@@ -379,6 +440,7 @@ impl<'c> Flow<'c> {
             }
             at => self.at = at,
         }
+        self.let_go(coalescer, now_ms);
     }
 
     /// Acts on the lookup's decision about a found copy.
@@ -442,12 +504,32 @@ impl<'c> Flow<'c> {
         let (primary, settings) = (&self.primary, self.settings);
         let r = refresh::refresh(entry, not_modified, bits, timing, primary, settings, now_ms);
         let mut status = CacheStatus::refreshed();
-        if let Ok(to_store) = r.to_store {
-            self.store(to_store, Source::Copy, None, request_field);
-            status.stored = true;
+        match r.to_store {
+            Ok(to_store) => {
+                self.store(to_store, Source::Copy, None, request_field);
+                status.stored = true;
+            }
+            Err(e) => status.detail = self.background.then(|| e.token().into()),
         }
         status.ttl = Some(r.ttl);
+        if self.background {
+            return self.revalidated(&status);
+        }
         self.serve(&r.entry, r.age, status);
+    }
+
+    /// Ends a background revalidation with what its `status` says was done.
+    fn revalidated(&mut self, status: &CacheStatus) {
+        let why = status
+            .detail
+            .as_deref()
+            .unwrap_or("the origins did not answer");
+        let end = if status.stored {
+            Ok(())
+        } else {
+            Err(why.into())
+        };
+        self.out.push(Step::Revalidated(end));
     }
 
     /// The origin's answer is passed on with `status` filled in, stored beside when admission
@@ -490,6 +572,9 @@ impl<'c> Flow<'c> {
                 }
             }
         }
+        if self.background {
+            return self.revalidated(&status);
+        }
         self.out.push(Step::Pass(status));
     }
 
@@ -507,7 +592,7 @@ impl<'c> Flow<'c> {
             to_store,
             from,
             max_bytes: self.settings.max_object_bytes,
-            leader,
+            leader: leader.or_else(|| self.flight.take()),
         }));
     }
 }

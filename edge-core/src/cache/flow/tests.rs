@@ -154,6 +154,7 @@ fn line(step: &Step) -> String {
         ),
         Step::Pass(status) => format!("pass | {}", status.header()),
         Step::Answer(a) => format!("answer {}", a.status),
+        Step::Revalidated(end) => format!("revalidated {end:?}"),
     }
 }
 

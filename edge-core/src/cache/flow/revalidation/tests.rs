@@ -1,9 +1,16 @@
-//! Table-driven tests of the background revalidation, with and without a stored copy.
+//! Table-driven tests of the background revalidation ([`Flow::background`]), with and without
+//! a stored copy.
 
 use super::*;
-use crate::cache::coalesce::Flight;
+use crate::cache::coalesce::{Coalescer, Flight};
+use crate::cache::entry::{storage_url, Entry};
+use crate::cache::flow::{Answered, Flow, Step};
 use crate::cache::freshness::Timing;
 use crate::cache::headers::Fields;
+use crate::cache::key;
+use crate::cache::purge::PurgeLog;
+use crate::cache::request::CacheRequest;
+use crate::cache::settings::CacheSettings;
 use crate::cache::storable::tests::settings;
 use crate::http_date;
 
@@ -49,29 +56,49 @@ fn answer(status: u16, pairs: Option<&[(&str, &str)]>) -> Answered {
     }
 }
 
+/// The background revalidation of [`URL`] at `now_ms`, if this isolate does not run one yet.
+fn join<'c>(
+    settings: &'c CacheSettings,
+    coalescer: &mut Coalescer,
+    now_ms: u64,
+) -> Option<Flow<'c>> {
+    let req = CacheRequest::read("GET", |_| None, settings);
+    Flow::background(req, URL, settings, coalescer, now_ms, 5_000)
+}
+
 /// What a revalidation does: the validators it sent, and its end (what is stored from where
-/// with which tags, or why nothing).
+/// with which tags, or why nothing). Its flight is over either way.
 fn run(found: Option<Entry>, answered: Answered) -> (Validators, String) {
     let settings = settings();
     let mut coalescer = Coalescer::default();
     let now = (T0 + 70) * 1000;
-    let mut r = Revalidation::join(URL, &settings, &mut coalescer, now, 5_000).unwrap();
+    let mut r = join(&settings, &mut coalescer, now).unwrap();
     assert_eq!(r.next_step(), Some(Step::Lookup));
     assert_eq!(r.next_step(), None, "waits for the lookup");
-    r.found(found);
+    r.found(found, &PurgeLog::default(), &mut coalescer, now);
     let Some(Step::Forward { validators }) = r.next_step() else {
         panic!("no forward");
     };
-    r.answered(answered, |_| None, now);
-    let end = match r.next_step() {
-        Some(Step::Store(s)) => format!(
-            "store {:?} at {} tags={:?} leader={:?}",
-            s.from, s.place.key, s.to_store.entry.tags, s.leader
-        ),
-        Some(Step::Fail(why)) => format!("fail {why}"),
+    r.answered(answered, |_| None, &mut coalescer, now);
+    let mut step = r.next_step();
+    let mut end = String::new();
+    if let Some(Step::Store(s)) = &step {
+        let flight = s.leader.as_deref().unwrap_or_default();
+        coalescer.finish(flight, true, now);
+        let (from, key, tags) = (s.from, &s.place.key, &s.to_store.entry.tags);
+        end = format!("store {from:?} at {key} tags={tags:?} then ");
+        step = r.next_step();
+    }
+    end += &match step {
+        Some(Step::Revalidated(Ok(()))) => "done".into(),
+        Some(Step::Revalidated(Err(why))) => format!("fail {why}"),
         other => format!("{other:?}"),
     };
     assert_eq!(r.next_step(), None, "over");
+    assert!(
+        join(&settings, &mut coalescer, now + 1).is_some(),
+        "flight over"
+    );
     (validators, end)
 }
 
@@ -87,21 +114,21 @@ fn with_and_without_a_copy() {
             Some(copy()),
             answer(304, Some(&[("cache-control", "max-age=60")])),
             inm.clone(),
-            format!("store Copy at {key} tags=[\"product-7\"] leader=None"),
+            format!("store Copy at {key} tags=[\"product-7\"] then done"),
         ),
         (
             "copy replaced by a new answer",
             Some(copy()),
             answer(200, Some(&public)),
             inm.clone(),
-            format!("store Answer at {key} tags=[{url_tag:?}] leader=None"),
+            format!("store Answer at {key} tags=[{url_tag:?}] then done"),
         ),
         (
             "no copy (evicted meanwhile): a plain request, its answer stored",
             None,
             answer(200, Some(&public)),
             vec![],
-            format!("store Answer at {key} tags=[{url_tag:?}] leader=None"),
+            format!("store Answer at {key} tags=[{url_tag:?}] then done"),
         ),
         (
             "no copy, and a 304 anyway: nothing to refresh",
@@ -136,16 +163,17 @@ fn with_and_without_a_copy() {
 fn one_revalidation_per_key_per_isolate() {
     let settings = settings();
     let mut coalescer = Coalescer::default();
-    let first = Revalidation::join(URL, &settings, &mut coalescer, 0, 5_000);
+    let first = join(&settings, &mut coalescer, 0);
     assert!(first.is_some());
-    assert!(Revalidation::join(URL, &settings, &mut coalescer, 1, 5_000).is_none());
+    assert!(join(&settings, &mut coalescer, 1).is_none());
     // The client's own miss of the same key is another flight.
     let miss = storage_url(&key::primary(URL, &[]), None);
     assert_eq!(coalescer.poll(&miss, 1, 5_000), Flight::Gone);
-    if let Some(r) = first {
-        r.finish(&mut coalescer, 2);
+    // A revalidation whose forward could not be made lets its flight go.
+    if let Some(mut r) = first {
+        r.abandon(&mut coalescer, 2);
     }
-    assert!(Revalidation::join(URL, &settings, &mut coalescer, 3, 5_000).is_some());
+    assert!(join(&settings, &mut coalescer, 3).is_some());
 }
 
 #[test]
