@@ -95,12 +95,14 @@ pub(crate) async fn serve_history(
         .then(|| upstream.body())
         .flatten()
         .map(JsValue::from);
-    js::response(
-        plan.status.as_u16(),
+    let status = plan.status.as_u16();
+    Ok(js::response(
+        status,
+        None,
         plan.header_pairs(),
         body.as_ref(),
         true,
-    )
+    )?)
 }
 
 /// The request headers the asset planner reads. Cloudflare (and Miniflare) rewrite
@@ -156,7 +158,7 @@ async fn respond(plan: Plan, state: &State, cached: bool) -> Result<Response, St
         Body::Unsized { path } => return Err(format!("{path}: not a sized file")),
     };
     let (status, manual) = (plan.status.as_u16(), plan.precompressed);
-    js::response(status, plan.header_pairs(), body.as_ref(), manual).map_err(|e| e.to_string())
+    js::response(status, None, plan.header_pairs(), body.as_ref(), manual)
 }
 
 fn slice(bytes: Uint8Array, range: Option<&Range<u64>>) -> Uint8Array {

@@ -16,14 +16,16 @@ use edge_core::cache::reply::Reply;
 use edge_core::cache::request::CacheRequest;
 use edge_core::cache::stored::{Found, Stored};
 use edge_core::cache::walk::Walk;
+use edge_core::coordinator::{Ask, Snapshot};
 use edge_core::proxy::exchange::Exchange;
 use edge_core::router::{self, Decision};
 use edge_core::routes::{Route, Upstream};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Headers, ReadableStream, Request, Response};
+use web_sys::{Headers, ReadableStream, Request, RequestInit, Response};
 use worker::{console_error, console_log, Context};
 
+use crate::coordinator::ask;
 use crate::js;
 use crate::proxy;
 use crate::state::{now_ms, send, State};
@@ -69,13 +71,16 @@ pub(crate) async fn run(state: Rc<State>, task: Task) {
         }
         Task::Purge { tags } => {
             let Some(ns) = &state.coordinator else { return };
-            if let Err(e) = crate::coordinator::purge(ns, &tags).await {
+            if let Err(e) = ask(ns, &Ask::Purge(tags)).await {
                 console_error!("edge-worker: purge not recorded by the coordinator: {e}");
             }
         }
         Task::RefreshCoordinator => {
             let Some(ns) = &state.coordinator else { return };
-            match crate::coordinator::snapshot(ns).await {
+            match ask(ns, &Ask::Snapshot)
+                .await
+                .and_then(|t| Snapshot::from_answer(&t))
+            {
                 Ok(snap) => state.adopt(snap),
                 Err(e) => console_error!("edge-worker: reading the coordinator's snapshot: {e}"),
             }
@@ -267,7 +272,7 @@ async fn serve_stored(
     }
     let body = body.filter(|_| reply.body).map(JsValue::from);
     let pairs = reply.fields.0.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    let out = js::response(reply.status, pairs, body.as_ref(), false)?;
+    let out = js::response(reply.status, None, pairs, body.as_ref(), false)?;
     let get = |n: &str| reply.fields.first(n).map(str::to_string);
     js::edit(
         &out.headers(),
@@ -337,7 +342,7 @@ async fn store(state: &State, s: Store, body: Body) {
         for w in s.place.writes(s.to_store, bytes, len) {
             let fields = w.fields.iter().map(|(n, v)| (*n, v.as_str()));
             let body = w.body.map(JsValue::from);
-            let copy = js::response(COPY_STATUS, fields, body.as_ref(), false);
+            let copy = js::response(COPY_STATUS, None, fields, body.as_ref(), false);
             let copy = copy.map_err(|_| "response")?;
             let put = js::settled(js::cache_put(&w.key, &copy)).await;
             put.map_err(|e| format!("cache put: {e}"))?;
@@ -370,7 +375,8 @@ async fn revalidate(
     let Decision::Proxy(route, upstream) = router::decide(url, &state.config) else {
         return Ok(());
     };
-    let init = js::request_init("GET", Some(&headers), None);
+    let init = RequestInit::new();
+    init.set_headers(&headers);
     let req = Request::new_with_str_and_init(url, &init)?;
     serve(req, url, (route, upstream), state, ctx, true).await?;
     Ok(())

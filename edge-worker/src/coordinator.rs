@@ -1,6 +1,6 @@
 //! The coordinator: one Durable Object (SQLite-backed storage) that every isolate shares. On its
 //! own alarm it probes the pools' origins (active health in seconds, not minutes) and keeps the
-//! verdicts; it keeps the cache's purge log. Isolates copy a [`Snapshot`] at most once per poll
+//! verdicts; it keeps the cache's purge log. Isolates copy a `Snapshot` at most once per poll
 //! interval, in the background. Both sides speak JSON text over `fetch`.
 
 use std::cell::RefCell;
@@ -8,9 +8,8 @@ use std::rc::Rc;
 
 use edge_core::balancer::health::{judge, HealthCheck, Probe};
 use edge_core::coordinator::{
-    self, Ask, Memory, Snapshot, Stored, Write, BOOK_KEY, PURGES_KEY, VERDICTS_KEY,
+    self, Ask, Memory, Stored, Write, BOOK_KEY, PURGES_KEY, VERDICTS_KEY,
 };
-use edge_core::jobs::Book;
 use edge_core::origin_call::{probe_failure, Call};
 use futures_util::future::join_all;
 use wasm_bindgen::JsValue;
@@ -169,8 +168,9 @@ async fn probe(key: Option<&[u8]>, origin: &str, check: &HealthCheck) -> Probe {
     }
 }
 
-/// Asks the coordinator `ask` (see [`Ask::request`]); the answer's text.
-async fn call(ns: &worker::ObjectNamespace, ask: &Ask) -> Result<String, String> {
+/// Asks the coordinator `ask` (see [`Ask::request`]); the answer's text (read by
+/// `Snapshot::from_answer` for a snapshot or a purge, `Book::from_json` for the job book).
+pub(crate) async fn ask(ns: &worker::ObjectNamespace, ask: &Ask) -> Result<String, String> {
     let stub: worker::worker_sys::Fetcher = ns
         .get_by_name("coordinator")
         .map_err(|e| e.to_string())?
@@ -182,27 +182,4 @@ async fn call(ns: &worker::ObjectNamespace, ask: &Ask) -> Result<String, String>
         return Err(format!("status {}", resp.status()));
     }
     js::body_text(resp.text()).await
-}
-
-/// Reads the coordinator's snapshot (verdicts and purge log).
-pub(crate) async fn snapshot(ns: &worker::ObjectNamespace) -> Result<Snapshot, String> {
-    Snapshot::from_answer(&call(ns, &Ask::Snapshot).await?)
-}
-
-/// Records a purge of `tags`; returns the snapshot after it.
-pub(crate) async fn purge(
-    ns: &worker::ObjectNamespace,
-    tags: &[String],
-) -> Result<Snapshot, String> {
-    Snapshot::from_answer(&call(ns, &Ask::Purge(tags.to_vec())).await?)
-}
-
-/// The jobs' run book.
-pub(crate) async fn book(ns: &worker::ObjectNamespace) -> Result<Book, String> {
-    Book::from_json(&call(ns, &Ask::Book).await?)
-}
-
-/// Makes sure the coordinator's alarm is armed (the cron trigger's only job).
-pub(crate) async fn arm(ns: &worker::ObjectNamespace) -> Result<(), String> {
-    call(ns, &Ask::Arm).await.map(|_| ())
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use edge_core::balancer::health::PoolVerdicts;
-use edge_core::coordinator::refresh_due as refresh_due_at;
+use edge_core::coordinator::{refresh_due as refresh_due_at, Ask};
 use worker::{console_error, event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::state::{load, now_ms, State};
@@ -18,7 +18,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Err(why) => return console_error!("edge-worker: the coordinator's alarm not armed: {why}"),
     };
     if let Some(ns) = &state.coordinator {
-        if let Err(e) = crate::coordinator::arm(ns).await {
+        if let Err(e) = crate::coordinator::ask(ns, &Ask::Arm).await {
             console_error!("edge-worker: the coordinator's alarm not armed: {e}");
         }
     }

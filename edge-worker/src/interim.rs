@@ -194,7 +194,7 @@ fn respond(
         .map_err(|why| fail(r, Outcome::Invalid, &why))?;
     let fields = fields.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let body = body.as_deref().map(|b| JsValue::from(Uint8Array::from(b)));
-    js::response_with(status, reason.as_deref(), fields, body.as_ref(), true)
+    js::response(status, reason.as_deref(), fields, body.as_ref(), true)
         .map_err(|why| fail(r, Outcome::Invalid, &why))
 }
 

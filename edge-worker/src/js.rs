@@ -6,7 +6,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestInit, Response};
+use web_sys::{Headers, Request, Response};
 
 // The calls into the runtime on every proxied request, in JavaScript (`js/runtime.mjs` says
 // why each is written there), shared with the entry module (`js/entry.mjs`).
@@ -104,23 +104,6 @@ pub(crate) async fn body_text(body: Result<Promise, JsValue>) -> Result<String, 
         .ok_or_else(|| "no text".into())
 }
 
-/// `{method, headers, body}` for a request.
-pub(crate) fn request_init(
-    method: &str,
-    headers: Option<&Headers>,
-    body: Option<&JsValue>,
-) -> RequestInit {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(h) = headers {
-        init.set_headers(h);
-    }
-    if let Some(b) = body {
-        init.set_body(b);
-    }
-    init
-}
-
 /// Writes `bytes` to a stream, then releases it (an error as text).
 pub(crate) async fn write(
     stream: Result<worker::web_sys::WritableStream, JsValue>,
@@ -170,21 +153,12 @@ pub(crate) fn string_field(obj: &JsValue, name: &str) -> Option<String> {
     get(obj, name).as_string()
 }
 
-/// `new Response(body, {status, headers})`. `body` is a string, a `Uint8Array` or a
-/// `ReadableStream` (the constructor takes any); `manual` passes an already content-coded body
-/// through untouched (`encodeBody: "manual"`, else workerd would compress it again).
+/// `new Response(body, {status, statusText: reason, headers})`, built in one call into the
+/// runtime. `body` is a string, a `Uint8Array` or a `ReadableStream` (the constructor takes
+/// any); `manual` passes an already content-coded body through untouched (`encodeBody:
+/// "manual"`, else workerd would compress it again). An error says which part the runtime
+/// refused.
 pub(crate) fn response<'a>(
-    status: u16,
-    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
-    body: Option<&JsValue>,
-    manual: bool,
-) -> worker::Result<Response> {
-    Ok(response_with(status, None, headers, body, manual)?)
-}
-
-/// [`response`] with a reason phrase (`statusText`); built in one call into the runtime. An
-/// error says which part the runtime refused.
-pub(crate) fn response_with<'a>(
     status: u16,
     reason: Option<&str>,
     fields: impl IntoIterator<Item = (&'a str, &'a str)>,

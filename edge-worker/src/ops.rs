@@ -1,9 +1,12 @@
 //! The edge's operations endpoints (`/__edge/…`), token-protected.
 
+use edge_core::coordinator::{Ask, Snapshot};
+use edge_core::jobs::Book;
 use edge_core::ops::{self, Handling};
 use edge_core::router::Ops;
 use web_sys::{Request, Response};
 
+use crate::coordinator::ask;
 use crate::js;
 use crate::state::{now_ms, send, State};
 
@@ -18,11 +21,17 @@ pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Resu
             // Fresh from the coordinator for the operator (not the isolate's periodic copy).
             let mut book = None;
             if let Some(ns) = &state.coordinator {
-                if let Ok(snap) = crate::coordinator::snapshot(ns).await {
+                if let Ok(snap) = ask(ns, &Ask::Snapshot)
+                    .await
+                    .and_then(|t| Snapshot::from_answer(&t))
+                {
                     state.adopt(snap);
                 }
                 if !state.config.jobs.is_empty() {
-                    book = crate::coordinator::book(ns).await.ok();
+                    book = ask(ns, &Ask::Book)
+                        .await
+                        .and_then(|t| Book::from_json(&t))
+                        .ok();
                 }
             }
             let (pools, counters) = (state.pools.borrow(), state.counters.borrow());
@@ -43,9 +52,7 @@ pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Resu
 /// coordinator; this isolate at once, the others within `coordinator_poll_ms`).
 async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
     let body = match req.method().as_str() {
-        "POST" => js::body_text(req.text())
-            .await
-            .map_err(worker::Error::RustError)?,
+        "POST" => js::body_text(req.text()).await?,
         _ => String::new(),
     };
     let request = match ops::purge_request(&req.method(), &body) {
@@ -56,8 +63,9 @@ async fn purge(req: &Request, state: &State) -> worker::Result<Response> {
     state.purge_here(&tags, now_ms());
     let recorded = match &state.coordinator {
         Some(ns) => Some(
-            crate::coordinator::purge(ns, &tags)
+            ask(ns, &Ask::Purge(tags))
                 .await
+                .and_then(|t| Snapshot::from_answer(&t))
                 .map(|snap| state.adopt(snap)),
         ),
         None => None,

@@ -161,5 +161,11 @@ pub(crate) fn random() -> u64 {
 pub(crate) fn send(answer: Answer) -> worker::Result<Response> {
     let headers = answer.headers.iter().map(|(n, v)| (*n, v.as_str()));
     let body = (!answer.body.is_empty()).then(|| JsValue::from_str(&answer.body));
-    js::response(answer.status, headers, body.as_ref(), false)
+    Ok(js::response(
+        answer.status,
+        None,
+        headers,
+        body.as_ref(),
+        false,
+    )?)
 }
