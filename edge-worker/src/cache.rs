@@ -144,10 +144,7 @@ pub(crate) async fn serve(
             Step::Revalidate => revalidate_later(state, ctx, url, &js)?,
             Step::Forward { validators } => {
                 x.add_edits(validators);
-                match forward(&req, &mut x, &mut flow, state).await? {
-                    Ok(resp) => sent = Some(resp),
-                    Err(answer) => return send(answer).map(Some),
-                }
+                sent = Some(forward(&req, &mut x, &mut flow, state).await?);
             }
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
@@ -217,20 +214,22 @@ fn purge(state: &Rc<State>, ctx: &Context, tags: Vec<String>) {
     later(state, ctx, Task::Purge { tags });
 }
 
-/// Runs the exchange `x`'s attempts and tells the `flow` what they gave: the origin's answer
-/// (`None`: the edge answers), or the edge's own answer when none could be made (the flow is
-/// then abandoned).
+/// Runs the exchange `x`'s attempts and tells the `flow` what they gave; the origin's answer
+/// (`None`: the edge answers). When none could be made, the flow is abandoned with the edge's
+/// own answer.
 async fn forward(
     req: &Request,
     x: &mut Exchange<'_>,
     flow: &mut Flow<'_>,
     state: &State,
-) -> worker::Result<Result<Option<Response>, Answer>> {
+) -> worker::Result<Option<Response>> {
     let fw = match proxy::forward(req, x, state).await {
         Ok(Ok(fw)) => fw,
         out => {
-            flow.abandon(&mut state.coalescer.borrow_mut(), now_ms());
-            return Ok(Err(out?.err().unwrap_or_else(Answer::edge_failed)));
+            let answer = out.as_ref().ok().and_then(|o| o.as_ref().err());
+            let answer = answer.cloned().unwrap_or_else(Answer::edge_failed);
+            flow.abandon(answer, &mut state.coalescer.borrow_mut(), now_ms());
+            return out.map(|_| None);
         }
     };
     let fields = fw.resp.as_ref().map(|r| js::fields(&r.headers()));
@@ -239,7 +238,7 @@ async fn forward(
     let answered = Answered::new(status, fields.as_ref(), x.timing(now_ms()));
     let get = |n: &str| fw.headers.as_ref()?.get(n).ok().flatten();
     flow.answered(answered, get, &mut state.coalescer.borrow_mut(), now_ms());
-    Ok(Ok(fw.resp))
+    Ok(fw.resp)
 }
 
 /// Splits an origin's response body in two: the response passed on (streaming) takes its
@@ -378,6 +377,8 @@ async fn revalidate(
     let init = RequestInit::new();
     init.set_headers(&headers);
     let req = Request::new_with_str_and_init(url, &init)?;
-    serve(req, url, (route, upstream), state, ctx, true).await?;
-    Ok(())
+    match serve(req, url, (route, upstream), state, ctx, true).await? {
+        Some(answer) => Err(format!("not sent: the edge answered {}", answer.status()).into()),
+        None => Ok(()),
+    }
 }

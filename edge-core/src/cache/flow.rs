@@ -364,11 +364,12 @@ impl<'c> Flow<'c> {
         }
     }
 
-    /// The forward (after [`Step::Forward`]) could not be made at all (the glue failed to build
-    /// or send the request): a leader finishes its flight in `coalescer`, storing nothing, so
-    /// that its followers go to the origin themselves at once rather than wait out the deadline.
-    /// The flow ends.
-    pub fn abandon(&mut self, coalescer: &mut Coalescer, now_ms: u64) {
+    /// The forward (after [`Step::Forward`]) could not be made at all (the request's body could
+    /// not be read, the glue failed to build or send the request); the edge's own `answer` says
+    /// why. A leader finishes its flight in `coalescer`, storing nothing, so that its followers
+    /// go to the origin themselves at once rather than wait out the deadline. The flow ends with
+    /// `answer` ([`Step::Revalidated`] for a background revalidation, which answers no one).
+    pub fn abandon(&mut self, answer: Answer, coalescer: &mut Coalescer, now_ms: u64) {
         if let At::Miss {
             leader: Some(flight),
             ..
@@ -377,6 +378,10 @@ impl<'c> Flow<'c> {
             coalescer.finish(&flight, false, now_ms);
         }
         self.let_go(coalescer, now_ms);
+        self.out.push(match self.background {
+            true => Step::Revalidated(Err(format!("not sent ({})", answer.status))),
+            false => Step::Answer(answer),
+        });
     }
 
     /// Finishes the background revalidation's flight in `coalescer` when no store will.
@@ -396,7 +401,12 @@ impl<'c> Flow<'c> {
         coalescer: &mut Coalescer,
         now_ms: u64,
     ) {
-        match std::mem::replace(&mut self.at, At::Done) {
+        let at = std::mem::replace(&mut self.at, At::Done);
+        let forwarded = matches!(
+            at,
+            At::Bypass { .. } | At::WithCopy { .. } | At::Miss { .. }
+        );
+        match at {
             At::Bypass { why, invalidate } => {
                 if let (Some((url, public)), Some(fields)) = (invalidate, &answered.fields) {
                     let get = |n: &str| fields.first(n).map(String::from);
@@ -440,7 +450,9 @@ impl<'c> Flow<'c> {
             }
             at => self.at = at,
         }
-        self.let_go(coalescer, now_ms);
+        if forwarded {
+            self.let_go(coalescer, now_ms); // unless a store holds it
+        }
     }
 
     /// Acts on the lookup's decision about a found copy.

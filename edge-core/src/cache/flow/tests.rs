@@ -532,11 +532,15 @@ fn a_leader_whose_forward_fails_finishes_its_flight() {
     flow.found(None, &PurgeLog::default(), &mut coalescer, 0);
     assert!(matches!(flow.next_step(), Some(Step::Forward { .. })));
     assert_eq!(coalescer.poll(&flight, 1, DEADLINE_MS), Flight::Pending);
-    flow.abandon(&mut coalescer, 2);
+    flow.abandon(Answer::bad_request("unreadable body"), &mut coalescer, 2);
     assert_eq!(
         coalescer.poll(&flight, 3, DEADLINE_MS),
         Flight::Done { stored: false },
         "followers stop waiting at once"
+    );
+    assert!(
+        matches!(flow.next_step(), Some(Step::Answer(a)) if a.status == 400),
+        "the client gets the edge's answer"
     );
     assert_eq!(flow.next_step(), None, "the flow has ended");
     flow.answered(answer(200, None, 0), |_| None, &mut coalescer, 4);

@@ -2,6 +2,7 @@
 //! a stored copy.
 
 use super::*;
+use crate::answer::Answer;
 use crate::cache::coalesce::{Coalescer, Flight};
 use crate::cache::entry::{storage_url, Entry};
 use crate::cache::flow::{Answered, Flow, Step};
@@ -171,7 +172,7 @@ fn one_revalidation_per_key_per_isolate() {
     assert_eq!(coalescer.poll(&miss, 1, 5_000), Flight::Gone);
     // A revalidation whose forward could not be made lets its flight go.
     if let Some(mut r) = first {
-        r.abandon(&mut coalescer, 2);
+        r.abandon(Answer::edge_failed(), &mut coalescer, 2);
     }
     assert!(join(&settings, &mut coalescer, 3).is_some());
 }
@@ -194,4 +195,55 @@ fn the_client_credentials_and_conditions_stay_behind() {
     let e = client_edits(get);
     assert_eq!(e.remove, ["authorization", "if-none-match", "range"]);
     assert!(e.set.is_empty() && e.append.is_empty());
+}
+
+/// An answer out of turn is ignored, as by a client's flow
+/// (`flow::tests::results_out_of_turn_are_ignored`): it does not end the revalidation's flight
+/// (else a second revalidation of the key could start in this isolate, and the store finally
+/// made would no longer hold the flight).
+#[test]
+fn a_background_flow_ignores_an_answer_out_of_turn() {
+    let settings = settings();
+    let mut coalescer = Coalescer::default();
+    let now = (T0 + 70) * 1000;
+    let mut r = join(&settings, &mut coalescer, now).unwrap();
+    assert_eq!(r.next_step(), Some(Step::Lookup));
+    let public = [("cache-control", "public, max-age=60")];
+    r.answered(answer(200, Some(&public)), |_| None, &mut coalescer, now);
+    assert_eq!(r.next_step(), None, "the out-of-turn answer is ignored");
+    assert!(
+        join(&settings, &mut coalescer, now + 1).is_none(),
+        "the revalidation still holds its flight"
+    );
+    r.found(Some(copy()), &PurgeLog::default(), &mut coalescer, now);
+    assert!(matches!(r.next_step(), Some(Step::Forward { .. })));
+    r.answered(answer(200, Some(&public)), |_| None, &mut coalescer, now);
+    let Some(Step::Store(s)) = r.next_step() else {
+        panic!("no store");
+    };
+    let flight = format!("revalidate {}", storage_url(&key::primary(URL, &[]), None));
+    assert_eq!(s.leader, Some(flight), "the store finishes the flight");
+}
+
+/// A revalidation whose request could not be sent ends like every other background path: with
+/// one `Step::Revalidated` saying why nothing was stored (what the glue logs), its flight over.
+#[test]
+fn an_abandoned_revalidation_ends_with_revalidated() {
+    let settings = settings();
+    let mut coalescer = Coalescer::default();
+    let now = (T0 + 70) * 1000;
+    let mut r = join(&settings, &mut coalescer, now).unwrap();
+    assert_eq!(r.next_step(), Some(Step::Lookup));
+    r.found(Some(copy()), &PurgeLog::default(), &mut coalescer, now);
+    assert!(matches!(r.next_step(), Some(Step::Forward { .. })));
+    r.abandon(Answer::edge_failed(), &mut coalescer, now);
+    assert!(
+        join(&settings, &mut coalescer, now + 1).is_some(),
+        "flight over"
+    );
+    assert!(
+        matches!(r.next_step(), Some(Step::Revalidated(Err(_)))),
+        "an abandoned revalidation says why nothing was stored"
+    );
+    assert_eq!(r.next_step(), None, "over");
 }
