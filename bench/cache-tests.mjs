@@ -8,12 +8,10 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { ROOT, startWorker } from "../tests/e2e/helpers.mjs";
+import { cli } from "./cli.mjs";
 
-const { values: args } = parseArgs({
-  options: { grace: { type: "string", default: "0" }, port: { type: "string", default: "8000" }, shared: { type: "string", default: path.join(ROOT, "..", "shared") }, out: { type: "string", default: path.join(ROOT, "target", "cache-tests-results.json") } },
-});
+const args = cli(import.meta.url, { grace: { type: "string", default: "0" }, port: { type: "string", default: "8000" }, shared: { type: "string", default: path.join(ROOT, "..", "shared") }, out: { type: "string", default: path.join(ROOT, "target", "cache-tests-results.json") } });
 const runner = path.join(args.shared, "cache-tests", "run.sh");
 if (!fs.existsSync(runner)) throw new Error(`${runner} not found: pass --shared DIR (the folder holding cache-tests/)`);
 const edge = {

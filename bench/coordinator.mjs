@@ -12,10 +12,11 @@
 // usage: node bench/coordinator.mjs [--rounds 5] [--duration 5] [--trials 3]
 // needs: make worker assets, wrk, php
 import { execFile } from "node:child_process";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { ORIGIN_KEY, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+import { cli } from "./cli.mjs";
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "5" }, duration: { type: "string", default: "5" }, trials: { type: "string", default: "3" } } });
+const args = cli(import.meta.url, { rounds: { type: "string", default: "5" }, duration: { type: "string", default: "5" }, trials: { type: "string", default: "3" } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -11,11 +11,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { cli } from "./cli.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const { values: args } = parseArgs({ options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "16" } } });
+const args = cli(import.meta.url, { duration: { type: "string", default: "10" }, connections: { type: "string", default: "16" } });
 const WWW_BUILD = path.join(ROOT, "www/build");
 const CSS = JSON.parse(fs.readFileSync(path.join(WWW_BUILD, "manifest.json")))["css/app.css"];
 const common = {

@@ -8,11 +8,12 @@
 //
 // usage: node bench/edge-cache.mjs [--duration 8] [--connections 8]   (after make worker assets)
 import { execFile } from "node:child_process";
-import { promisify, parseArgs } from "node:util";
+import { promisify } from "node:util";
 import os from "node:os";
 import { ORIGIN_KEY, manifests, poolsConfig, request, startOrigin, startRawOrigin, startWorker } from "../tests/e2e/helpers.mjs";
+import { cli } from "./cli.mjs";
 
-const { values: args } = parseArgs({ options: { duration: { type: "string", default: "8" }, connections: { type: "string", default: "8" } } });
+const args = cli(import.meta.url, { duration: { type: "string", default: "8" }, connections: { type: "string", default: "8" } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);

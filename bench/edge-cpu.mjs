@@ -23,12 +23,12 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { ORIGIN_KEY, ROOT, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
 import { cpuMs, withPid } from "./workerd-cpu.mjs";
+import { cli } from "./cli.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, warmup: { type: "string", default: "2" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" } } });
+const args = cli(import.meta.url, { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, warmup: { type: "string", default: "2" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" } });
 const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
 const warmup = Number(args.warmup);

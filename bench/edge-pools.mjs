@@ -26,10 +26,11 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { ORIGIN_KEY, ROOT, poolsConfig, request, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
 import { cpuMs, withPid } from "./workerd-cpu.mjs";
+import { cli } from "./cli.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
 
@@ -47,7 +48,7 @@ async function jsPassThrough(origin) {
   return { mf, url: await mf.ready, dispose: () => mf.dispose() };
 }
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" }, reuse: { type: "boolean", default: false } } });
+const args = cli(import.meta.url, { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" }, reuse: { type: "boolean", default: false } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

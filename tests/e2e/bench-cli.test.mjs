@@ -1,0 +1,24 @@
+// The bench scripts' command lines: `--help` prints the script's documented usage, a wrong
+// option is a clear error (exit status 2), not a stack trace. Nothing is benchmarked.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { ROOT } from "./helpers.mjs";
+
+const SCRIPTS = ["cache-tests", "coordinator", "edge-assets", "edge-cache", "edge-cpu", "edge-pools"];
+const run = (name, ...args) => spawnSync("node", [path.join(ROOT, "bench", `${name}.mjs`), ...args], { encoding: "utf8", timeout: 20_000 });
+
+describe("bench scripts' command lines", () => {
+  for (const name of SCRIPTS) {
+    test(`${name}: --help prints the usage; a wrong option is refused with status 2`, () => {
+      const help = run(name, "--help");
+      assert.equal(help.status, 0, help.stderr);
+      assert.match(help.stdout, /^usage: node bench\//m);
+      const wrong = run(name, "--no-such-option");
+      assert.equal(wrong.status, 2);
+      assert.match(wrong.stderr, /Unknown option '--no-such-option'/);
+      assert.doesNotMatch(wrong.stderr, /\n\s+at /, "no stack trace");
+    });
+  }
+});
