@@ -225,11 +225,14 @@ async fn forward(
 ) -> worker::Result<Option<Response>> {
     let fw = match proxy::forward(req, x, state).await {
         Ok(Ok(fw)) => fw,
-        out => {
-            let answer = out.as_ref().ok().and_then(|o| o.as_ref().err());
-            let answer = answer.cloned().unwrap_or_else(Answer::edge_failed);
+        Ok(Err(answer)) => {
             flow.abandon(answer, &mut state.coalescer.borrow_mut(), now_ms());
-            return out.map(|_| None);
+            return Ok(None);
+        }
+        Err(e) => {
+            let answer = Answer::edge_failed();
+            flow.abandon(answer, &mut state.coalescer.borrow_mut(), now_ms());
+            return Err(e);
         }
     };
     let fields = fw.resp.as_ref().map(|r| js::fields(&r.headers()));
