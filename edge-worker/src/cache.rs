@@ -149,7 +149,13 @@ pub(crate) async fn serve(
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
                     (Source::Copy, _) => copy.clone().map_or(Body::None, Body::Bytes),
-                    (Source::Answer, Some(resp)) => tee(resp)?,
+                    (Source::Answer, Some(resp)) => match tee(resp) {
+                        Ok(body) => body,
+                        Err(e) => {
+                            store.refused(&mut state.coalescer.borrow_mut(), now_ms());
+                            return Err(e);
+                        }
+                    },
                     (Source::Answer, None) => Body::None,
                 };
                 later(state, ctx, Task::Store { store, body });

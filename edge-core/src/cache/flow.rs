@@ -98,6 +98,17 @@ pub struct Store {
     pub leader: Option<String>,
 }
 
+impl Store {
+    /// A store that cannot start (the runtime refused to split the answer's body): its flight,
+    /// when it leads one, is finished at `now_ms` storing nothing, so that the requests waiting
+    /// on it go to the origin themselves at once rather than wait out the deadline.
+    pub fn refused(self, coalescer: &mut Coalescer, now_ms: u64) {
+        if let Some(flight) = self.leader {
+            coalescer.finish(&flight, false, now_ms);
+        }
+    }
+}
+
 /// Where a stored body comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {

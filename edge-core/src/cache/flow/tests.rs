@@ -523,6 +523,38 @@ fn a_leader_that_stores_nothing_finishes_its_flight() {
 }
 
 #[test]
+fn a_store_that_cannot_start_finishes_its_flight() {
+    let settings = settings();
+    let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
+    let mut coalescer = Coalescer::default();
+    let flight = storage_url(flow.primary(), None);
+    assert_eq!(flow.next_step(), Some(Step::Lookup));
+    flow.found(None, &PurgeLog::default(), &mut coalescer, 0);
+    assert!(matches!(flow.next_step(), Some(Step::Forward { .. })));
+    flow.answered(answer(200, Some(PUBLIC_60), 0), |_| None, &mut coalescer, 1);
+    let Some(Step::Store(store)) = flow.next_step() else {
+        panic!("a storable answer is stored");
+    };
+    assert_eq!(store.leader.as_deref(), Some(flight.as_str()));
+    assert_eq!(coalescer.poll(&flight, 2, DEADLINE_MS), Flight::Pending);
+    let unled = Store {
+        leader: None,
+        ..store.clone()
+    };
+    store.refused(&mut coalescer, 3);
+    assert_eq!(
+        coalescer.poll(&flight, 4, DEADLINE_MS),
+        Flight::Done { stored: false },
+        "followers go to the origin at once"
+    );
+    // A store that leads no flight has none to finish.
+    let mut other = Coalescer::default();
+    other.join(&flight, 4, DEADLINE_MS);
+    unled.refused(&mut other, 5);
+    assert_eq!(other.poll(&flight, 6, DEADLINE_MS), Flight::Pending);
+}
+
+#[test]
 fn a_leader_whose_forward_fails_finishes_its_flight() {
     let settings = settings();
     let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
