@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::freshness::{Facts, Timing};
 use super::headers::Fields;
+use super::purge::PurgeLog;
 use super::settings::CacheSettings;
 
 /// The stored copy's header that carries the [`Entry`].
@@ -21,7 +22,7 @@ pub struct Entry {
     pub fields: Fields,
     /// When the request and response travelled.
     pub timing: Timing,
-    /// When it was stored (purges after this make it stale).
+    /// When it was stored (see [`Entry::purged`] for what a purge since then does).
     pub stored_ms: u64,
     /// Tags (from the route's tag header) and the implicit tag of its URL.
     pub tags: Vec<String>,
@@ -40,6 +41,14 @@ impl Entry {
             .decode(value)
             .ok()?;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Whether a purge of its tags in `purges` makes this copy stale: one recorded since the
+    /// origin was asked for what it holds. A purge that lands while the answer (or the `304`
+    /// that refreshed it) is on its way counts: the origin may have answered from the state
+    /// the purge replaced.
+    pub fn purged(&self, purges: &PurgeLog) -> bool {
+        purges.purged(&self.tags, self.timing.request_ms.min(self.stored_ms))
     }
 
     /// The cache-relevant facts of the stored response.

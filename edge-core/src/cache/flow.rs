@@ -282,7 +282,7 @@ impl<'c> Flow<'c> {
         match (std::mem::replace(&mut self.at, At::Done), entry) {
             // A background revalidation goes to the origin whatever it finds.
             (At::Lookup, Some(entry)) if self.background => {
-                let purged = purges.purged(&entry.tags, entry.stored_ms);
+                let purged = entry.purged(purges);
                 let decision = Use::Forward {
                     revalidate: true,
                     stale_on_error: false,
@@ -303,7 +303,7 @@ impl<'c> Flow<'c> {
                 }
             }
             (At::Lookup, Some(entry)) => {
-                let purged = purges.purged(&entry.tags, entry.stored_ms);
+                let purged = entry.purged(purges);
                 let decision = lookup::decide(&entry, req, settings, now_ms, purged, false);
                 if let Use::Forward {
                     stale_on_error: true,

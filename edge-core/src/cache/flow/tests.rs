@@ -599,3 +599,31 @@ fn results_out_of_turn_are_ignored() {
     assert!(matches!(flow.next_step(), Some(Step::Serve { .. })));
     assert_eq!(flow.next_step(), None, "over");
 }
+
+#[test]
+fn a_purge_while_the_copy_was_on_its_way_makes_it_stale() {
+    let settings = settings();
+    // Asked 2 s before it was stored (a slow origin, or a 304 that refreshed it).
+    let mut copy = entry(PUBLIC_60);
+    copy.timing.request_ms = T0 * 1000 - 2_000;
+    let serves = |purge_at_ms: u64| {
+        let mut purges = PurgeLog::default();
+        purges.purge(["page"], purge_at_ms);
+        let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
+        assert_eq!(flow.next_step(), Some(Step::Lookup));
+        let mut coalescer = Coalescer::default();
+        flow.found(
+            Some(copy.clone()),
+            &purges,
+            &mut coalescer,
+            T0 * 1000 + 1_000,
+        );
+        matches!(flow.next_step(), Some(Step::Serve { .. }))
+    };
+    assert!(
+        !serves(T0 * 1000 - 1_000),
+        "purged while the answer travelled"
+    );
+    assert!(!serves(T0 * 1000 + 500), "purged after it was stored");
+    assert!(serves(T0 * 1000 - 3_000), "purged before it was asked for");
+}
