@@ -55,7 +55,22 @@ export function new_response(status, reason, e, body, manual) {
 }
 export function edit_headers(h, e) { apply(h, e); }
 export function edited_copy(h, e) { const c = new Headers(h); apply(c, e); return c; }
-export function rebuilt(r, e) { const o = new Response(r.body, r); apply(o.headers, e); return o; }
+export function rebuilt(r, e) { const o = new Response(r.body, init_of(r)); apply(o.headers, e); return o; }
+/** `r`'s body split in two: `r` rebuilt around one half (passed on), and the other half; `[r, null]` without a body. */
+export function teed(r) {
+  if (!r.body) return [r, null];
+  const [a, b] = r.body.tee();
+  return [new Response(a, init_of(r)), b];
+}
+/**
+ * A reason phrase the runtime refuses in a response it builds: one with a control character.
+ * RFC 9112 allows a tab in it, and clients ignore it, so such an origin's answer is passed on
+ * without it (the status's usual phrase) rather than failed. (Over a socket, edge-core's
+ * `proxy::interim` passes only a printable one.)
+ */
+const REFUSED_REASON = /[\x00-\x1f]/;
+/** `r` as the init of a response rebuilt from it: its status text left out when refused. */
+function init_of(r) { return REFUSED_REASON.test(r.statusText) ? { status: r.status, headers: r.headers } : r; }
 function watched(body, headers, ms, at) {
   const n = headers.get('content-length');
   const t = n !== null && /^[0-9]{1,15}$/.test(n) ? new FixedLengthStream(Number(n)) : new IdentityTransformStream();

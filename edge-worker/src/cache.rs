@@ -149,6 +149,11 @@ pub(crate) async fn serve(
             Step::Store(store) => {
                 let body = match (store.from, &mut sent) {
                     (Source::Copy, _) => copy.clone().map_or(Body::None, Body::Bytes),
+                    // A revalidation's answer goes to no one: all of its body is stored.
+                    (Source::Answer, Some(resp)) if background => {
+                        let body = resp.take().and_then(|r| r.body());
+                        body.map_or(Body::None, Body::Stream)
+                    }
                     (Source::Answer, Some(resp)) => match tee(resp) {
                         Ok(body) => body,
                         Err(e) => {
@@ -256,12 +261,9 @@ fn tee(resp: &mut Option<Response>) -> worker::Result<Body> {
     let Some(r) = resp else {
         return Ok(Body::None);
     };
-    let parts = r.body().map(|b| b.tee());
-    let part = |i| parts.as_ref()?.get(i).dyn_into::<ReadableStream>().ok();
-    let client =
-        Response::new_with_opt_readable_stream_and_init(part(0).as_ref(), r.unchecked_ref())?;
+    let (client, other) = js::tee(r)?;
     *resp = Some(client);
-    Ok(part(1).map_or(Body::None, Body::Stream))
+    Ok(other.map_or(Body::None, Body::Stream))
 }
 
 /// Answers `req` from a stored response (its `body`) as the flow's `reply` says (the exchange

@@ -6,7 +6,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, Response};
+use web_sys::{Headers, ReadableStream, Request, Response};
 
 // The calls into the runtime on every proxied request, in JavaScript (`js/runtime.mjs` says
 // why each is written there), shared with the entry module (`js/entry.mjs`).
@@ -48,6 +48,9 @@ extern "C" {
     /// `r` with mutable headers (same status, headers and streamed body), the edits applied.
     #[wasm_bindgen(catch)]
     fn rebuilt(r: &Response, edits: &str) -> Result<Response, JsValue>;
+    /// `[r rebuilt around one half of its body, the other half]`; `[r, null]` without a body.
+    #[wasm_bindgen(catch)]
+    fn teed(r: &Response) -> Result<js_sys::Array, JsValue>;
     /// `fetch(url)` with redirects passed back; rejected with a `TimeoutError` when no response
     /// head came within `ms` of the request being sent (a runtime timer, cleared when the head
     /// comes: the response body is not bounded), or when the origin took no more of a streamed
@@ -185,6 +188,14 @@ pub(crate) fn edited(headers: &Headers, edits: &HeaderEdits) -> Result<Headers, 
 /// (immutable on a fetched response) copied with the core's `edits` made, in one call.
 pub(crate) fn rebuild(resp: &Response, edits: &HeaderEdits) -> Result<Response, JsValue> {
     rebuilt(resp, &encoded(edits)?)
+}
+
+/// Splits `r`'s body in two: `r` rebuilt around one half (to pass on, with mutable headers),
+/// and the other half (to store), if it has a body.
+pub(crate) fn tee(r: &Response) -> Result<(Response, Option<ReadableStream>), JsValue> {
+    let parts = teed(r)?;
+    let other = parts.get(1).dyn_into().ok();
+    Ok((parts.get(0).dyn_into()?, other))
 }
 
 /// A request's whole body, read with at most `idle_ms` between chunks; an error (the body

@@ -208,6 +208,38 @@ describe("grace", () => {
     }
   });
 
+  test("a background revalidation's answer is stored whole, even with a reason phrase the runtime refuses (a tab)", async () => {
+    // Its answer goes to no one, so no response is built around it: all of its body is stored.
+    const seen = [];
+    const o = await startRawOrigin((line, h) => {
+      seen.push(h.toLowerCase());
+      const n = seen.length;
+      const body = `page ${n}`;
+      const [reason, cc] = n === 1 ? ["OK", "max-age=1, stale-while-revalidate=30"] : ["Fine\tThanks", "max-age=60"];
+      return `HTTP/1.1 200 ${reason}\r\nDate: ${date()}\r\nETag: "v${n}"\r\nCache-Control: ${cc}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }) });
+    try {
+      assert.equal((await w.request("/catalogue")).body.toString(), "page 1");
+      await sleep(1600);
+      const stale = await w.request("/catalogue");
+      assert.equal(stale.body.toString(), "page 1");
+      assert.match(cacheStatus(stale), /detail=stale-while-revalidate/);
+      await sleep(700);
+      assert.equal(seen.length, 2, "one background revalidation");
+      assert.match(seen[1], /^if-none-match: "v1"$/m, "conditional, with the copy's validator");
+      const next = await w.request("/catalogue");
+      assert.equal(next.body.toString(), "page 2", "the revalidation's answer replaced the copy");
+      assert.match(cacheStatus(next), /^edge; hit; ttl=(5\d|60)$/, "fresh for the answer's max-age");
+      await sleep(300);
+      assert.equal(seen.length, 2, "no further revalidation");
+      assert.ok(!w.log.some((l) => /background revalidation of/.test(l)), "no failed revalidation logged");
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
   test("query parameters left out of the key (utm_*) are not forwarded either", async () => {
     // Else they are unkeyed input: a page that reflects one would be stored for everyone.
     const lines = [];

@@ -76,7 +76,7 @@ export function request(base, p, { method = "GET", headers = {}, body, timeout =
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("end", () => resolve({ status: res.statusCode, reason: res.statusMessage, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on("error", reject);
       },
     );

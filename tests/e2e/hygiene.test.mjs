@@ -252,3 +252,48 @@ describe("Expect: 100-continue", () => {
     assert.deepEqual(h.pools.p.origins.map((o) => [o.consecutive_failures, o.ejections]), [[0, 0]]);
   });
 });
+
+describe("an origin's reason phrase", () => {
+  // RFC 9112 §4 allows a tab (and obs-text) in a reason phrase; workerd refuses any control
+  // character in the status text of a response it builds. The edge passes such an answer on with
+  // the status's usual phrase (clients ignore the phrase) rather than failing it with a 500.
+  test("a tab or a control character in it does not fail the answer, on every path", async () => {
+    const seen = [];
+    const o = await startRawOrigin((line) => {
+      // The rest of a chunked POST's body reaches this raw origin as a line of its own.
+      if (!/^[A-Z]+ \S+ HTTP\/1\.1$/.test(line)) return null;
+      seen.push(line);
+      const [method, target] = line.split(" ");
+      const reason = target.endsWith("-ctl") ? "a\x01b" : "Fine\tThanks";
+      const body = `answer to ${method} ${target}`;
+      return `HTTP/1.1 200 ${reason}\r\nDate: ${new Date().toUTCString()}\r\nCache-Control: public, max-age=60\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    });
+    const routes = [
+      { path_prefix: "/cached", pools: ["p"] },
+      { path_prefix: "/", pools: ["p"], cache: { enabled: false } },
+    ];
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { routes, extra: { origin_auth: false } }) });
+    try {
+      const cases = [
+        ["GET", "/page", "driven by the JavaScript entry"],
+        ["GET", "/page-ctl", "driven by the JavaScript entry"],
+        ["POST", "/form", "driven by the Rust glue"],
+        ["GET", "/cached/p", "a cache miss, stored"],
+        ["GET", "/cached/p-ctl", "a cache miss, stored"],
+      ];
+      for (const [method, path, how] of cases) {
+        const r = await w.request(path, { method, body: method === "POST" ? "a=1" : undefined });
+        assert.equal(r.status, 200, `${method} ${path}, ${how}`);
+        assert.equal(r.reason, "OK", `${method} ${path}: the status's usual phrase`);
+        assert.equal(r.body.toString(), `answer to ${method} ${path}`);
+      }
+      const hit = await w.request("/cached/p");
+      assert.match(hit.headers["cache-status"] ?? "", /^edge; hit/, "the miss was stored");
+      assert.equal(hit.body.toString(), "answer to GET /cached/p");
+      assert.equal(seen.length, cases.length, "one origin request each, none retried");
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+});

@@ -107,6 +107,23 @@ describe("interim responses", () => {
     }
   });
 
+  test("103 then a 200 whose reason phrase has a tab (RFC 9112 allows it; workerd refuses it): passed on with the usual phrase", async () => {
+    const origin = await startRawOrigin(() => HINTS + ok("hinted").replace("200 OK", "200 Fine\tThanks"));
+    const w = await startWorker({ edge: only([origin]) });
+    try {
+      for (let i = 0; i < 2; i++) {
+        // The first through fetch and then the socket, the second over the socket directly.
+        const r = await w.request("/hinted");
+        assert.equal(r.status, 200);
+        assert.equal(r.reason, "OK");
+        assert.equal(r.body.toString(), "hinted");
+      }
+    } finally {
+      await w.dispose();
+      await origin.close();
+    }
+  });
+
   test("103 then a chunked 200 (extensions, trailers): the body arrives decoded", async () => {
     const chunked =
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
