@@ -344,6 +344,26 @@ describe("grace", () => {
     }
   });
 
+  test("a purge that lands while a miss's answer is on its way: the copy it stores is stale at once", async () => {
+    // The origin may have answered from the state the purge replaced.
+    const o = await scripted(() => [["Cache-Control", "max-age=60"]], { delayMs: 800 });
+    const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false } }), bindings: SECRETS });
+    try {
+      const purge = (body) => w.request("/__edge/purge", { method: "POST", body: JSON.stringify(body), headers: { authorization: "Bearer cache-token", "content-type": "application/json" } });
+      const first = w.request("/slow");
+      await sleep(300);
+      assert.equal((await purge({ urls: [`${w.url.origin}/slow`] })).status, 200);
+      assert.equal((await first).body.toString(), "body 1", "the request under way gets its answer");
+      const next = await w.request("/slow");
+      assert.equal(next.body.toString(), "body 2", "the copy asked for before the purge is not served");
+      assert.doesNotMatch(cacheStatus(next), /hit/);
+      assert.match(cacheStatus(await w.request("/slow")), /hit/, "the copy asked for after it is");
+    } finally {
+      await w.dispose();
+      await o.close();
+    }
+  });
+
   test("a tag purge makes the next request a miss, while the soft-purged copy still serves when the origins are down", async () => {
     const o = await scripted(() => [["Cache-Control", "max-age=60, stale-if-error=600"], ["X-Cache-Tags", "product-7 list"]]);
     const w = await startWorker({ edge: poolsConfig({ p: [{ url: o.url.origin }] }, { extra: { origin_auth: false, eject_after_failures: 1 } }), bindings: SECRETS });
