@@ -146,25 +146,13 @@ pub(crate) async fn serve(
                 x.add_edits(validators);
                 sent = Some(forward(&req, &mut x, &mut flow, state).await?);
             }
-            Step::Store(store) => {
-                let body = match (store.from, &mut sent) {
-                    (Source::Copy, _) => copy.clone().map_or(Body::None, Body::Bytes),
-                    // A revalidation's answer goes to no one: all of its body is stored.
-                    (Source::Answer, Some(resp)) if background => {
-                        let body = resp.take().and_then(|r| r.body());
-                        body.map_or(Body::None, Body::Stream)
-                    }
-                    (Source::Answer, Some(resp)) => match tee(resp) {
-                        Ok(body) => body,
-                        Err(e) => {
-                            store.refused(&mut state.coalescer.borrow_mut(), now_ms());
-                            return Err(e);
-                        }
-                    },
-                    (Source::Answer, None) => Body::None,
-                };
-                later(state, ctx, Task::Store { store, body });
-            }
+            Step::Store(store) => match body_to_store(store.from, &copy, &mut sent, background) {
+                Ok(body) => later(state, ctx, Task::Store { store, body }),
+                Err(e) => {
+                    store.refused(&mut state.coalescer.borrow_mut(), now_ms());
+                    return Err(e);
+                }
+            },
             Step::Purge(tags) => purge(state, ctx, tags),
             Step::Serve { reply, status } => {
                 x.set_cache_status(status);
@@ -255,14 +243,26 @@ async fn forward(
     Ok(fw.resp)
 }
 
-/// Splits an origin's response body in two: the response passed on (streaming) takes its
-/// place, the other half is the body to store.
-fn tee(resp: &mut Option<Response>) -> worker::Result<Body> {
-    let Some(r) = resp else {
+/// The body a store takes: the stored `copy`'s (refreshed by a `304`), or the answer's. A
+/// background revalidation's answer goes to no one, so all of its body is stored; a client's is
+/// split in two, the response passed on (streaming) taking its place in `sent`.
+fn body_to_store(
+    from: Source,
+    copy: &Option<Uint8Array>,
+    sent: &mut Option<Option<Response>>,
+    background: bool,
+) -> worker::Result<Body> {
+    if from == Source::Copy {
+        return Ok(copy.clone().map_or(Body::None, Body::Bytes));
+    }
+    let Some(answer) = sent.as_mut().and_then(Option::take) else {
         return Ok(Body::None);
     };
-    let (client, other) = js::tee(r)?;
-    *resp = Some(client);
+    let (client, other) = match background {
+        true => (None, answer.body()),
+        false => js::tee(&answer).map(|(c, o)| (Some(c), o))?,
+    };
+    *sent = Some(client);
     Ok(other.map_or(Body::None, Body::Stream))
 }
 
