@@ -101,7 +101,9 @@ pub fn edge_report(
                 step(x, state, &mut out);
                 Some(out)
             }
-            end => Some(end.code().to_string()),
+            // Over, the answer kept before passed on: this one dropped, then the step `L`.
+            Reply::Last => Some(format!("{}{}", Reply::Drop.code(), Reply::Last.code())),
+            Reply::Answer => Some(Reply::Answer.code().to_string()),
         }
     });
     let text = text.flatten();
