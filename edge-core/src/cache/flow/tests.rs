@@ -522,15 +522,22 @@ fn a_leader_that_stores_nothing_finishes_its_flight() {
     );
 }
 
-#[test]
-fn a_store_that_cannot_start_finishes_its_flight() {
-    let settings = settings();
-    let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
+/// A GET that found nothing and leads its key's flight, at its forward: the flow, the
+/// coalescer, and the flight.
+fn leading_miss(settings: &CacheSettings) -> (Flow<'_>, Coalescer, String) {
+    let mut flow = Flow::new(get(), URL, PUBLIC, settings, DEADLINE_MS);
     let mut coalescer = Coalescer::default();
     let flight = storage_url(flow.primary(), None);
     assert_eq!(flow.next_step(), Some(Step::Lookup));
     flow.found(None, &PurgeLog::default(), &mut coalescer, 0);
     assert!(matches!(flow.next_step(), Some(Step::Forward { .. })));
+    (flow, coalescer, flight)
+}
+
+#[test]
+fn a_store_that_cannot_start_finishes_its_flight() {
+    let settings = settings();
+    let (mut flow, mut coalescer, flight) = leading_miss(&settings);
     flow.answered(answer(200, Some(PUBLIC_60), 0), |_| None, &mut coalescer, 1);
     let Some(Step::Store(store)) = flow.next_step() else {
         panic!("a storable answer is stored");
@@ -557,12 +564,7 @@ fn a_store_that_cannot_start_finishes_its_flight() {
 #[test]
 fn a_leader_whose_forward_fails_finishes_its_flight() {
     let settings = settings();
-    let mut flow = Flow::new(get(), URL, PUBLIC, &settings, DEADLINE_MS);
-    let mut coalescer = Coalescer::default();
-    let flight = storage_url(flow.primary(), None);
-    assert_eq!(flow.next_step(), Some(Step::Lookup));
-    flow.found(None, &PurgeLog::default(), &mut coalescer, 0);
-    assert!(matches!(flow.next_step(), Some(Step::Forward { .. })));
+    let (mut flow, mut coalescer, flight) = leading_miss(&settings);
     assert_eq!(coalescer.poll(&flight, 1, DEADLINE_MS), Flight::Pending);
     flow.abandon(Answer::bad_request("unreadable body"), &mut coalescer, 2);
     assert_eq!(
