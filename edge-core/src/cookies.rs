@@ -3,7 +3,17 @@
 /// The value of the first cookie called `name` in a `Cookie` header, without surrounding
 /// spaces or double quotes.
 pub fn get<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| {
+    values(header, name).next()
+}
+
+/// The values of every cookie called `name`, in order. RFC 6265 §4.2.2: a server should not
+/// rely on the order of same-named cookies (a stale one set for another path or domain can come
+/// first), so a signed cookie is looked for among all of them.
+pub fn values<'a, 'n>(
+    header: &'a str,
+    name: &'n str,
+) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+    header.split(';').filter_map(move |pair| {
         let (k, v) = pair.split_once('=')?;
         let v = v.trim();
         let v = v
@@ -33,5 +43,8 @@ mod tests {
         assert_eq!(get("", "a"), None);
         assert_eq!(get("novalue", "novalue"), None);
         assert!(has("x=; y=2", "x"));
+        let twice = "pin=old; a=1; pin=\"new\"";
+        assert_eq!(values(twice, "pin").collect::<Vec<_>>(), ["old", "new"]);
+        assert_eq!(get(twice, "pin"), Some("old"));
     }
 }

@@ -18,6 +18,7 @@ use edge_core::cache::stored::{Found, Stored};
 use edge_core::cache::walk::Walk;
 use edge_core::coordinator::{Ask, Snapshot};
 use edge_core::proxy::exchange::Exchange;
+use edge_core::proxy::plan::reads_own_writes;
 use edge_core::router::{self, Decision};
 use edge_core::routes::{Route, Upstream};
 use js_sys::Uint8Array;
@@ -114,11 +115,13 @@ pub(crate) async fn serve(
     let settings = &upstream.cache;
     let js = req.headers();
     let get = |n: &str| js.get(n).ok().flatten();
-    let creq = CacheRequest::read(&req.method(), get, settings);
+    let mut creq = CacheRequest::read(&req.method(), get, settings);
     let mut inbound = match proxy::read(&req, url, state) {
         Ok(i) => i,
         Err(answer) => return send(answer).map(Some),
     };
+    let to = (route, upstream);
+    creq.writer = reads_own_writes(&state.config, &state.cookie_key, to, &inbound.facts);
     inbound.path_and_query = creq.origin_target(&inbound.path_and_query, settings);
     let deadline = state.config.retry.deadline_ms;
     let mut flow = if background {

@@ -19,6 +19,11 @@ pub struct CacheRequest {
     pub authorization: bool,
     /// It carries one of the route's private cookies (a session).
     pub personal: bool,
+    /// Its client wrote on the route moments ago and reads its own writes
+    /// ([`reads_own_writes`](crate::proxy::plan::reads_own_writes)): a copy a replica answered
+    /// may predate the write, so the cache is gone around. Set by the caller, which holds the
+    /// cookie key (`false` from [`CacheRequest::read`]).
+    pub writer: bool,
     /// `If-None-Match`.
     pub if_none_match: Option<String>,
     /// `If-Modified-Since`.
@@ -51,6 +56,7 @@ impl CacheRequest {
                 .private_cookies
                 .iter()
                 .any(|c| cookies::has(&cookie, c)),
+            writer: false,
             if_none_match: get("if-none-match"),
             if_modified_since: get("if-modified-since"),
         }
@@ -64,6 +70,8 @@ impl CacheRequest {
             Some("method")
         } else if self.personal {
             Some("session")
+        } else if self.writer {
+            Some("read-your-writes")
         } else {
             None
         }

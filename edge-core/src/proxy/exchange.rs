@@ -9,7 +9,7 @@
 //! calls: a request with no body, on a proxy route that does not cache, or on one that does but
 //! never for this request (a GET or HEAD with a session cookie: a logged-in customer's pages,
 //! most of a shop's dynamic traffic; it gets `Cache-Status: …; fwd=bypass; detail=session` as
-//! on the cache's own path). A request it does not take goes to the glue's driver, which reads
+//! on the cache's own path; or a writer's read, `detail=read-your-writes`). A request it does not take goes to the glue's driver, which reads
 //! it again (the edge's answers to a bad request included) and makes its exchange with
 //! [`Exchange::new`].
 
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use super::attempts::{for_client, Attempts, Ended};
 use super::inbound::{self, Inbound};
-use super::plan::{Attempt, Plan};
+use super::plan::{self, Attempt, Plan};
 use crate::answer::{Answer, ErrorPages};
 use crate::balancer::health::PoolVerdicts;
 use crate::balancer::retry::{BodyKind, Outcome};
@@ -119,8 +119,11 @@ impl<'c> Exchange<'c> {
             false => None,
             true => {
                 let get = |n: &str| fields.get(n).map(str::to_string);
-                match CacheRequest::read(method, get, settings).bypass(settings) {
-                    Some(why @ "session") => Some(why),
+                let mut creq = CacheRequest::read(method, get, settings);
+                creq.writer =
+                    plan::reads_own_writes(cfg, cookie_key, (route, upstream), &inbound.facts);
+                match creq.bypass(settings) {
+                    Some(why @ ("session" | "read-your-writes")) => Some(why),
                     _ => return None,
                 }
             }

@@ -197,18 +197,15 @@ impl<'c> Plan<'c> {
         let writes = !retry::is_safe(&facts.method);
         let chain = match &upstream.write_pool {
             Some(w) if writes => vec![w.clone()],
-            Some(w)
-                if cookies::get(&facts.cookies, &cfg.cookies.ryw_cookie)
-                    .is_some_and(|v| affinity::ryw_holds(cookie_key, v, &route.id(), now_s)) =>
-            {
+            Some(w) if reads_own_writes(cfg, cookie_key, (route, upstream), &facts) => {
                 std::iter::once(w.clone())
                     .chain(upstream.pools.iter().filter(|p| *p != w).cloned())
                     .collect()
             }
             _ => upstream.pools.clone(),
         };
-        let pin = cookies::get(&facts.cookies, &cfg.cookies.affinity_cookie)
-            .and_then(|v| Pin::read(cookie_key, v, now_s));
+        let pin = cookies::values(&facts.cookies, &cfg.cookies.affinity_cookie)
+            .find_map(|v| Pin::read(cookie_key, v, now_s));
         Plan {
             cfg,
             route,
@@ -484,6 +481,22 @@ impl<'c> Plan<'c> {
         }
         out
     }
+}
+
+/// Whether the request's client wrote on `route` (which has a write pool) within its
+/// `read_your_writes_s`: it carries a valid read-your-writes cookie naming the route (any of
+/// that name: RFC 6265 §4.2.2), so its reads go to the write pool first — and never to a shared
+/// copy a replica answered.
+pub fn reads_own_writes(
+    cfg: &Config,
+    cookie_key: &[u8],
+    (route, upstream): (&Route, &Upstream),
+    facts: &RequestFacts,
+) -> bool {
+    let now_s = facts.started_ms / 1000;
+    upstream.write_pool.is_some()
+        && cookies::values(&facts.cookies, &cfg.cookies.ryw_cookie)
+            .any(|v| affinity::ryw_holds(cookie_key, v, &route.id(), now_s))
 }
 
 /// The value consistent hashing keys on for this request, if the pool hashes and it is there.

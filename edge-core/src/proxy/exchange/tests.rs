@@ -310,3 +310,40 @@ fn abandoning_ends_the_in_flight_count_once() {
     assert_eq!(counts(&states), idle, "nothing twice");
     assert_eq!(x.report(Ok(200), &mut states, T0).0, Reply::Answer);
 }
+
+#[test]
+fn a_writers_read_on_a_caching_route_goes_around_the_cache_to_the_write_pool() {
+    let cfg = Config::from_json(
+        r#"{"routes":[{"pools":["reads"],"write_pool":"writes","read_your_writes_s":30}],
+            "pools":{"reads":{"origins":[{"url":"http://replica"}]},
+                     "writes":{"origins":[{"url":"http://primary"}]}}}"#,
+    )
+    .unwrap();
+    let mut states = pool_states(&cfg.pools);
+    const P: &str = "https://shop.test/page";
+    let route_id = cfg.routes[0].id();
+    let token = crate::balancer::affinity::ryw_token(b"k", &route_id, T0 / 1000 + 30);
+    // A stale cookie of the same name first (RFC 6265 §4.2.2: no order to rely on).
+    let writer = fields(&format!("cookie\n__edge_ryw=old; __edge_ryw={token}\n"));
+    let mut x = start(&cfg, "GET", P, &writer, false).expect("taken: its cache is gone around");
+    let attempt = x.next(&mut states, T0, || 7, None).unwrap();
+    assert_eq!(
+        attempt.url, "http://primary/page",
+        "the writer reads from the write pool"
+    );
+    x.report(Ok(200), &mut states, T0);
+    let status = x.cache_status(200).unwrap();
+    assert_eq!(status.outcome(), "bypass");
+    assert!(
+        status.header().contains("detail=read-your-writes"),
+        "{}",
+        status.header()
+    );
+    for forged in ["__edge_ryw=old", "__edge_ryw=x.y.z"] {
+        let f = fields(&format!("cookie\n{forged}\n"));
+        assert!(
+            start(&cfg, "GET", P, &f, false).is_none(),
+            "{forged}: the cache's path"
+        );
+    }
+}
