@@ -50,6 +50,9 @@ impl ErrorPages {
     }
 }
 
+/// The methods the edge forwards on a proxy route (extension methods too; `TRACE` never).
+const FORWARDED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
 impl Answer {
     /// A plain-text answer, never stored by caches.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
@@ -144,8 +147,15 @@ impl Answer {
             405,
             format!("405 Method Not Allowed: the edge does not forward {method}\n"),
         );
-        let allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-        a.headers.push(("allow", allow.into()));
+        a.headers.push(("allow", FORWARDED_METHODS.into()));
+        a
+    }
+
+    /// 200 for an `OPTIONS` request that may go no further (`Max-Forwards: 0`, RFC 9110
+    /// §7.6.2): the edge's own communication options, the methods it forwards.
+    pub fn own_options() -> Self {
+        let mut a = Answer::text(200, "");
+        a.headers.push(("allow", FORWARDED_METHODS.into()));
         a
     }
 

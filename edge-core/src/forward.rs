@@ -127,6 +127,16 @@ pub struct Client {
     pub port: u16,
 }
 
+/// `Max-Forwards` (RFC 9110 §7.6.2: `1*DIGIT`, how many more times an OPTIONS or TRACE may be
+/// forwarded); a number past `u64` counts as `u64::MAX`; `None` when absent or malformed.
+pub fn max_forwards(value: Option<&str>) -> Option<u64> {
+    let v = value?.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.parse().unwrap_or(u64::MAX))
+}
+
 /// The forwarding headers to set on the request to the origin.
 ///
 /// `X-Forwarded-For` appends the client's address to whatever list the client sent (the standard

@@ -71,19 +71,18 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
         }
     }
     let public = &cfg.assets.public_path;
+    let decoded = path::decode_lossy(raw_path);
     match path::decode(raw_path) {
         Ok(p) if p.starts_with(public.as_str()) => return Decision::Asset(p),
-        Err(e)
-            if raw_path
-                .to_ascii_lowercase()
-                .starts_with(&public.to_ascii_lowercase()) =>
-        {
+        // A path refused under the public path however it is spelled: in any case, or with
+        // the path's own separator encoded (`/assets%2Fapp.css` names no asset, and an origin
+        // that decodes it would serve the asset's source).
+        Err(e) if under(raw_path.as_bytes(), public) || under(&decoded, public) => {
             return Decision::BadPath(e)
         }
         _ => {}
     }
     let host = split_request_url(url).map(|u| u.host).unwrap_or_default();
-    let decoded = path::decode_lossy(raw_path);
     if is_job_path(&decoded, cfg) || is_job_path(after_script(&decoded), cfg) {
         return Decision::Deny;
     }
@@ -97,6 +96,12 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
         Action::Deny => Decision::Deny,
         Action::Proxy(upstream) => Decision::Proxy(route, upstream),
     }
+}
+
+/// Whether `path` starts with the public path `public`, in any case.
+fn under(path: &[u8], public: &str) -> bool {
+    path.get(..public.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(public.as_bytes()))
 }
 
 /// `decoded` less a first segment that names a PHP script (`/index.php/_jobs/x` → `/_jobs/x`):
@@ -248,6 +253,13 @@ mod tests {
             decide("http://h/ASSETS/%zz", &c),
             Decision::BadPath(PathError::BadEscape)
         );
+        for encoded in ["http://h/assets%2Fa-1.css", "http://h/Assets%2fcss%2Fa.css"] {
+            assert_eq!(
+                decide(encoded, &c),
+                Decision::BadPath(PathError::Separator),
+                "{encoded}: never an origin's"
+            );
+        }
         assert_eq!(
             decide("http://h/cdn-manifest.bin", &c),
             Decision::NoRoute,

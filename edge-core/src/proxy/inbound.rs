@@ -135,11 +135,18 @@ pub fn read<'a>(
         host: parsed.host,
         port: parsed.port,
     };
-    let set = forward::forwarding_headers(
+    let mut set = forward::forwarding_headers(
         &client,
         get("x-forwarded-for").as_deref(),
         cfg.forwarding.forwarded_header,
     );
+    if method == Method::OPTIONS {
+        match forward::max_forwards(get("max-forwards").as_deref()) {
+            Some(0) => return Err(Answer::own_options()),
+            Some(n) => set.push(("max-forwards", (n - 1).to_string())),
+            None => {}
+        }
+    }
     let mut remove = only_present(
         forward::request_headers_to_drop(get("connection").as_deref()),
         &get,
@@ -347,5 +354,60 @@ mod tests {
             0,
         );
         assert_eq!(trace.unwrap_err().status, 405);
+    }
+
+    #[test]
+    fn options_go_no_further_than_max_forwards_says() {
+        let cfg = Config::from_json("{}").unwrap();
+        let options = |method: &'static str, mf: &'static str| {
+            let pairs: &'static [(&str, &str)] = match mf {
+                "" => &[("cf-connecting-ip", "::1")],
+                "0" => &[("cf-connecting-ip", "::1"), ("max-forwards", "0")],
+                "5" => &[("cf-connecting-ip", "::1"), ("max-forwards", "5")],
+                "huge" => &[
+                    ("cf-connecting-ip", "::1"),
+                    ("max-forwards", "99999999999999999999999"),
+                ],
+                _ => &[("cf-connecting-ip", "::1"), ("max-forwards", "x")],
+            };
+            let names = pairs.iter().map(|(n, _)| *n);
+            read(
+                "https://shop.test/",
+                method,
+                headers(pairs),
+                names,
+                BodyKind::None,
+                &cfg,
+                0,
+            )
+        };
+        let here = options("OPTIONS", "0").unwrap_err();
+        assert_eq!(here.status, 200);
+        assert!(here
+            .headers
+            .iter()
+            .any(|(n, v)| *n == "allow" && v.contains("OPTIONS")));
+        let mf = |r: Result<Inbound, Answer>| {
+            let set = r.unwrap().edits.set;
+            set.iter()
+                .find(|(n, _)| *n == "max-forwards")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(mf(options("OPTIONS", "5")).as_deref(), Some("4"));
+        assert_eq!(
+            mf(options("OPTIONS", "huge")),
+            Some((u64::MAX - 1).to_string())
+        );
+        assert_eq!(mf(options("OPTIONS", "")), None);
+        assert_eq!(
+            mf(options("OPTIONS", "bad")),
+            None,
+            "malformed: passed on as it is"
+        );
+        assert_eq!(
+            mf(options("GET", "0")),
+            None,
+            "other methods ignore it (RFC 9110 §7.6.2)"
+        );
     }
 }

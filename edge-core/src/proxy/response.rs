@@ -73,6 +73,9 @@ impl ResponsePolicy {
                 set.push((name, v));
             }
         }
+        if let Some(v) = get("link").and_then(|v| rewrite_links(&v, origins, public)) {
+            set.push(("link", v));
+        }
         HeaderEdits {
             remove: only_present(self.to_remove(get("connection").as_deref()), &get),
             set,
@@ -93,6 +96,26 @@ pub fn rewrite_location(value: &str, origins: &[String], public: &str) -> Option
     origins
         .contains(&target)
         .then(|| format!("{public}{}", &rest[end..]))
+}
+
+/// A `Link` value (RFC 8288 §3: `<target>; params`, comma-separated; a preload or an Early
+/// Hint built from the origin's own address) with each target that points at one of `origins`
+/// rewritten as [`rewrite_location`] does; `None` when none does. The rest is kept as it is.
+pub fn rewrite_links(value: &str, origins: &[String], public: &str) -> Option<String> {
+    let (mut out, mut rest, mut changed) = (String::with_capacity(value.len()), value, false);
+    while let Some(open) = rest.find('<') {
+        let Some(len) = rest[open..].find('>') else {
+            break;
+        };
+        let target = &rest[open + 1..open + len];
+        out.push_str(&rest[..=open]);
+        let public_target = rewrite_location(target, origins, public);
+        changed |= public_target.is_some();
+        out.push_str(public_target.as_deref().unwrap_or(target));
+        rest = &rest[open + len..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }
 
 /// Whether a request's `Accept` header asks for HTML (a browser navigation); curl's `*/*` and
@@ -201,6 +224,42 @@ mod tests {
         assert_eq!(e.set, [("location", "https://shop.test/login".to_string())]);
         assert!(e.remove.iter().any(|n| n == "x-powered-by"));
         assert!(!e.remove.iter().any(|n| n == "server"), "not present");
+    }
+
+    #[test]
+    fn link_targets_at_an_origin_are_rewritten() {
+        let origins = ["http://127.0.0.1:8001".to_string()];
+        let public = "https://shop.test";
+        let value = "<http://127.0.0.1:8001/assets/app.css>; rel=preload; as=style, \
+                     </a.js>; rel=modulepreload, <https://cdn.test/f.woff2>; rel=preload, \
+                     <HTTP://127.0.0.1:8001>; rel=\"home\"";
+        assert_eq!(
+            rewrite_links(value, &origins, public).as_deref(),
+            Some(
+                "<https://shop.test/assets/app.css>; rel=preload; as=style, \
+                 </a.js>; rel=modulepreload, <https://cdn.test/f.woff2>; rel=preload, \
+                 <https://shop.test>; rel=\"home\""
+            )
+        );
+        for untouched in [
+            "</a.js>; rel=preload",
+            "<http://127.0.0.1:8002/x>",
+            "<unclosed",
+            "",
+        ] {
+            assert_eq!(
+                rewrite_links(untouched, &origins, public),
+                None,
+                "{untouched}"
+            );
+        }
+        let get =
+            |n: &str| (n == "link").then(|| "<http://127.0.0.1:8001/x>; rel=preload".to_string());
+        let e = ResponsePolicy::new(false, &[]).edits(get, &origins, public);
+        assert_eq!(
+            e.set,
+            [("link", "<https://shop.test/x>; rel=preload".to_string())]
+        );
     }
 
     #[test]
