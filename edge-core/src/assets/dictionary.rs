@@ -17,6 +17,26 @@ use super::negotiate;
 /// The `Available-Dictionary` request header.
 pub const AVAILABLE_DICTIONARY: &str = "available-dictionary";
 
+/// Whether `s` is an item's parameters (`*( ";" *SP key [ "=" value ] )`, RFC 8941 §3.1.2):
+/// keys checked, values only for what would end the item (a `,` would make it a list).
+fn parameters(s: &str) -> bool {
+    if s.is_empty() {
+        return true;
+    }
+    let Some(s) = s.strip_prefix(';') else {
+        return false;
+    };
+    s.split(';').all(|p| {
+        let p = p.trim_start_matches(' ');
+        let (key, value) = p.split_once('=').map_or((p, None), |(k, v)| (k, Some(v)));
+        let mut k = key.bytes();
+        k.next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == b'*')
+            && k.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-.*".contains(&c))
+            && value.is_none_or(|v| !v.is_empty() && !v.contains(','))
+    })
+}
+
 /// The SHA-256 named by the request's `Available-Dictionary`, if it carries exactly one
 /// well-formed value (`:` base64 of 32 bytes `:`, padding optional, surrounding spaces allowed).
 pub fn available(headers: &HeaderMap) -> Option<[u8; 32]> {
@@ -28,10 +48,17 @@ pub fn available(headers: &HeaderMap) -> Option<[u8; 32]> {
     parse(value.as_bytes())
 }
 
-/// Parses one `Available-Dictionary` value.
+/// Parses one `Available-Dictionary` value: a structured-field byte sequence, with any
+/// parameters after it read and ignored (RFC 8941 §3.1.2, §4.2.3: a recipient ignores the
+/// parameters it does not know).
 pub fn parse(value: &[u8]) -> Option<[u8; 32]> {
     let v = std::str::from_utf8(value).ok()?.trim_matches([' ', '\t']);
-    let inner = v.strip_prefix(':')?.strip_suffix(':')?.as_bytes();
+    let rest = v.strip_prefix(':')?;
+    let close = rest.find(':')?;
+    if !parameters(&rest[close + 1..]) {
+        return None;
+    }
+    let inner = &rest.as_bytes()[..close];
     // 32 bytes are 43 base64 digits and one `=` of padding (optional).
     let digits = match inner {
         [d @ .., b'='] => d,
@@ -141,6 +168,12 @@ mod tests {
             (&format!(":{}:", b64(&DICT).replace("Bwc=", "Bwd=")), None),
             (&format!(":{}==:", b64(&DICT).trim_end_matches('=')), None),
             ("", None),
+            (&format!("{good};v=1"), Some(DICT)),
+            (&format!("{good}; a; b=?0;c=\"x y\""), Some(DICT)),
+            (&format!("{good};"), None),
+            (&format!("{good};V=1"), None),
+            (&format!("{good}, {good}"), None),
+            (&format!("{good}x"), None),
         ];
         for (value, want) in cases {
             assert_eq!(parse(value.as_bytes()), *want, "{value}");

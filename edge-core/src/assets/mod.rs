@@ -125,7 +125,7 @@ impl Plan {
 }
 
 /// Request headers the asset planner reads; the glue passes these and no others into Wasm.
-pub const REQUEST_HEADERS: [HeaderName; 7] = [
+pub const REQUEST_HEADERS: [HeaderName; 9] = [
     header::ACCEPT_ENCODING,
     header::IF_NONE_MATCH,
     header::IF_MATCH,
@@ -133,6 +133,8 @@ pub const REQUEST_HEADERS: [HeaderName; 7] = [
     header::IF_RANGE,
     header::ORIGIN,
     HeaderName::from_static(dictionary::AVAILABLE_DICTIONARY),
+    header::ACCESS_CONTROL_REQUEST_METHOD,
+    header::ACCESS_CONTROL_REQUEST_HEADERS,
 ];
 
 /// The response header that makes a representation a dictionary for later versions.
@@ -244,6 +246,11 @@ fn serve_as(
     ok: StatusCode,
 ) -> Plan {
     let head = method == Method::HEAD;
+    if method == Method::OPTIONS {
+        if let Some(preflight) = cors::preflight(headers, cors) {
+            return preflight;
+        }
+    }
     if !head && method != Method::GET {
         return Plan::get_or_head_only();
     }

@@ -88,6 +88,52 @@ fn other_methods_get_405_with_allow() {
 }
 
 #[test]
+fn a_cors_preflight_from_an_allowed_origin_gets_204() {
+    let preflight = [
+        ("origin", "https://shop.example"),
+        ("access-control-request-method", "GET"),
+        ("access-control-request-headers", "If-None-Match, range"),
+    ];
+    let p = plan("OPTIONS", &preflight);
+    assert_eq!(p.status, StatusCode::NO_CONTENT);
+    assert_eq!(hdr(&p, "access-control-allow-origin"), Some("*"));
+    assert_eq!(hdr(&p, "access-control-allow-methods"), Some("GET, HEAD"));
+    assert_eq!(
+        hdr(&p, "access-control-allow-headers"),
+        Some("If-None-Match, range")
+    );
+    let (m, h) = req("OPTIONS", &preflight);
+    let listed = Cors::Origins(vec!["https://shop.example".into()]);
+    let p = serve(&m, &h, &entry(true), &listed);
+    assert_eq!(
+        hdr(&p, "access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert_eq!(hdr(&p, "vary"), Some("Origin"));
+    let refused = [
+        serve(&m, &h, &entry(true), &Cors::Off),
+        serve(
+            &m,
+            &h,
+            &entry(true),
+            &Cors::Origins(vec!["https://other.test".into()]),
+        ),
+        plan(
+            "OPTIONS",
+            &[
+                ("origin", "https://shop.example"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ),
+        plan("OPTIONS", &[("origin", "https://shop.example")]),
+    ];
+    for p in refused {
+        assert_eq!(p.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(hdr(&p, "access-control-allow-origin"), None);
+    }
+}
+
+#[test]
 fn caching_follows_the_manifest() {
     assert_eq!(hdr(&plan("GET", &[]), "cache-control"), Some(IMMUTABLE));
     let (m, h) = req("GET", &[]);

@@ -85,7 +85,7 @@ mod environment;
 mod errors;
 mod health;
 mod jobs;
-mod key_path;
+pub(crate) mod key_path;
 mod pools;
 mod proxy;
 mod raw;
