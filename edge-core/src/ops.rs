@@ -13,6 +13,7 @@ use crate::cache::counters::Counters;
 use crate::config::Config;
 use crate::jobs::Book;
 use crate::origin_auth::constant_time_eq;
+use crate::origin_url::OriginUrl;
 use crate::router::Ops;
 use crate::status_page::{self, job_statuses, JobStatus, OriginStatus, PoolStatus, StatusSnapshot};
 
@@ -39,7 +40,11 @@ pub fn access(token: Option<&str>, authorization: Option<&str>) -> Access {
         Some((scheme, cred)) if scheme.eq_ignore_ascii_case("basic") => {
             basic_password(cred.trim()).is_some_and(|p| constant_time_eq(&p, token.as_bytes()))
         }
-        _ => constant_time_eq(given.as_bytes(), format!("Bearer {token}").as_bytes()),
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
+        Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
+            constant_time_eq(cred.trim().as_bytes(), token.as_bytes())
+        }
+        _ => false,
     };
     if granted {
         Access::Granted
@@ -90,14 +95,12 @@ impl PurgeRequest {
         if r.tags.is_empty() && r.urls.is_empty() {
             return Err("nothing to purge: give tags or urls".into());
         }
-        if let Some(u) = r
+        let urls = r
             .urls
             .iter()
-            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-        {
-            return Err(format!("`{u}` is not an absolute http(s) URL"));
-        }
-        Ok(r)
+            .map(|u| purge_url(u))
+            .collect::<Result<_, _>>()?;
+        Ok(PurgeRequest { urls, ..r })
     }
 
     /// The answer once the purge went to the coordinator: `Some(Ok)` recorded (every isolate
@@ -142,6 +145,39 @@ impl PurgeRequest {
         out.dedup();
         out
     }
+}
+
+/// A purge URL spelled as the runtime gives the worker a client's request URL (and so as the
+/// cache keys it): the scheme in lower case, the path and query percent-encoded as UTF-8
+/// (`/café` is requested as `/caf%C3%A9`). A URL no request can have (no valid host or port,
+/// a space or a control character) is refused: a purge that could match nothing would look
+/// like a success.
+fn purge_url(u: &str) -> Result<String, String> {
+    let refused = |why: &str| format!("`{u}` is not an absolute http(s) URL: {why}");
+    let (scheme, rest) = u.split_once("://").ok_or_else(|| refused("no scheme"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let origin = OriginUrl::parse(&format!("{scheme}://{authority}"))
+        .ok_or_else(|| refused("want http(s)://host[:port] (port 1-65535, no user info)"))?;
+    let mut out = format!("{}://{authority}", origin.scheme);
+    for c in rest[end..].chars() {
+        if c.is_ascii_control() || c == ' ' || c == '\u{85}' || c == '\u{a0}' {
+            return Err(refused("a space or control character (percent-encode it)"));
+        }
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut utf8 = [0; 4];
+            for b in c.encode_utf8(&mut utf8).bytes() {
+                out.push('%');
+                for d in [b >> 4, b & 15] {
+                    let digit = char::from_digit(u32::from(d), 16).unwrap_or('0');
+                    out.push(digit.to_ascii_uppercase());
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// What the operations pages show: this isolate's pool state (passive health, in-flight) with
@@ -322,14 +358,23 @@ pub enum Handling {
     Report,
 }
 
-/// The handling of a request for `op` with `access`.
-pub fn handling(op: Ops, access: Access) -> Handling {
+/// The handling of a request with `method` for `op` with `access`. The pages are read-only:
+/// another method than GET or HEAD is a 405 (a purge's method is checked by [`purge_request`]).
+pub fn handling(op: Ops, access: Access, method: &str) -> Handling {
     match (access, op) {
         (Access::Hidden, _) | (Access::Granted, Ops::Unknown) => {
             Handling::Answer(Answer::not_found())
         }
         (Access::Denied, _) => Handling::Answer(Answer::unauthorized()),
         (Access::Granted, Ops::Purge) => Handling::Purge,
+        (Access::Granted, Ops::Health | Ops::Status) if method != "GET" && method != "HEAD" => {
+            let mut a = Answer::text(
+                405,
+                "405 Method Not Allowed: this page answers GET and HEAD\n",
+            );
+            a.headers.push(("allow", "GET, HEAD".into()));
+            Handling::Answer(a)
+        }
         (Access::Granted, Ops::Health | Ops::Status) => Handling::Report,
     }
 }
@@ -354,7 +399,10 @@ mod tests {
         assert_eq!(access(None, Some("Bearer x")), Access::Hidden);
         assert_eq!(access(Some("x"), None), Access::Denied);
         assert_eq!(access(Some("x"), Some("Bearer y")), Access::Denied);
-        assert_eq!(access(Some("x"), Some("bearer x")), Access::Denied);
+        assert_eq!(access(Some("x"), Some("bearer x")), Access::Granted);
+        assert_eq!(access(Some("x"), Some("BEARER  x")), Access::Granted);
+        assert_eq!(access(Some("x"), Some("Bearerx")), Access::Denied);
+        assert_eq!(access(Some("x"), Some("x")), Access::Denied);
         assert_eq!(access(Some("x"), Some("Bearer x")), Access::Granted);
         // Basic: any user, the token as the password ("u:x", ":x", "u:y", "x").
         assert_eq!(access(Some("x"), Some("Basic dTp4")), Access::Granted);
@@ -407,6 +455,34 @@ mod tests {
             "[1]",
         ] {
             assert!(PurgeRequest::parse(bad).is_err(), "{bad}");
+        }
+        // Spelled as the runtime spells a request's URL, or refused naming the URL.
+        let urls = |u: &str| PurgeRequest::parse(&format!(r#"{{"urls":["{u}"]}}"#)).map(|r| r.urls);
+        for (given, want) in [
+            ("HTTPS://shop.test/", "https://shop.test/"),
+            (
+                "http://shop.test/café?q=ü",
+                "http://shop.test/caf%C3%A9?q=%C3%BC",
+            ),
+            (
+                "https://shop.test:8443/a%20b",
+                "https://shop.test:8443/a%20b",
+            ),
+            ("https://[::1]:8443/x", "https://[::1]:8443/x"),
+        ] {
+            assert_eq!(urls(given), Ok(vec![want.to_string()]), "{given}");
+        }
+        for bad in [
+            "http://",
+            "http://[",
+            "https://shop.test:99999/x",
+            "https://user@shop.test/",
+            "ftp://shop.test/",
+            "https://shop.test/a b",
+            "shop.test/x",
+        ] {
+            let why = urls(bad).expect_err(bad);
+            assert!(why.contains(&format!("`{bad}`")), "{why}");
         }
     }
 
@@ -713,8 +789,28 @@ mod tests {
             (Ops::Status, Access::Granted, Handling::Report),
         ];
         for (op, access, want) in table {
-            assert_eq!(handling(op, access), want, "{op:?} {access:?}");
+            assert_eq!(handling(op, access, "GET"), want, "{op:?} {access:?}");
         }
+        for (op, method) in [
+            (Ops::Health, "POST"),
+            (Ops::Status, "PUT"),
+            (Ops::Health, "DELETE"),
+        ] {
+            let Handling::Answer(a) = handling(op, Access::Granted, method) else {
+                panic!("{op:?} {method}: answered");
+            };
+            assert_eq!(a.status, 405, "{op:?} {method}");
+            assert!(a.headers.contains(&("allow", "GET, HEAD".into())));
+        }
+        assert_eq!(
+            handling(Ops::Status, Access::Granted, "HEAD"),
+            Handling::Report
+        );
+        assert_eq!(
+            handling(Ops::Health, Access::Denied, "POST"),
+            Handling::Answer(Answer::unauthorized()),
+            "who may know the page comes first"
+        );
     }
 
     #[test]

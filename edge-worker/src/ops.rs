@@ -14,7 +14,7 @@ use crate::state::{now_ms, send, State};
 pub(crate) async fn serve(op: Ops, req: &Request, state: &State) -> worker::Result<Response> {
     let auth = req.headers().get("authorization")?;
     let access = ops::access(state.health_token.as_deref(), auth.as_deref());
-    match ops::handling(op, access) {
+    match ops::handling(op, access, &req.method()) {
         Handling::Answer(answer) => send(answer),
         Handling::Purge => purge(req, state).await,
         Handling::Report => {
