@@ -192,10 +192,7 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
             }
             report.checked.push(format!("{scope}.EDGE"));
         }
-        if build
-            .as_deref()
-            .is_some_and(|b| !b.join("cdn-manifest.bin").exists())
-        {
+        if build.as_deref().is_some_and(|b| !is_build(b)) {
             report
                 .notes
                 .push_str("; the build is not there yet, so its manifest was not checked");
@@ -221,9 +218,21 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
             Ok(bytes) => cdn_manifest::Root::from_bytes(&bytes)
                 .map(Some)
                 .map_err(|e| format!("{}: {e}", file.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !is_build(dir) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "invalid configuration at `manifest`: `{}` is not in the build ({}); the worker would answer 500",
+                cfg.assets.manifest,
+                dir.display()
+            )),
             Err(e) => Err(format!("{}: {e}", file.display())),
         }
+    }
+
+    /// Whether `dir` holds an asset build (what asset-builder always writes beside the index).
+    fn is_build(dir: &Path) -> bool {
+        ["manifest.json", "cdn-manifest.bin", "asset-history.json"]
+            .iter()
+            .any(|f| dir.join(f).exists())
     }
 
     /// Whether `page` is an entry of the build's index.
@@ -248,9 +257,26 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
             .lines()
             .filter_map(|l| {
                 let (k, v) = l.trim().split_once('=')?;
-                let v = v.trim().trim_matches('"').trim_matches('\'');
-                (!k.trim_start().starts_with('#') && !v.is_empty()).then(|| k.trim().to_string())
+                let k = k.trim();
+                let k = k.strip_prefix("export ").map_or(k, str::trim_start);
+                (!k.starts_with('#') && !dotenv_value(v).is_empty()).then(|| k.to_string())
             })
             .collect())
+    }
+
+    /// A `.dev.vars` value as dotenv reads it: inside its quotes when quoted, else up to a
+    /// ` #` comment; trimmed (`KEY= # set me` is empty).
+    fn dotenv_value(v: &str) -> &str {
+        let v = v.trim();
+        for q in ['"', '\''] {
+            if let Some(inner) = v.strip_prefix(q) {
+                return inner.split(q).next().unwrap_or("");
+            }
+        }
+        let end = v.find(" #").or_else(|| v.find("\t#")).unwrap_or(v.len());
+        if v.starts_with('#') {
+            return "";
+        }
+        v[..end].trim()
     }
 }

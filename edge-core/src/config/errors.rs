@@ -8,6 +8,9 @@ use super::raw::RawEdge;
 use crate::answer::ErrorPages;
 use crate::proxy::response::ResponsePolicy;
 
+/// The most names `hide_response_headers` may list.
+const MAX_HIDDEN: usize = 100;
+
 /// Statuses an error page may be configured for.
 const PAGE_STATUSES: [u16; 5] = [404, 500, 502, 503, 504];
 
@@ -32,6 +35,13 @@ pub(super) fn validate(
             )));
         }
         pages.insert(code, path.clone());
+    }
+    // Each name is looked for in every origin response: a list this long is a mistake.
+    if raw.hide_response_headers.len() > MAX_HIDDEN {
+        return Err(at.key("hide_response_headers").error(format!(
+            "{} names; at most {MAX_HIDDEN}",
+            raw.hide_response_headers.len()
+        )));
     }
     for (i, name) in raw.hide_response_headers.iter().enumerate() {
         if !is_token(name) {

@@ -84,6 +84,12 @@ pub(super) fn validate(raw: &RawEdge, at: &KeyPath) -> Result<Sections, ConfigEr
                 .error(format!("`{name}` is not a valid cookie name")));
         }
     }
+    if raw.ryw_cookie == raw.affinity_cookie {
+        return Err(at.key("ryw_cookie").error(format!(
+            "`{}` is also affinity_cookie: the two signed cookies would overwrite each other",
+            raw.ryw_cookie
+        )));
+    }
     let affinity_ttl_s = at
         .key("affinity_ttl_s")
         .in_range(raw.affinity_ttl_s, 60, 30 * 86_400)?;
