@@ -31,6 +31,10 @@ pub enum BuildError {
     /// A file name with characters that cannot be published safely (control characters, `\`).
     #[error("file name {0} contains a control character or backslash; rename it")]
     UnsupportedName(PathBuf),
+    /// A file name too long to publish: fingerprinted, with a delta's suffix, it would pass the
+    /// 255 bytes file systems allow in a name.
+    #[error("file name {0} is {1} bytes long, over the {max} a published name leaves room for; rename it", max = crate::scan::MAX_NAME_BYTES)]
+    NameTooLong(PathBuf, usize),
     /// A symbolic link that resolves outside the source directory.
     #[error("symlink {link} points outside the source directory (to {target})")]
     SymlinkOutside {

@@ -157,6 +157,9 @@ fn run(args: &BuildArgs) -> Result<(), String> {
     opts.deltas.min_size = args.delta_min_size;
     opts.deltas.encodings = args.delta_codings.clone();
     opts.max_files = args.max_files;
+    if let Some(path) = args.report.as_deref().filter(|p| p.as_os_str() != "-") {
+        report_path_usable(path, &args.out)?;
+    }
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
     let progress: &dyn Progress = match &bar {
         Some(b) => b,
@@ -181,6 +184,29 @@ fn run(args: &BuildArgs) -> Result<(), String> {
             std::fs::write(path, json + "\n")
                 .map_err(|e| format!("cannot write report {}: {e}", path.display()))?;
         }
+    }
+    Ok(())
+}
+
+/// Refuses, before building, a `--report` FILE that could not be written afterwards (its
+/// directory missing, a directory) or would land inside OUT: a build that then failed on it
+/// would already have replaced OUT.
+fn report_path_usable(path: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+    let refused = |why: &str| format!("cannot write report {}: {why}", path.display());
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| refused(&format!("its directory: {e}")))?;
+    if !dir.is_dir() || path.is_dir() {
+        return Err(refused("not a file in a directory"));
+    }
+    if out.canonicalize().is_ok_and(|o| dir.starts_with(o)) {
+        return Err(refused(
+            "it is inside OUT, which each build replaces as a whole",
+        ));
     }
     Ok(())
 }

@@ -201,6 +201,21 @@ impl Options {
                 ),
             ));
         }
+        if let Some(cache) = self.cache_dir.as_deref().map(absolute) {
+            // Inside SRC it would be published (and grow with every build); inside OUT each
+            // build's swap would throw it away.
+            if cache.starts_with(&src) || cache.starts_with(&out) {
+                return Err(bad(
+                    "--cache-dir",
+                    format!(
+                        "{} must be outside the source {} and the output {}",
+                        cache.display(),
+                        self.src.display(),
+                        self.out.display()
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{BuildError, Warning};
 
+/// The longest source file name published: a name gains `-<16 hex digits>` when fingerprinted
+/// and up to 21 bytes more as a delta (`.<16 hex>.dcz`), within the 255 bytes of a file name.
+pub const MAX_NAME_BYTES: usize = 255 - 17 - 21;
+
 /// The largest file one Workers static asset may be (25 MiB).
 pub const MAX_FILE_SIZE: u64 = 25 * 1024 * 1024;
 
@@ -47,6 +51,10 @@ pub fn scan(src: &Path) -> Result<(Vec<SourceFile>, Vec<Warning>), BuildError> {
             .ok_or_else(|| BuildError::NonUtf8Name(path.to_path_buf()))?;
         if rel.chars().any(|c| c.is_control() || c == '\\') {
             return Err(BuildError::UnsupportedName(path.to_path_buf()));
+        }
+        let name_len = entry.file_name().len();
+        if entry.file_type().is_file() && name_len > MAX_NAME_BYTES {
+            return Err(BuildError::NameTooLong(path.to_path_buf(), name_len));
         }
         if entry.path_is_symlink() {
             let target = path

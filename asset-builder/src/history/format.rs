@@ -180,7 +180,7 @@ impl History {
     fn check(&self) -> Result<(), FormatError> {
         let bad = |s: String| Err(FormatError::Invalid(s));
         let p = &self.public_path;
-        if !p.starts_with('/') || !p.ends_with('/') || !plain_path(p) {
+        if p != "/" && (!p.starts_with('/') || !p.ends_with('/') || !plain_path(p)) {
             return bad(format!(
                 "public_path `{p}` is not a plain path like /assets/"
             ));
@@ -261,6 +261,7 @@ impl History {
                     ))
                 })
             };
+            entry_fields(path, e)?;
             let identity = file(path)?;
             if identity.size != e.size || format!("\"{}\"", &identity.sha256[..32]) != e.etag {
                 return bad(format!(
@@ -306,6 +307,47 @@ impl History {
             .filter(|f| f.codec.as_deref() == Some(tag))
             .map(|f| (stored, f))
     }
+}
+
+/// Checks what an entry carries into the manifests and, from there, into response headers and
+/// Symfony's `manifest.json`: a hostile history must not publish a header with a line break.
+fn entry_fields(path: &str, e: &Entry) -> Result<(), FormatError> {
+    let bad = |what: &str, v: &str| {
+        let v: String = v.chars().take(80).collect();
+        Err(FormatError::Invalid(format!(
+            "entry `{path}` has {what} `{}`",
+            v.escape_debug()
+        )))
+    };
+    let field = |v: &str| !v.is_empty() && v.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if !field(&e.content_type) || !e.content_type.contains('/') {
+        return bad("a content_type that is not a media type", &e.content_type);
+    }
+    if let Some(u) = e.use_as_dictionary.as_deref().filter(|u| !field(u)) {
+        return bad("a use_as_dictionary that is not a header value", u);
+    }
+    let sri = ["sha256-", "sha384-", "sha512-"]
+        .iter()
+        .find_map(|a| e.integrity.strip_prefix(a))
+        .is_some_and(|b| {
+            !b.is_empty()
+                && b.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c))
+        });
+    if !sri {
+        return bad(
+            "an integrity that is not sha256/384/512-<base64>",
+            &e.integrity,
+        );
+    }
+    let lp = &e.logical_path;
+    if lp.starts_with('/') || !plain_path(lp) {
+        return bad("a logical_path that is not a plain relative path", lp);
+    }
+    if !valid_deploy_id(&e.deploy) {
+        return bad("a deploy that is not a deploy id", &e.deploy);
+    }
+    Ok(())
 }
 
 /// A `/`-separated URL path with no empty, `.` or `..` segment (but the leading and trailing

@@ -285,9 +285,16 @@ pub fn assemble(
         .map(|i| format!("{}{}", opts.public_path, fp.published[i]))
         .collect();
     current.sort();
+    // Newest first, whatever the clocks: a kept deploy dated after this build's clock (another
+    // runner's clock ahead) gives this deploy its date, else the history would be out of order.
+    let newest_kept = kept
+        .deploys
+        .iter()
+        .filter_map(|d| dates::parse(&d.date))
+        .max();
     let mut deploys = vec![Deploy {
         id: this.id.clone(),
-        date: dates::format(this.time),
+        date: dates::format(this.time.max(newest_kept.unwrap_or(0))),
         files: 0,
         bytes: 0,
         entries: current,
