@@ -139,3 +139,17 @@ fn a_manifest_missing_from_an_existing_build_is_an_error() {
         "{text}"
     );
 }
+
+/// `env` that is not a table of environments (or an environment that is not a table) is an
+/// error naming it, not ignored.
+#[test]
+fn an_env_that_is_not_a_table_is_refused() {
+    for (toml, named) in [
+        ("env = \"x\"\n", "`env`"),
+        ("[env]\nstaging = 3\n", "`env.staging`"),
+    ] {
+        let (code, out, _) = check_with(&format!("{toml}{ASSETS}"), &[], &[]);
+        assert_eq!(code, 1, "{toml}: {out}");
+        assert!(out.contains(named), "{toml}: {out}");
+    }
+}

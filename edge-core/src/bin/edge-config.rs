@@ -117,10 +117,21 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
             None => None,
         };
         let mut scopes = vec![("vars".to_string(), &doc)];
-        if let Some(envs) = doc.get("env").and_then(|e| e.as_table()) {
-            for (name, env) in envs {
-                scopes.push((format!("env.{name}.vars"), env));
+        match doc.get("env") {
+            Some(toml::Value::Table(envs)) => {
+                for (name, env) in envs {
+                    if !env.is_table() {
+                        return Err(format!(
+                            "invalid `env.{name}`: must be a table ([env.{name}])"
+                        ));
+                    }
+                    scopes.push((format!("env.{name}.vars"), env));
+                }
             }
+            Some(_) => {
+                return Err("invalid `env`: must be a table of environments ([env.NAME])".into())
+            }
+            None => {}
         }
         let mut report = Report {
             checked: Vec::new(),

@@ -5,6 +5,7 @@
 use super::key_path::{ConfigError, KeyPath};
 use super::Config;
 use crate::origin_url::OriginUrl;
+use crate::routes::{Action, HostPattern};
 
 /// The secret that signs requests to origins.
 pub const ORIGIN_KEY: &str = "EDGE_ORIGIN_KEY";
@@ -198,6 +199,53 @@ impl Config {
                             "`{}` is an IP address: the Workers runtime refuses fetches to bare IPs in production (fine for local development); use a host name",
                             o.url
                         ),
+                    });
+                }
+            }
+        }
+        out.extend(self.route_warnings());
+        out
+    }
+
+    /// Routes that can never take a request (an earlier route takes all of theirs, or they lie
+    /// under the public path, which is served as assets), and an affinity cookie that is also a
+    /// route's session cookie (the edge's pin would replace the session).
+    fn route_warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        let at = |i: usize, key: &str| KeyPath::root().key("routes").index(i).key(key).to_string();
+        let public = &self.assets.public_path;
+        for (i, r) in self.routes.iter().enumerate() {
+            let prefix = r.path_prefix.as_str();
+            let shadow = self.routes[..i].iter().position(|e| {
+                (e.host == HostPattern::Any || e.host.label().eq_ignore_ascii_case(&r.host.label()))
+                    && e.path_prefix.matches(prefix.as_bytes())
+            });
+            if let Some(j) = shadow {
+                let message =
+                    format!("routes[{j}] takes every request this route would: it is never used");
+                out.push(Warning {
+                    key: at(i, "path_prefix"),
+                    message,
+                });
+            } else if prefix.starts_with(public.as_str()) {
+                let message = format!("`{prefix}` is under public_path `{public}`, served as assets: this route is never used");
+                out.push(Warning {
+                    key: at(i, "path_prefix"),
+                    message,
+                });
+            }
+            if let Action::Proxy(u) = &r.action {
+                if u.cache
+                    .private_cookies
+                    .contains(&self.cookies.affinity_cookie)
+                {
+                    let message = format!(
+                        "`{}` is also affinity_cookie: the edge's pin would replace the session cookie",
+                        self.cookies.affinity_cookie
+                    );
+                    out.push(Warning {
+                        key: at(i, "cache.private_cookies"),
+                        message,
                     });
                 }
             }

@@ -759,3 +759,61 @@ fn hsts_only_over_https_when_configured() {
         assert_eq!(cfg.forwarding.hsts_for(url), want, "{url}");
     }
 }
+
+#[test]
+fn routes_that_can_never_be_used_and_a_pin_that_replaces_the_session_are_warned_about() {
+    let c = Config::from_json(
+        r#"{"routes":[
+              {"path_prefix":"/api","pools":["a"]},
+              {"pools":["a"],"cache":{"private_cookies":["__edge_affinity"]}},
+              {"path_prefix":"/api/v2","pools":["a"]},
+              {"host":"shop.test","path_prefix":"/assets/x","pools":["a"]}],
+            "pools":{"a":{"origins":[{"url":"https://a.test"}]}}}"#,
+    )
+    .unwrap();
+    let w: Vec<(String, String)> = c
+        .warnings()
+        .into_iter()
+        .map(|w| (w.key, w.message))
+        .collect();
+    let about = |key: &str, text: &str| w.iter().any(|(k, m)| k == key && m.contains(text));
+    assert!(
+        about(
+            "EDGE.routes[1].cache.private_cookies",
+            "replace the session"
+        ),
+        "{w:?}"
+    );
+    assert!(
+        about(
+            "EDGE.routes[2].path_prefix",
+            "routes[0] takes every request"
+        ),
+        "{w:?}"
+    );
+    assert!(
+        about(
+            "EDGE.routes[3].path_prefix",
+            "routes[1] takes every request"
+        ),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 3, "{w:?}");
+    let assets = Config::from_json(
+        r#"{"routes":[{"path_prefix":"/assets/legacy","pools":["a"]},{"path_prefix":"/assets","pools":["a"]}],
+            "pools":{"a":{"origins":[{"url":"https://a.test"}]}}}"#,
+    )
+    .unwrap();
+    let w = assets.warnings();
+    assert_eq!(
+        w.len(),
+        1,
+        "`/assets` itself is not under `/assets/`: {w:?}"
+    );
+    assert_eq!(w[0].key, "EDGE.routes[0].path_prefix");
+    assert!(
+        w[0].message.contains("served as assets"),
+        "{}",
+        w[0].message
+    );
+}
