@@ -111,6 +111,9 @@ fn parse_codings(s: &str) -> Result<Vec<cdn_manifest::DeltaEncoding>, String> {
             v.push(enc);
         }
     }
+    if v.is_empty() {
+        return Err("give dcz, dcb or both (--delta-versions 0 makes no deltas)".into());
+    }
     Ok(v)
 }
 

@@ -292,3 +292,16 @@ fn a_previous_deploy_dated_after_this_builds_clock_never_yields_an_unreadable_hi
         stderr(&third)
     );
 }
+
+/// An empty `--delta-codings` is a usage error, not a silent "no deltas" (that is
+/// `--delta-versions 0`).
+#[test]
+fn an_empty_delta_codings_list_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let (src, out) = (d.path().join("src"), d.path().join("out"));
+    write(&src, "a.txt", "one");
+    let o = run(&[&"build", &src, &"--out", &out, &"--delta-codings", &" , "]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--delta-versions 0"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing built");
+}
