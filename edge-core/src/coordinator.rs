@@ -3,7 +3,7 @@
 //! most once per poll interval, in the background: never a coordinator call per request.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -183,6 +183,9 @@ pub struct Memory {
     pub book: RefCell<Book>,
     /// When the next probe round is due (not stored: after a restart, at once).
     pub probes: Cell<ProbeClock>,
+    /// Pools whose probe round is under way: each pool's round runs on its own, and a pool is
+    /// not probed again before its last round ended ([`Memory::start_rounds`]).
+    pub probing: RefCell<BTreeSet<String>>,
 }
 
 /// The coordinator's stored texts as read from its storage ([`VERDICTS_KEY`], [`PURGES_KEY`],
@@ -216,9 +219,37 @@ impl Memory {
             snapshot: RefCell::new(snapshot),
             book: RefCell::new(book),
             probes: Cell::new(ProbeClock::default()),
+            probing: RefCell::new(BTreeSet::new()),
         };
         let dropped = dropped.map(|why| format!("{why}; starting a new job book"));
         (memory, dropped)
+    }
+
+    /// The pools with health checks whose probe round may start now (none of theirs is under
+    /// way), marked as probing until [`Memory::end_round`]. A pool whose origins hang for their
+    /// whole timeout then delays neither the other pools' verdicts nor the jobs.
+    pub fn start_rounds(&self) -> Vec<String> {
+        let mut probing = self.probing.borrow_mut();
+        (self.config.pools.iter())
+            .filter(|(_, pool)| pool.health.is_some())
+            .filter(|&(name, _)| probing.insert(name.clone()))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Records the probe round of pool `name` (see [`Snapshot::record_round`]) and ends it; the
+    /// verdict log lines, and the verdicts to store.
+    pub fn end_round(&self, name: &str, probes: Vec<Probe>, now_ms: u64) -> (Vec<String>, Write) {
+        self.probing.borrow_mut().remove(name);
+        let mut snapshot = self.snapshot.borrow_mut();
+        let lines = match self.config.pools.get(name) {
+            Some(pool) => match &pool.health {
+                Some(check) => snapshot.record_round(name, &pool.origins, probes, now_ms, check),
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        (lines, snapshot.verdicts_write())
     }
 }
 

@@ -74,10 +74,17 @@ impl DurableObject for EdgeCoordinator {
         let mut clock = mem.probes.get();
         let probe = clock.take_due(&mem.config, now_ms());
         mem.probes.set(clock);
-        // Jobs first (recorded, then sent from tasks of their own), so probes never delay them.
-        crate::jobs::start_due(&mem, &Rc::new(self.state.storage())).await;
+        // Jobs and probe rounds are started here and run as tasks of their own: a slow one
+        // never holds up the next alarm, nor another pool's verdicts.
+        let storage = Rc::new(self.state.storage());
+        crate::jobs::start_due(&mem, &storage).await;
         if probe {
-            self.probe_round(&mem).await;
+            for name in mem.start_rounds() {
+                let (mem, storage) = (mem.clone(), storage.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    probe_round(&mem, &storage, name).await;
+                });
+            }
         }
         self.arm(&mem, true).await;
         worker::Response::ok("")
@@ -107,16 +114,22 @@ impl EdgeCoordinator {
     }
 
     /// Keeps the alarm armed: at the next probe round or job event, unless one is already set
-    /// (`reset` after the alarm fired: it is gone).
+    /// for then or sooner (`reset` after the alarm fired: it is gone). A later one is brought
+    /// forward: after a deploy that adds health checks or a sooner job, the old configuration's
+    /// alarm (next year's, say) must not stay in charge.
     async fn arm(&self, mem: &Memory, reset: bool) {
         let storage = self.state.storage();
-        if !reset && matches!(storage.get_alarm().await, Ok(Some(_))) {
-            return;
-        }
         let next = mem
             .probes
             .get()
             .next_alarm(&mem.config, &mem.book.borrow(), now_ms());
+        if !reset {
+            if let (Ok(Some(set)), Some(at)) = (storage.get_alarm().await, next) {
+                if u64::try_from(set).is_ok_and(|set| set <= at) {
+                    return;
+                }
+            }
+        }
         if let Some(at) = next {
             // An absolute time (an `i64` would be taken as an offset from now).
             let at = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at as f64)));
@@ -126,27 +139,30 @@ impl EdgeCoordinator {
         }
     }
 
-    /// One probe of every origin of every pool with health checks; verdicts kept and stored.
-    async fn probe_round(&self, mem: &Memory) {
-        let key = mem.origin_key.as_deref();
-        for (name, pool) in &mem.config.pools {
-            let Some(check) = &pool.health else { continue };
-            let probes = join_all(pool.origins.iter().map(|o| probe(key, &o.url, check))).await;
-            let mut snapshot = mem.snapshot.borrow_mut();
-            for line in snapshot.record_round(name, &pool.origins, probes, now_ms(), check) {
-                console_log!("{line}");
-            }
-        }
-        let write = mem.snapshot.borrow().verdicts_write();
-        if let Err(e) = put(&self.state.storage(), &write).await {
-            console_error!("edge-worker coordinator: storing verdicts: {e}");
-        }
-    }
-
     /// A stored text.
     async fn read(&self, key: &str) -> Option<String> {
         let value = js::settled(self.state.storage().as_raw().get(key)).await;
         value.ok()?.as_string()
+    }
+}
+
+/// One probe of every origin of pool `name` (at once); verdicts kept and stored.
+async fn probe_round(mem: &Memory, storage: &Storage, name: String) {
+    let key = mem.origin_key.as_deref();
+    let pool = mem.config.pools.get(&name);
+    let checked = pool.and_then(|p| Some((p, p.health.as_ref()?)));
+    let probes = match checked {
+        Some((pool, check)) => {
+            join_all(pool.origins.iter().map(|o| probe(key, &o.url, check))).await
+        }
+        None => Vec::new(),
+    };
+    let (lines, write) = mem.end_round(&name, probes, now_ms());
+    for line in lines {
+        console_log!("{line}");
+    }
+    if let Err(e) = put(storage, &write).await {
+        console_error!("edge-worker coordinator: storing verdicts: {e}");
     }
 }
 

@@ -47,7 +47,7 @@ async fn run(mem: &Memory, storage: &Storage, start: Start) {
     let mut tally = Tally::default();
     for origin in &candidates {
         if !mem.book.borrow_mut().attempt(&start.key, origin, now_ms()) {
-            return; // finished or past its deadline meanwhile: never sent again
+            break; // finished or past its deadline meanwhile: never sent again
         }
         save(mem, storage).await;
         let attempt = send(mem.origin_key.as_deref(), job, &start.key, origin).await;

@@ -11,7 +11,7 @@ use crate::balancer::affinity::origin_id;
 use crate::balancer::health::PoolVerdicts;
 use crate::balancer::retry::Outcome as Transport;
 use crate::balancer::Pool;
-use crate::jobs::book::{Book, Outcome, Start};
+use crate::jobs::book::{Book, Outcome, RunState, Start};
 use crate::jobs::log;
 
 /// Origins tried for one run, at most.
@@ -158,8 +158,9 @@ impl Tally {
     }
 
     /// Records how the run `start` ended in `book` — its answer, else every candidate failed
-    /// ([`exhausted`]) — and returns the run's log line; `None` when the book no longer had it
-    /// pending (finished or expired meanwhile: the outcome is ignored, nothing logged).
+    /// ([`exhausted`]) — and returns the run's log line. A run its `max_run_s` expired meanwhile
+    /// keeps that end (the outcome is ignored) and gets its line here, from its own task; `None`
+    /// when the book no longer has it otherwise (finished elsewhere: nothing to log).
     pub fn finish(self, book: &mut Book, start: &Start, now_ms: u64) -> Option<String> {
         let outcome = self.outcome.unwrap_or_else(|| exhausted(&self.failures));
         let line = log::run_line(
@@ -169,7 +170,14 @@ impl Tally {
             book.run(&start.key),
             now_ms,
         );
-        book.finish(&start.key, outcome, now_ms).then_some(line)
+        if book.finish(&start.key, outcome, now_ms) {
+            return Some(line);
+        }
+        let run = book.run(&start.key);
+        let why = crate::jobs::book::EXPIRED.to_string();
+        let expired = run.is_some_and(|r| r.state == RunState::Failed { why: why.clone() });
+        let outcome = Outcome::Failed { why };
+        expired.then(|| log::run_line(start, &outcome, &self.failures, run, now_ms))
     }
 }
 
@@ -359,6 +367,18 @@ mod tests {
             let again = Tally::default().finish(&mut book, &start, 20_600);
             assert_eq!(again, None, "finished once: a second outcome is ignored");
         }
+        // Past max_run_s between two attempts: no further attempt, and the run's task logs the
+        // expiry (the book's own end), not the outcome it had so far.
+        let mut book = Book::default();
+        let jobs = std::slice::from_ref(&job);
+        book.due(jobs, 10_000);
+        let start = book.due(jobs, 20_000).pop().unwrap();
+        let mut tally = Tally::default();
+        assert!(book.attempt(&start.key, "http://o0", 20_000));
+        tally.record("http://o0", &lost, 1_000);
+        assert!(!book.attempt(&start.key, "http://o1", 20_000 + 300_000));
+        let line = tally.finish(&mut book, &start, 320_001).expect("logged");
+        assert!(line.contains("exceeded max run time"), "{line}");
         assert!(
             candidates_in("j@1", None, None, 0).is_empty(),
             "no such pool"
