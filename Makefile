@@ -14,7 +14,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 .PHONY: help setup dev test assets worker lint unit config-check deploy-check deploy-history-check symfony-check e2e bench bench-edge bench-edge-cpu bench-coordinator bench-deltas fuzz clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 setup: ## install missing tools (Debian packages, Rust targets, npm packages), pinned
 	@scripts/setup.sh

@@ -18,7 +18,7 @@
 // shows). --build adds (b'') run from other builds of the worker (a copy of edge-worker/build
 // made before a change, say), to compare builds in the same rounds; with --build-as signs they
 // run as (b*) instead.
-// needs: make bench-edge (builds the worker, the assets and the forwarder), wrk, php
+// needs: make bench-edge-cpu (builds the worker, the assets and the forwarder), wrk, php
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

@@ -1,7 +1,7 @@
 //! `edge-config check [WRANGLER_TOML] [--secrets FILE]`: validates the edge configuration a
 //! deploy would use — `[vars.EDGE]` and every `[env.NAME.vars.EDGE]` (wrangler does not inherit
 //! vars or bindings into environments, so each is checked on its own) — with what it needs from
-//! around it: the `[assets]` binding, KV namespaces, the build's manifest (when built) and,
+//! around it: the `[assets]` binding, the coordinator Durable Object, the build's manifest (when built) and,
 //! given a dotenv file, the secrets. Exits 1 naming the key and why; prints warnings.
 
 #[cfg(target_arch = "wasm32")]
@@ -23,7 +23,7 @@ mod cli {
 
 Validates [vars.EDGE] and every [env.NAME.vars.EDGE] of a wrangler.toml (default
 ./wrangler.toml) with the worker's own parser, plus what each needs from the deployment:
-the [assets] binding, the coordinator (Durable Object EDGE_COORDINATOR) for caching routes and health checks, the build in the
+the [assets] binding, the coordinator (Durable Object EDGE_COORDINATOR) for caching routes, health checks and jobs, the build in the
 [assets] directory (when it exists: its public path and the pages the configuration names),
 and — with --secrets FILE, a dotenv file such as .dev.vars — the secrets.
 Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage errors.";

@@ -51,7 +51,7 @@
 //! sticky = false                        # pin each client to its origin with a signed cookie
 //! origins = [{ url = "http://127.0.0.1:8001", weight = 1 }, { url = "http://127.0.0.1:8002" }]
 //!
-//! [vars.EDGE.pools.dc1.health]           # active checks from the cron trigger (KV EDGE_HEALTH)
+//! [vars.EDGE.pools.dc1.health]           # active checks by the coordinator (Durable Object EDGE_COORDINATOR)
 //! path = "/health"
 //! method = "GET"
 //! headers = { "X-Probe" = "edge" }
