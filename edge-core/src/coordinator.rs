@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::balancer::health::{HealthCheck, PoolVerdicts, Probe};
-use crate::balancer::Origin;
+use crate::balancer::{Origin, Pool};
 use crate::cache::purge::PurgeLog;
 use crate::config::Config;
 use crate::jobs::Book;
@@ -237,18 +237,20 @@ impl Memory {
             .collect()
     }
 
+    /// Pool `name` and its health check, when it has one (what a probe round probes).
+    pub fn checked(&self, name: &str) -> Option<(&Pool, &HealthCheck)> {
+        let pool = self.config.pools.get(name)?;
+        Some((pool, pool.health.as_ref()?))
+    }
+
     /// Records the probe round of pool `name` (see [`Snapshot::record_round`]) and ends it; the
     /// verdict log lines, and the verdicts to store.
     pub fn end_round(&self, name: &str, probes: Vec<Probe>, now_ms: u64) -> (Vec<String>, Write) {
         self.probing.borrow_mut().remove(name);
         let mut snapshot = self.snapshot.borrow_mut();
-        let lines = match self.config.pools.get(name) {
-            Some(pool) => match &pool.health {
-                Some(check) => snapshot.record_round(name, &pool.origins, probes, now_ms, check),
-                None => Vec::new(),
-            },
-            None => Vec::new(),
-        };
+        let lines = self.checked(name).map_or_else(Vec::new, |(pool, check)| {
+            snapshot.record_round(name, &pool.origins, probes, now_ms, check)
+        });
         (lines, snapshot.verdicts_write())
     }
 }

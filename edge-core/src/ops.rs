@@ -67,12 +67,8 @@ fn basic_password(cred: &str) -> Option<Vec<u8>> {
 /// a body that is not a purge.
 pub fn purge_request(method: &str, body: &str) -> Result<PurgeRequest, Answer> {
     if method != "POST" {
-        let mut a = Answer::text(
-            405,
-            "405 Method Not Allowed: POST a JSON body {\"tags\": [...], \"urls\": [...]}\n",
-        );
-        a.headers.push(("allow", "POST".into()));
-        return Err(a);
+        let how = "POST a JSON body {\"tags\": [...], \"urls\": [...]}";
+        return Err(not_allowed(how, "POST"));
     }
     PurgeRequest::parse(body).map_err(|why| Answer::text(400, format!("400 Bad Request: {why}\n")))
 }
@@ -368,15 +364,17 @@ pub fn handling(op: Ops, access: Access, method: &str) -> Handling {
         (Access::Denied, _) => Handling::Answer(Answer::unauthorized()),
         (Access::Granted, Ops::Purge) => Handling::Purge,
         (Access::Granted, Ops::Health | Ops::Status) if method != "GET" && method != "HEAD" => {
-            let mut a = Answer::text(
-                405,
-                "405 Method Not Allowed: this page answers GET and HEAD\n",
-            );
-            a.headers.push(("allow", "GET, HEAD".into()));
-            Handling::Answer(a)
+            Handling::Answer(not_allowed("this page answers GET and HEAD", "GET, HEAD"))
         }
         (Access::Granted, Ops::Health | Ops::Status) => Handling::Report,
     }
+}
+
+/// 405 saying `how` to ask, with `Allow: allow`.
+fn not_allowed(how: &str, allow: &str) -> Answer {
+    let mut a = Answer::text(405, format!("405 Method Not Allowed: {how}\n"));
+    a.headers.push(("allow", allow.into()));
+    a
 }
 
 /// The page of `op`: the health JSON for [`Ops::Health`], else the status page.

@@ -71,18 +71,21 @@ pub fn decide<'a>(url: &str, cfg: &'a Config) -> Decision<'a> {
         }
     }
     let public = &cfg.assets.public_path;
-    let decoded = path::decode_lossy(raw_path);
     match path::decode(raw_path) {
         Ok(p) if p.starts_with(public.as_str()) => return Decision::Asset(p),
         // A path refused under the public path however it is spelled: in any case, or with
         // the path's own separator encoded (`/assets%2Fapp.css` names no asset, and an origin
         // that decodes it would serve the asset's source).
-        Err(e) if under(raw_path.as_bytes(), public) || under(&decoded, public) => {
+        Err(e)
+            if under(raw_path.as_bytes(), public)
+                || under(&path::decode_lossy(raw_path), public) =>
+        {
             return Decision::BadPath(e)
         }
         _ => {}
     }
     let host = split_request_url(url).map(|u| u.host).unwrap_or_default();
+    let decoded = path::decode_lossy(raw_path);
     if is_job_path(&decoded, cfg) || is_job_path(after_script(&decoded), cfg) {
         return Decision::Deny;
     }

@@ -149,9 +149,7 @@ impl EdgeCoordinator {
 /// One probe of every origin of pool `name` (at once); verdicts kept and stored.
 async fn probe_round(mem: &Memory, storage: &Storage, name: String) {
     let key = mem.origin_key.as_deref();
-    let pool = mem.config.pools.get(&name);
-    let checked = pool.and_then(|p| Some((p, p.health.as_ref()?)));
-    let probes = match checked {
+    let probes = match mem.checked(&name) {
         Some((pool, check)) => {
             join_all(pool.origins.iter().map(|o| probe(key, &o.url, check))).await
         }

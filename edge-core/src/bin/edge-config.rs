@@ -284,10 +284,10 @@ Exits 0 when valid (warnings are printed), 1 naming the bad key, 2 on usage erro
                 return inner.split(q).next().unwrap_or("");
             }
         }
-        let end = v.find(" #").or_else(|| v.find("\t#")).unwrap_or(v.len());
         if v.starts_with('#') {
             return "";
         }
+        let end = v.find(" #").or_else(|| v.find("\t#")).unwrap_or(v.len());
         v[..end].trim()
     }
 }

@@ -212,7 +212,10 @@ impl Config {
     /// route's session cookie (the edge's pin would replace the session).
     fn route_warnings(&self) -> Vec<Warning> {
         let mut out = Vec::new();
-        let at = |i: usize, key: &str| KeyPath::root().key("routes").index(i).key(key).to_string();
+        let mut warn = |i: usize, key: &str, message: String| {
+            let key = KeyPath::root().key("routes").index(i).key(key).to_string();
+            out.push(Warning { key, message });
+        };
         let public = &self.assets.public_path;
         for (i, r) in self.routes.iter().enumerate() {
             let prefix = r.path_prefix.as_str();
@@ -223,30 +226,16 @@ impl Config {
             if let Some(j) = shadow {
                 let message =
                     format!("routes[{j}] takes every request this route would: it is never used");
-                out.push(Warning {
-                    key: at(i, "path_prefix"),
-                    message,
-                });
+                warn(i, "path_prefix", message);
             } else if prefix.starts_with(public.as_str()) {
                 let message = format!("`{prefix}` is under public_path `{public}`, served as assets: this route is never used");
-                out.push(Warning {
-                    key: at(i, "path_prefix"),
-                    message,
-                });
+                warn(i, "path_prefix", message);
             }
+            let cookie = &self.cookies.affinity_cookie;
             if let Action::Proxy(u) = &r.action {
-                if u.cache
-                    .private_cookies
-                    .contains(&self.cookies.affinity_cookie)
-                {
-                    let message = format!(
-                        "`{}` is also affinity_cookie: the edge's pin would replace the session cookie",
-                        self.cookies.affinity_cookie
-                    );
-                    out.push(Warning {
-                        key: at(i, "cache.private_cookies"),
-                        message,
-                    });
+                if u.cache.private_cookies.contains(cookie) {
+                    let message = format!("`{cookie}` is also affinity_cookie: the edge's pin would replace the session cookie");
+                    warn(i, "cache.private_cookies", message);
                 }
             }
         }

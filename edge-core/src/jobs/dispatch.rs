@@ -11,7 +11,7 @@ use crate::balancer::affinity::origin_id;
 use crate::balancer::health::PoolVerdicts;
 use crate::balancer::retry::Outcome as Transport;
 use crate::balancer::Pool;
-use crate::jobs::book::{Book, Outcome, RunState, Start};
+use crate::jobs::book::{Book, Outcome, RunState, Start, EXPIRED};
 use crate::jobs::log;
 
 /// Origins tried for one run, at most.
@@ -174,9 +174,11 @@ impl Tally {
             return Some(line);
         }
         let run = book.run(&start.key);
-        let why = crate::jobs::book::EXPIRED.to_string();
-        let expired = run.is_some_and(|r| r.state == RunState::Failed { why: why.clone() });
-        let outcome = Outcome::Failed { why };
+        let expired =
+            run.is_some_and(|r| matches!(&r.state, RunState::Failed { why } if why == EXPIRED));
+        let outcome = Outcome::Failed {
+            why: EXPIRED.into(),
+        };
         expired.then(|| log::run_line(start, &outcome, &self.failures, run, now_ms))
     }
 }
