@@ -15,11 +15,18 @@ const bearer = { authorization: `Bearer ${TOKEN}` };
 const OK = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 const health = async (w) => JSON.parse((await w.request("/__edge/health", { headers: bearer })).body);
 
+/** Pools `a1` and `a2`, each with one origin that never answers its probe (`check`): a slow round. */
+async function hangingPools(check) {
+  const hang = [await startRawOrigin(() => null), await startRawOrigin(() => null)];
+  const [a1, a2] = hang.map((o) => ({ origins: [{ url: o.url.origin }], health: check }));
+  return { hang, pools: { a1, a2 } };
+}
+
 // README, "Invalidation": purges are recorded in the coordinator's purge log, kept for 366 days
-// (PURGE_HORIZON_MS) with no bound on its size. The log is stored as one value; past about 2 MB
-// (some 40,000 distinct tags: product tags, and the `url:…` tag every successful public POST to
-// a new URL adds) the store fails with SQLITE_TOOBIG and from then on every purge — an
-// operator's, an origin's purge header, an unsafe request's invalidation — is refused (502) or
+// (PURGE_HORIZON_MS). Before its bound, the log (one stored value) grew without limit; past about
+// 2 MB (some 40,000 distinct tags: product tags, and the `url:…` tag every successful public
+// POST to a new URL adds) the store failed with SQLITE_TOOBIG and from then on every purge — an
+// operator's, an origin's purge header, an unsafe request's invalidation — was refused (502) or
 // silently lost, for up to a year.
 test("purges are still recorded after many distinct tags have been purged", async () => {
   const o = await startRawOrigin(() => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncache-control: max-age=60\r\n\r\nok");
@@ -48,23 +55,17 @@ test("purges are still recorded after many distinct tags have been purged", asyn
 
 // README, "The coordinator" / "Scheduled jobs": the coordinator runs the jobs on its alarm; a
 // due instant is recorded as missed only when "the coordinator did not run". The alarm handler
-// awaits a whole probe round before re-arming, so an origin of any health-checked pool that
-// does not answer its probe (timeout_ms up to 60 s) holds every job back for the round: a job
-// due meanwhile starts seconds late and the instants in between are recorded as missed.
+// used to await a whole probe round before re-arming, so an origin of any health-checked pool
+// that did not answer its probe (timeout_ms up to 60 s) held every job back for the round: a job
+// due meanwhile started seconds late and the instants in between were recorded as missed.
 test("a slow probe round neither delays nor drops scheduled runs", async () => {
-  const hang1 = await startRawOrigin(() => null);
-  const hang2 = await startRawOrigin(() => null);
+  const { hang, pools } = await hangingPools({ path: "/health", timeout_ms: 3000, healthy_threshold: 1, unhealthy_threshold: 2 });
   const app = await startRawOrigin(() => OK);
-  const check = { path: "/health", timeout_ms: 3000, healthy_threshold: 1, unhealthy_threshold: 2 };
   const edge = {
     public_path: "/assets/",
     health_interval_s: 1,
     coordinator_poll_ms: 100,
-    pools: {
-      a1: { origins: [{ url: hang1.url.origin }], health: check },
-      a2: { origins: [{ url: hang2.url.origin }], health: check },
-      app: { origins: [{ url: app.url.origin }] },
-    },
+    pools: { ...pools, app: { origins: [{ url: app.url.origin }] } },
     routes: [{ path_prefix: "/", pools: ["app"], cache: { enabled: false } }],
     jobs: [{ name: "tick", every_s: 1, pool: "app", path: "/_jobs/tick", timeout_ms: 1000, max_run_s: 2 }],
   };
@@ -77,29 +78,24 @@ test("a slow probe round neither delays nor drops scheduled runs", async () => {
     assert.ok(job.counts.started >= 5, `a job every second ran ${job.counts.started} times in 8 s`);
   } finally {
     await w.dispose();
-    for (const o of [hang1, hang2, app]) await o.close();
+    for (const o of [...hang, app]) await o.close();
   }
 });
 
 // README, "Active health": "an idle origin that dies is out within `unhealthy_threshold`
-// intervals plus the probe timeout". The pools are probed one after another, each round waiting
-// for every earlier pool's slowest probe, so a pool's verdict comes as late as the sum of the
-// other pools' probe timeouts allows: here 2 × 1 s + 0.5 s promised, about 10 s observed.
+// intervals plus the probe timeout". The pools used to be probed one after another, each round
+// waiting for every earlier pool's slowest probe, so a pool's verdict came as late as the sum of
+// the other pools' probe timeouts allowed: here 2 × 1 s + 0.5 s promised, about 10 s observed.
 test("an origin that dies is out within unhealthy_threshold intervals plus its probe timeout, whatever other pools' probes take", async () => {
-  const hang1 = await startRawOrigin(() => null);
-  const hang2 = await startRawOrigin(() => null);
+  const slow = { path: "/health", timeout_ms: 3000, healthy_threshold: 1, unhealthy_threshold: 2 };
+  const { hang, pools } = await hangingPools(slow);
   let down = false;
   const c = await startRawOrigin(() => (down ? "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n" : OK));
-  const slow = { path: "/health", timeout_ms: 3000, healthy_threshold: 1, unhealthy_threshold: 2 };
   const edge = {
     public_path: "/assets/",
     health_interval_s: 1,
     coordinator_poll_ms: 100,
-    pools: {
-      a1: { origins: [{ url: hang1.url.origin }], health: slow },
-      a2: { origins: [{ url: hang2.url.origin }], health: slow },
-      c: { origins: [{ url: c.url.origin }], health: { ...slow, timeout_ms: 500 } },
-    },
+    pools: { ...pools, c: { origins: [{ url: c.url.origin }], health: { ...slow, timeout_ms: 500 } } },
     routes: [{ path_prefix: "/", pools: ["c"], cache: { enabled: false } }],
   };
   const w = await startWorker({ edge, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY, EDGE_HEALTH_TOKEN: TOKEN } });
@@ -116,14 +112,14 @@ test("an origin that dies is out within unhealthy_threshold intervals plus its p
     assert.ok(took <= 5000, `c marked down after ${took} ms`);
   } finally {
     await w.dispose();
-    for (const o of [hang1, hang2, c]) await o.close();
+    for (const o of [...hang, c]) await o.close();
   }
 });
 
 // README, "Scheduled jobs": "Each run logs one JSON line (`event: job`, key, origin, attempts,
-// status or error, lateness, duration)". A run that reaches its `max_run_s` while the glue is
-// still trying origins is expired by the book (in `due` or `attempt`) and the glue returns (or
-// its outcome is ignored) without a line: the failed run leaves no trace in the log.
+// status or error, lateness, duration)". A run that reached its `max_run_s` while the glue was
+// still trying origins was expired by the book (in `due` or `attempt`) and the glue returned (or
+// its outcome was ignored) without a line: the failed run left no trace in the log.
 test("a run that fails by reaching max_run_s still logs its line", async () => {
   const hang1 = await startRawOrigin(() => null);
   const hang2 = await startRawOrigin(() => null);
@@ -158,9 +154,9 @@ test("a run that fails by reaching max_run_s still logs its line", async () => {
 // README, "The coordinator": "The first request (or the cron trigger, whose only job is this)
 // arms the alarm", and pools with `health` are "probed by the coordinator every
 // `health_interval_s`". After a deploy the coordinator reloads its configuration, but `arm`
-// keeps any alarm already set: the previous deployment's alarm (here the next @yearly run,
-// months away) stands, so health checks added by the new deployment (or a job due sooner, or a
-// shorter interval) do not start until that old alarm fires.
+// used to keep any alarm already set: the previous deployment's alarm (here the next @yearly
+// run, months away) stood, so health checks added by the new deployment (or a job due sooner, or
+// a shorter interval) did not start until that old alarm fired.
 test("health checks added by a new deployment start without waiting for the old deployment's alarm", async () => {
   const start = async (edge, persist) => {
     const mf = new Miniflare({

@@ -52,8 +52,8 @@ describe("assets", () => {
   // README "What it does for an asset request": `%2F`/`%5C` under the public path get a 400
   // naming the problem; paths outside the public path go to the origin. `/assets%2Fcss%2F…`
   // decodes to a path under `/assets/` (the router itself matches routes on that decoded path),
-  // yet the edge neither serves nor refuses it: it is forwarded, and the origin answers for an
-  // asset path the edge owns.
+  // yet before its fix the edge neither served nor refused it: it was forwarded, and the origin
+  // answered for an asset path the edge owns.
   test("an encoded slash right after the public path is a 400, never forwarded to an origin", async () => {
     const before = o.seen.length;
     const r = await w.request(CSS.replace(/\//g, "%2F").replace(/^%2Fassets%2F/, "/assets%2F"));
@@ -66,7 +66,7 @@ describe("assets", () => {
   // §14.1.2: a last-pos at or past the length means "to the end", a suffix-length past it means
   // the whole representation; §15.5.17: a first-pos at or past the length is unsatisfiable.
   // README: a single range `a-b`, `a-`, `-n` → 206; unsatisfiable → 416; only *malformed*
-  // headers are ignored. Numbers too large for u64 are well-formed, but the edge ignores them.
+  // headers are ignored. Numbers too large for u64 are well-formed; the edge ignored them.
   test("well-formed ranges with numbers beyond 2^64 are honoured, not ignored", async () => {
     const big = "99999999999999999999";
     const to_end = await w.request(CSS, { headers: { range: `bytes=10-${big}` } });
@@ -83,8 +83,8 @@ describe("assets", () => {
   // README: CORS "as configured, because fonts and module scripts on a CDN host are
   // cross-origin" (default `["*"]`). A cross-origin fetch that is not "simple" (here one that
   // revalidates with If-None-Match) is preceded by a CORS preflight, which the Fetch standard
-  // requires to get an ok (2xx) status with Access-Control-Allow-Origin; the edge answers 405
-  // without any CORS header, so the browser blocks the real request.
+  // requires to get an ok (2xx) status with Access-Control-Allow-Origin; the edge answered 405
+  // without any CORS header, so the browser blocked the real request.
   test("a CORS preflight for an asset gets an ok status with the CORS headers", async () => {
     const r = await w.request(CSS, {
       method: "OPTIONS",
@@ -110,7 +110,7 @@ describe("proxy routes", () => {
 
   // RFC 9110 §7.6.2: an intermediary that receives OPTIONS (or TRACE) with `Max-Forwards: 0`
   // MUST NOT forward it and must respond as the final recipient; with a larger value it MUST
-  // forward the value decremented by one. The edge forwards it untouched.
+  // forward the value decremented by one. The edge forwarded it untouched.
   test("OPTIONS with Max-Forwards: 0 is answered by the edge, and a larger value is decremented", async () => {
     const before = o.seen.length;
     const zero = await w.request("/page", { method: "OPTIONS", headers: { "max-forwards": "0" } });
@@ -145,8 +145,8 @@ describe("origin hiding and sticky sessions", () => {
 
   // README "Hiding the origins": "Only the edge is public. Responses from origins lose the
   // headers that would reveal an origin"; a URL built from an origin's own address is rewritten
-  // to the public host. That is done for Location and Content-Location only: a `Link` preload
-  // header built the same way (Symfony's WebLink with an absolute URL) reaches the client with
+  // to the public host. That was done for Location and Content-Location only: a `Link` preload
+  // header built the same way (Symfony's WebLink with an absolute URL) reached the client with
   // the origin's private address and port.
   test("a Link header built from the origin's own address does not reveal it", async () => {
     const r = await w.request("/page");
@@ -156,8 +156,8 @@ describe("origin hiding and sticky sessions", () => {
   });
 
   // RFC 6265 §4.2.2: servers SHOULD NOT rely on the order of cookies; a client can hold two
-  // cookies of one name (another path or a parent domain's). The edge reads only the first
-  // `__edge_affinity`: a stray one in front of the valid pin unpins the client, which is
+  // cookies of one name (another path or a parent domain's). The edge read only the first
+  // `__edge_affinity`: a stray one in front of the valid pin unpinned the client, which was
   // silently moved to another origin (its session there lost) and re-pinned.
   test("a valid affinity pin holds even when another cookie of the same name precedes it", async () => {
     const first = await w.request("/page");
@@ -193,7 +193,7 @@ describe("read-your-writes on a caching route", () => {
   // README (routes): "for read_your_writes_s seconds afterwards so do the writer's reads on that
   // route (a signed __edge_ryw cookie naming the route), so a client never reads a replica that
   // has not caught up with its own write". On a caching route (the default) the writer's read
-  // is answered from the shared cache's copy of the replica's answer, made before the write.
+  // was answered from the shared cache's copy of the replica's answer, made before the write.
   test("a writer holding a valid __edge_ryw cookie is not served the replica's cached copy", async () => {
     assert.equal((await w.request("/page")).headers["x-origin"], "replica");
     assert.match((await w.request("/page")).headers["cache-status"] ?? "", /hit/, "the replica's page is cached");
@@ -235,8 +235,8 @@ describe("compression dictionaries (RFC 9842)", () => {
 
   // RFC 9842 §2.2: Available-Dictionary is a Structured Field Item (RFC 8941) whose value is a
   // Byte Sequence. Items carry parameters (RFC 8941 §3.1.2/§4.2.3), which a recipient parses
-  // and ignores when it does not know them. A valid value with a parameter is treated as no
-  // dictionary at all: the client that has the dictionary gets the full response.
+  // and ignores when it does not know them. A valid value with a parameter was treated as no
+  // dictionary at all: the client that had the dictionary got the full response.
   test("an Available-Dictionary byte sequence with a parameter still names the dictionary", async () => {
     const plain = await w.request(app, { headers: { "available-dictionary": `:${dictionary.toString("base64")}:`, "accept-encoding": "dcz" } });
     assert.equal(plain.headers["content-encoding"], "dcz", "the delta exists for this dictionary");
@@ -261,7 +261,7 @@ describe("operations endpoints", () => {
     w.request("/__edge/purge", { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
   // README: `GET /__edge/health` / `GET /__edge/status`; the purge endpoint answers 405 with
-  // Allow for the wrong method, but health and status answer 200 to any method (RFC 9110
+  // Allow for the wrong method, but health and status answered 200 to any method (RFC 9110
   // §15.5.6: 405 with Allow for a method the resource does not support).
   test("health and status refuse methods other than GET and HEAD with 405 and Allow", async () => {
     for (const [method, p] of [["POST", "/__edge/health"], ["DELETE", "/__edge/health"], ["PUT", "/__edge/status"]]) {
@@ -272,7 +272,7 @@ describe("operations endpoints", () => {
   });
 
   // RFC 9110 §11.1: the authentication scheme is a case-insensitive token (RFC 6750 §2.1 too:
-  // `bearer` and `Bearer` are the same scheme). The edge compares `Bearer <token>` byte for byte.
+  // `bearer` and `Bearer` are the same scheme). The edge compared `Bearer <token>` byte for byte.
   test("the Bearer scheme is matched case-insensitively", async () => {
     for (const scheme of ["bearer", "BEARER"]) {
       const r = await w.request("/__edge/health", { headers: { authorization: `${scheme} ${TOKEN}` } });
@@ -281,15 +281,15 @@ describe("operations endpoints", () => {
   });
 
   // RFC 3986 §3.1: schemes are case-insensitive (and the cache key itself lower-cases them),
-  // yet the purge endpoint refuses `HTTPS://…` as "not an absolute http(s) URL".
+  // yet the purge endpoint refused `HTTPS://…` as "not an absolute http(s) URL".
   test("a purge URL with an upper-case scheme is accepted", async () => {
     const r = await purge({ urls: [`HTTPS://shop.example.com/`] });
     assert.equal(r.status, 200, r.body.toString());
   });
 
   // The edge's promise: bad input gets a clear error, never a silent success. URLs that no
-  // request can ever have (no host, a broken IPv6 literal, a port past 65535) are "purged" with
-  // 200, so an operator's typo looks like a successful purge.
+  // request can ever have (no host, a broken IPv6 literal, a port past 65535) were "purged" with
+  // 200, so an operator's typo looked like a successful purge.
   test("a purge URL that is not a valid URL is refused with 400 naming it", async () => {
     for (const url of ["http://", "http://[", "https://shop.example.com:99999/x"]) {
       const r = await purge({ urls: [url] });
@@ -300,8 +300,8 @@ describe("operations endpoints", () => {
 
   // README: purges by URL purge "every variant" of it. Clients' URLs reach the cache
   // percent-encoded (`/caf%C3%A9`), but a purge of the same URL written as an IRI (`/café`),
-  // as an operator types it, is keyed on the raw text: the answer is 200 and the stored page
-  // stays a fresh hit.
+  // as an operator types it, was keyed on the raw text: the answer was 200 and the stored page
+  // stayed a fresh hit.
   test("purging a URL with a non-ASCII path purges the page clients requested", async () => {
     const p = "/caf%C3%A9";
     await w.request(p);
