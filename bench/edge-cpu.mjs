@@ -9,7 +9,7 @@
 // of 2–3 %. Req/s and latency are not reported: the targets share the origin and the cores.
 //
 // usage: node bench/edge-cpu.mjs [--rounds 6] [--duration 5] [--warmup 2] [--connections 4]
-//          [--build NAME=DIR[,NAME=DIR...]] [--build-as quiet|signs]
+//          [--build NAME=DIR[,NAME=DIR...]] [--build-as quiet|signs] [--split]
 // Targets: (c) the forwarder; (f) bench/feature-floor.mjs, the edge's proxy features for a GET
 // written by hand in JavaScript (header hygiene, X-Forwarded-*, the head timeout, the response
 // rebuilt: what the features cost on the platform, apart from how we implement them); (b') the
@@ -17,7 +17,14 @@
 // authentication (each request signed; the origin does not check, so only the edge's cost
 // shows). --build adds (b'') run from other builds of the worker (a copy of edge-worker/build
 // made before a change, say), to compare builds in the same rounds; with --build-as signs they
-// run as (b*) instead.
+// run as (b*) instead. --split adds two targets made from edge-worker/build, to tell what the
+// calls into the core cost from what the edge's setup costs: (j) (f)'s code as the entry of the
+// edge's bundle (the Wasm module loaded and instantiated, the edge's bindings, the core never
+// called), and (jb) (j) plus the core's first call for each request (`edge_begin`, reading the
+// request and planning its first attempt, then `edge_end`). (j) against (f) is the bundle's
+// cost; (jb) against (j) is what one call into the core costs when it runs once per request,
+// its code and data no longer in the CPU's caches (run back to back, the same call costs about
+// a tenth of that), and while V8 still runs most of it in its baseline tier.
 // needs: make bench-edge-cpu (builds the worker, the assets and the forwarder), wrk, php
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -28,7 +35,7 @@ import { cpuMs, withPid } from "./workerd-cpu.mjs";
 import { cli } from "./cli.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
-const args = cli(import.meta.url, { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, warmup: { type: "string", default: "2" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" } });
+const args = cli(import.meta.url, { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, warmup: { type: "string", default: "2" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" }, split: { type: "boolean", default: false } });
 const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
 const warmup = Number(args.warmup);
@@ -48,6 +55,28 @@ function wrk(url, secs) {
       resolve(Number(n[1]));
     });
   });
+}
+
+/**
+ * --split's targets: key, label and entry module, each beside a copy of edge-worker/build
+ * (whose `index.js` is the Rust module) and of bench/feature-floor.mjs (`floor.mjs`).
+ */
+function splitEntries() {
+  const head = `import Rust, { EdgeCoordinator } from "../index.js";\nimport floor from "./floor.mjs";\nimport { header_fields } from "./runtime.mjs";\nexport { EdgeCoordinator };\nconst core = Rust.prototype;\n`;
+  const j = `${head}export default { fetch: (req, env, ctx) => floor.fetch(req, env, ctx) };\n`;
+  // The isolate's first request goes through the Rust handler, which loads the state.
+  const jb = `${head}export default {
+  async fetch(req, env, ctx) {
+    const began = core.edge_begin(req.method, req.url, header_fields(req.headers), req.body !== null);
+    if (began === undefined) return new Rust(ctx, env).fetch(req);
+    core.edge_end(Number(began.slice(0, began.indexOf("\\n") - 2)));
+    return floor.fetch(req, env, ctx);
+  },
+};\n`;
+  return [
+    ["j", "(j) (f) in the edge's bundle", j],
+    ["jb", "(jb) (j) + the core's first call", jb],
+  ];
 }
 
 const open = await startOrigin({ name: "open", key: null });
@@ -71,7 +100,18 @@ try {
     if (!name || !entry) throw new Error(`--build ${spec}: want NAME=DIR, DIR holding worker/entry.mjs or worker/shim.mjs (a copy of edge-worker/build)`);
     const as = { quiet: { edge: edge(false) }, signs: { edge: signing, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } } }[args["build-as"]];
     if (!as) throw new Error(`--build-as ${args["build-as"]}: want quiet or signs`);
-    targets[name] = { label: `(${args["build-as"] === "signs" ? "b*" : "b''"}) ${dir}`, start: () => startWorker({ script: `${dir}/${entry}`, ...as, keepLog: false }) };
+    targets[name] = { label: `(${args["build-as"] === "signs" ? "b*" : "b''"}) ${dir}`, start: () => startWorker({ script: `${dir}/${entry}`, ...as, keepLog: false, coordinator: true }) };
+  }
+  if (args.split) {
+    for (const [k, label, entry] of splitEntries()) {
+      const dir = path.join(ROOT, "target/bench-split", k);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.cpSync(path.join(ROOT, "edge-worker/build"), dir, { recursive: true });
+      fs.copyFileSync(path.join(ROOT, "bench/feature-floor.mjs"), path.join(dir, "worker/floor.mjs"));
+      fs.writeFileSync(path.join(dir, "worker/entry.mjs"), entry);
+      const script = path.relative(ROOT, path.join(dir, "worker/entry.mjs"));
+      targets[k] = { label, start: () => startWorker({ script, edge: edge(false), bindings: { ORIGIN: open.url.origin }, keepLog: false, coordinator: true }) };
+    }
   }
   const keys = Object.keys(targets);
   const perReq = Object.fromEntries(keys.map((k) => [k, []]));

@@ -15,9 +15,12 @@
 //
 // usage: node bench/edge-pools.mjs [--rounds 7] [--duration 5] [--connections 8]
 //          [--only edge,signs,open,quiet,each,rust,rustLog,js,direct] [--no-failover] [--baseline DIR]
-//          [--reuse]
-// (each round runs every worker in a fresh workerd, warmed up for 2 s; --reuse keeps the first
-// instances for the whole run)
+//          [--reuse] [--warmup 2]
+// (each round runs every worker in a fresh workerd, warmed up for --warmup seconds; --reuse
+// keeps the first instances for the whole run. A young isolate runs most of the edge's Wasm in
+// V8's baseline tier (Liftoff) for its first thousands of requests: a function is compiled by
+// the optimising tier once it has run enough code. --warmup 30 measures a busy isolate's
+// steady state instead, the default 2 s one that has just started)
 // (--only keeps those targets; the two Rust floors are always kept, the ratios need them;
 // --baseline DIR adds (b'') run from another build of the worker, e.g. a copy of
 // edge-worker/build made before a change, to compare a change's cost in the same run)
@@ -48,7 +51,9 @@ async function jsPassThrough(origin) {
   return { mf, url: await mf.ready, dispose: () => mf.dispose() };
 }
 
-const args = cli(import.meta.url, { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" }, reuse: { type: "boolean", default: false } });
+const args = cli(import.meta.url, { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" }, reuse: { type: "boolean", default: false }, warmup: { type: "string", default: "2" } });
+const warmup = Number(args.warmup);
+if (!(warmup >= 1)) throw new Error("--warmup must be at least 1 (seconds)");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -130,7 +135,7 @@ try {
   };
   for (const [k, spec] of Object.entries(specs)) {
     targets[k] = { key: k, label: spec.label, runs: [] };
-    await launch(k, targets[k], args.duration);
+    await launch(k, targets[k], Math.max(warmup, Number(args.duration)));
   }
   const list = Object.values(targets);
   for (let i = 0; i < rounds; i++) {
@@ -140,7 +145,7 @@ try {
       // A fresh instance each round (unless --reuse): identical builds differ by up to ~10 %
       // of CPU per request from one workerd instance to the next (where V8 placed the code,
       // when it tiered the Wasm up), so one instance per target would decide the whole run.
-      if (i > 0 && !args.reuse && specs[t.key].start) await launch(t.key, t, 2);
+      if (i > 0 && !args.reuse && specs[t.key].start) await launch(t.key, t, warmup);
       const cpu0 = t.w?.pid ? cpuMs(t.w.pid) : null;
       const run = await wrk(new URL("/", t.url).href);
       if (cpu0 !== null && run.requests) run.cpuUs = ((cpuMs(t.w.pid) - cpu0) * 1000) / run.requests;
@@ -153,7 +158,7 @@ try {
   await origins.open.stop();
   await origins.signed.stop();
 }
-console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds${args.reuse ? "" : ", a fresh instance of each worker per round"}, medians; ${os.cpus().length} cores`);
+console.log(`\ndynamic page GET / — wrk -t2 -c${args.connections} -d${args.duration}s, ${rounds} alternating rounds${args.reuse ? "" : ", a fresh instance of each worker per round"}, warm-up ${warmup} s, medians; ${os.cpus().length} cores`);
 console.log(`${"".padEnd(30)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}   vs (c): req/s [IQR]     p50 [IQR]         vs (c'): req/s   p50   CPU µs/req  vs (c) [IQR]`);
 const rust = targets.rust.runs;
 const rustLog = targets.rustLog.runs;
