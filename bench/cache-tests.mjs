@@ -9,11 +9,11 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT, startWorker } from "../tests/e2e/helpers.mjs";
-import { cli } from "./cli.mjs";
+import { cli, refuse } from "./cli.mjs";
 
 const args = cli(import.meta.url, { grace: { type: "string", default: "0" }, port: { type: "string", default: "8000" }, shared: { type: "string", default: path.join(ROOT, "..", "shared") }, out: { type: "string", default: path.join(ROOT, "target", "cache-tests-results.json") } });
 const runner = path.join(args.shared, "cache-tests", "run.sh");
-if (!fs.existsSync(runner)) throw new Error(`${runner} not found: pass --shared DIR (the folder holding cache-tests/)`);
+if (!fs.existsSync(runner)) refuse(`${runner} not found: pass --shared DIR (the folder holding cache-tests/)`);
 const edge = {
   public_path: "/assets/",
   origin_auth: false,

@@ -27,7 +27,15 @@ export function cli(url, options) {
     }
     return values;
   } catch (e) {
-    console.error(`${e.message}\n(--help prints the usage)`);
-    process.exit(2);
+    refuse(e.message);
   }
+}
+
+/**
+ * Ends the script on a wrong option value, as on an unknown option: `message`, where to read
+ * the usage, exit status 2 (not a stack trace). Only for checks made before anything starts.
+ */
+export function refuse(message) {
+  console.error(`${message}\n(--help prints the usage)`);
+  process.exit(2);
 }

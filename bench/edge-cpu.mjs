@@ -32,14 +32,14 @@ import os from "node:os";
 import path from "node:path";
 import { ORIGIN_KEY, ROOT, poolsConfig, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
 import { cpuMs, withPid } from "./workerd-cpu.mjs";
-import { cli } from "./cli.mjs";
+import { cli, refuse } from "./cli.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
 const args = cli(import.meta.url, { rounds: { type: "string", default: "6" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "4" }, warmup: { type: "string", default: "2" }, build: { type: "string" }, "build-as": { type: "string", default: "quiet" }, split: { type: "boolean", default: false } });
 const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
 const warmup = Number(args.warmup);
-if (!(rounds >= 2) || !(seconds >= 1) || !(warmup >= 1)) throw new Error("--rounds must be at least 2, --duration and --warmup at least 1");
+if (!(rounds >= 2) || !(seconds >= 1) || !(warmup >= 1)) refuse("--rounds must be at least 2, --duration and --warmup at least 1");
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
 /** wrk against `url` for `secs`: the requests answered; any non-2xx answer or socket error fails the run. */
 function wrk(url, secs) {

@@ -33,7 +33,7 @@ import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { ORIGIN_KEY, ROOT, poolsConfig, request, startOrigin, startWorker } from "../tests/e2e/helpers.mjs";
 import { cpuMs, withPid } from "./workerd-cpu.mjs";
-import { cli } from "./cli.mjs";
+import { cli, refuse } from "./cli.mjs";
 
 const FORWARDER = "bench/forwarder/build/worker/shim.mjs";
 
@@ -53,7 +53,7 @@ async function jsPassThrough(origin) {
 
 const args = cli(import.meta.url, { rounds: { type: "string", default: "7" }, duration: { type: "string", default: "5" }, connections: { type: "string", default: "8" }, only: { type: "string" }, "no-failover": { type: "boolean", default: false }, baseline: { type: "string" }, reuse: { type: "boolean", default: false }, warmup: { type: "string", default: "2" } });
 const warmup = Number(args.warmup);
-if (!(warmup >= 1)) throw new Error("--warmup must be at least 1 (seconds)");
+if (!(warmup >= 1)) refuse("--warmup must be at least 1 (seconds)");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,7 +82,6 @@ async function wrk(url, seconds = args.duration) {
 }
 
 // --- throughput and latency against the floors -------------------------------------------------
-if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
 // The page is cacheable (s-maxage=30): the edge's cache is off here so every request reaches the
 // origin, like the forwarders' (bench/edge-cache.mjs measures the cache).
 const uncached = (pool) => ({ routes: [{ path_prefix: "/", pools: [pool], cache: { enabled: false } }] });
@@ -91,7 +90,7 @@ const quietEdge = (open) => poolsConfig({ main: [open] }, { ...uncached("main"),
 // The baseline build's entry module: `entry.mjs` since the request path is driven from
 // JavaScript, worker-build's `shim.mjs` in builds from before.
 const baselineEntry = args.baseline && ["worker/entry.mjs", "worker/shim.mjs"].map((f) => path.resolve(args.baseline, f)).find((f) => fs.existsSync(f));
-if (args.baseline && !baselineEntry) throw new Error(`--baseline: ${args.baseline} holds neither worker/entry.mjs nor worker/shim.mjs (want a copy of edge-worker/build)`);
+if (args.baseline && !baselineEntry) refuse(`--baseline: ${args.baseline} holds neither worker/entry.mjs nor worker/shim.mjs (want a copy of edge-worker/build)`);
 const specs = {
   direct: { label: "(a) origin directly", url: ({ open }) => open.url },
   edge: { label: "(b) edge worker (auth, logs)", start: ({ signed }) => startWorker({ edge: poolsConfig({ main: [signed] }, uncached("main")), bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
@@ -109,9 +108,11 @@ const specs = {
 if (args.only) {
   const keep = new Set([...args.only.split(","), "rust", "rustLog", ...(args.baseline ? ["base"] : [])]);
   const unknown = [...keep].filter((k) => !(k in specs));
-  if (unknown.length) throw new Error(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(specs).join(", ")}`);
+  if (unknown.length) refuse(`--only: unknown target ${unknown.join(", ")}; targets are ${Object.keys(specs).join(", ")}`);
   for (const k of Object.keys(specs)) if (!keep.has(k)) delete specs[k];
 }
+// After the options' checks: a wrong option is a usage error whether or not the floor is built.
+if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
 
 const origins = {
   open: await startOrigin({ name: "open", key: null }), // no origin auth: the floors, edge without auth

@@ -1,5 +1,6 @@
 // The bench scripts' command lines: `--help` prints the script's documented usage, a wrong
-// option is a clear error (exit status 2), not a stack trace. Nothing is benchmarked.
+// option, or a wrong value checked before anything starts, is a clear error (exit status 2),
+// not a stack trace. Nothing is benchmarked.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -19,6 +20,23 @@ describe("bench scripts' command lines", () => {
       assert.equal(wrong.status, 2);
       assert.match(wrong.stderr, /Unknown option '--no-such-option'/);
       assert.doesNotMatch(wrong.stderr, /\n\s+at /, "no stack trace");
+    });
+  }
+  // Option values checked before anything starts are refused the same way.
+  const values = [
+    ["edge-pools", ["--warmup", "0"], /--warmup must be at least 1/],
+    ["edge-pools", ["--only", "nonesuch"], /--only: unknown target nonesuch/],
+    ["edge-pools", ["--baseline", "no/such/dir"], /--baseline: no\/such\/dir holds neither/],
+    ["edge-cpu", ["--rounds", "1"], /--rounds must be at least 2/],
+    ["cache-tests", ["--shared", "/no/such/dir"], /not found: pass --shared DIR/],
+  ];
+  for (const [name, args, message] of values) {
+    test(`${name} ${args.join(" ")}: refused with status 2, naming the option`, () => {
+      const r = run(name, ...args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /--help prints the usage/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
     });
   }
 });
