@@ -24,7 +24,7 @@
 // request and planning its first attempt, then `edge_end`). (j) against (f) is the bundle's
 // cost; (jb) against (j) is what one call into the core costs when it runs once per request,
 // its code and data no longer in the CPU's caches (run back to back, the same call costs about
-// a tenth of that), and while V8 still runs most of it in its baseline tier.
+// a tenth of that), and while V8 still runs part of it in its baseline tier.
 // needs: make bench-edge-cpu (builds the worker, the assets and the forwarder), wrk, php
 import { spawn } from "node:child_process";
 import fs from "node:fs";

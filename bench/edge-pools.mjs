@@ -17,7 +17,7 @@
 //          [--only edge,signs,open,quiet,each,rust,rustLog,js,direct] [--no-failover] [--baseline DIR]
 //          [--reuse] [--warmup 2]
 // (each round runs every worker in a fresh workerd, warmed up for --warmup seconds; --reuse
-// keeps the first instances for the whole run. A young isolate runs most of the edge's Wasm in
+// keeps the first instances for the whole run. A young isolate runs part of the edge's Wasm in
 // V8's baseline tier (Liftoff) for its first thousands of requests: a function is compiled by
 // the optimising tier once it has run enough code. --warmup 30 measures a busy isolate's
 // steady state instead, the default 2 s one that has just started)
