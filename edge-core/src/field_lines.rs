@@ -8,31 +8,51 @@ pub struct FieldLines {
     text: String,
     /// Byte ranges of each field's name and value in `text`.
     at: Vec<[usize; 4]>,
+    /// Bit `n` is set when some name is `n` bytes long (`n` < 64; bit 63 for longer ones): a
+    /// lookup of a name no field has, the common case, is then answered without a scan.
+    lengths: u64,
+}
+
+/// The bit of [`FieldLines::lengths`] for a name of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 impl FieldLines {
     /// Parses `text`; a trailing name without its value line is ignored.
     pub fn parse(text: String) -> Self {
         let mut at = Vec::with_capacity(16);
-        let (mut start, mut name) = (0, None);
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                match name.take() {
-                    None => name = Some((start, i)),
-                    Some((n0, n1)) => at.push([n0, n1, start, i]),
+        let (mut start, mut name, mut lengths) = (0, None, 0);
+        let bytes = text.as_bytes();
+        while let Some(len) = bytes
+            .get(start..)
+            .and_then(|b| b.iter().position(|&b| b == b'\n'))
+        {
+            let i = start + len;
+            match name.take() {
+                None => name = Some((start, i)),
+                Some((n0, n1)) => {
+                    lengths |= length_bit(n1 - n0);
+                    at.push([n0, n1, start, i]);
                 }
-                start = i + 1;
             }
+            start = i + 1;
         }
-        FieldLines { text, at }
+        FieldLines { text, at, lengths }
     }
 
     /// The value of field `name` (the runtime has already combined repeated fields).
     pub fn get(&self, name: &str) -> Option<&str> {
-        let f = self
-            .at
-            .iter()
-            .find(|f| self.part(f[0], f[1]).eq_ignore_ascii_case(name))?;
+        if self.lengths & length_bit(name.len()) == 0 {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let f = self.at.iter().find(|f| {
+            f[1] - f[0] == name.len()
+                && bytes
+                    .get(f[0]..f[1])
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        })?;
         Some(self.part(f[2], f[3]))
     }
 
@@ -97,6 +117,24 @@ mod tests {
             f.wire_size(),
             "host: shop.test\r\ncookie: a=1; b=2\r\nx-empty: \r\n".len()
         );
+    }
+
+    #[test]
+    fn names_of_every_length_are_found() {
+        let long = "x-".repeat(40);
+        let text = format!("a\n1\n{long}\n2\n{}\n3\nSet-Cookie\n4\n", &long[..63]);
+        let f = FieldLines::parse(text);
+        assert_eq!(f.get("a"), Some("1"));
+        assert_eq!(f.get(&long), Some("2"), "longer than 63 bytes");
+        assert_eq!(f.get(&long[..63]), Some("3"));
+        assert_eq!(
+            f.get(&long[..64]),
+            None,
+            "same bit as the longer name, not present"
+        );
+        assert_eq!(f.get("set-cookie"), Some("4"));
+        assert_eq!(f.get("SET-COOKIE"), Some("4"));
+        assert_eq!((f.get("A"), f.get("b"), f.get("")), (Some("1"), None, None));
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub fn only_present(
 }
 
 fn line(out: &mut String, op: char, name: &str, value: Option<&str>) -> Result<(), EditError> {
-    let breaks = |s: &str| s.contains(['\n', '\r']);
+    let breaks = |s: &str| s.bytes().any(|b| b == b'\n' || b == b'\r');
     if breaks(name) || value.is_some_and(breaks) {
         return Err(EditError { name: name.into() });
     }

@@ -13,7 +13,7 @@ use crate::cache::counters::Counters;
 use crate::config::Config;
 use crate::jobs::Book;
 use crate::origin_auth::constant_time_eq;
-use crate::origin_url::OriginUrl;
+use crate::origin_url::{split_absolute, OriginUrl};
 use crate::router::Ops;
 use crate::status_page::{self, job_statuses, JobStatus, OriginStatus, PoolStatus, StatusSnapshot};
 
@@ -150,13 +150,11 @@ impl PurgeRequest {
 /// like a success.
 fn purge_url(u: &str) -> Result<String, String> {
     let refused = |why: &str| format!("`{u}` is not an absolute http(s) URL: {why}");
-    let (scheme, rest) = u.split_once("://").ok_or_else(|| refused("no scheme"))?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
+    let (scheme, authority, tail) = split_absolute(u).ok_or_else(|| refused("no scheme"))?;
     let origin = OriginUrl::parse(&format!("{scheme}://{authority}"))
         .ok_or_else(|| refused("want http(s)://host[:port] (port 1-65535, no user info)"))?;
     let mut out = format!("{}://{authority}", origin.scheme);
-    for c in rest[end..].chars() {
+    for c in tail.chars() {
         if c.is_ascii_control() || c == ' ' || c == '\u{85}' || c == '\u{a0}' {
             return Err(refused("a space or control character (percent-encode it)"));
         }

@@ -131,11 +131,27 @@ pub struct RequestUrl<'a> {
     pub port: u16,
 }
 
+/// An absolute URL's scheme, its authority, and the rest from the first `/`, `?` or `#` on
+/// (maybe empty); `None` without `://`. Byte scans, not `str` pattern searches: this runs
+/// several times per request, in Wasm.
+pub fn split_absolute(url: &str) -> Option<(&str, &str, &str)> {
+    let colon = url.as_bytes().windows(3).position(|w| w == b"://")?;
+    let (scheme, rest) = (url.get(..colon)?, url.get(colon + 3..)?);
+    let (authority, tail) = rest.split_at(authority_end(rest));
+    Some((scheme, authority, tail))
+}
+
+/// Where the authority at the start of `rest` (a URL after its `://`) ends: at the first `/`,
+/// `?` or `#`, else at the end.
+pub fn authority_end(rest: &str) -> usize {
+    rest.bytes()
+        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len())
+}
+
 /// Splits an absolute URL as the runtime gives it to the worker.
 pub fn split_request_url(url: &str) -> Option<RequestUrl<'_>> {
-    let (scheme, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
+    let (scheme, authority, _) = split_absolute(url)?;
     let (host, port) = host_port(authority.rsplit_once('@').map_or(authority, |(_, a)| a))?;
     Some(RequestUrl {
         scheme,
@@ -212,5 +228,33 @@ mod tests {
         let u = split_request_url("http://127.0.0.1:8787").unwrap();
         assert_eq!(u.port, 8787);
         assert!(split_request_url("nonsense").is_none());
+    }
+
+    #[test]
+    fn absolute_urls_split_at_the_authority() {
+        let cases = [
+            (
+                "https://shop.test/cart?id=3#top",
+                ("https", "shop.test", "/cart?id=3#top"),
+            ),
+            ("http://h:81?q", ("http", "h:81", "?q")),
+            ("http://h#f", ("http", "h", "#f")),
+            ("http://[::1]:8080/", ("http", "[::1]:8080", "/")),
+            ("http://h", ("http", "h", "")),
+            ("x://", ("x", "", "")),
+            ("http://h/a://b", ("http", "h", "/a://b")),
+            (
+                "caf\u{e9}://h\u{e9}/\u{e9}",
+                ("caf\u{e9}", "h\u{e9}", "/\u{e9}"),
+            ),
+        ];
+        for (url, want) in cases {
+            assert_eq!(split_absolute(url), Some(want), "{url}");
+        }
+        for none in ["", "nonsense", "http:/h/", "/a/b", ":/"] {
+            assert_eq!(split_absolute(none), None, "{none}");
+        }
+        assert_eq!(authority_end("h:1/a"), 3);
+        assert_eq!(authority_end("h"), 1);
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::assets::history;
 use crate::config::Config;
-use crate::origin_url::split_request_url;
+use crate::origin_url::{authority_end, split_absolute, split_request_url};
 use crate::path::{self, PathError};
 use crate::routes::{self, Action, Route, Upstream};
 
@@ -148,8 +148,7 @@ fn is_job_path(decoded: &[u8], cfg: &Config) -> bool {
 /// request that already is HTTPS.
 pub fn https_location(url: &str) -> Option<String> {
     let rest = url.strip_prefix("http://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
+    let authority = &rest[..authority_end(rest)];
     let host = match authority.strip_prefix('[') {
         Some(v6) => &authority[..v6.find(']').map_or(authority.len(), |i| i + 2)],
         None => authority.split(':').next().unwrap_or(authority),
@@ -157,13 +156,22 @@ pub fn https_location(url: &str) -> Option<String> {
     Some(format!("https://{host}{}", path_and_query_of(url)))
 }
 
+/// What follows an absolute URL's authority (`http://host/a?q` → `/a?q`); for a URL without a
+/// scheme, what follows its first segment.
+fn after_authority(url: &str) -> &str {
+    match split_absolute(url) {
+        Some((_, _, tail)) => tail,
+        None => &url[authority_end(url)..],
+    }
+}
+
 /// The path of an absolute URL (`http://host/a/b?q` → `/a/b`), without parsing the rest.
 pub fn path_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let rest = &url[after_scheme..];
-    let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let path = &rest[start..];
-    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let path = after_authority(url);
+    let end = path
+        .bytes()
+        .position(|c| c == b'?' || c == b'#')
+        .unwrap_or(path.len());
     if end == 0 {
         "/"
     } else {
@@ -173,11 +181,8 @@ pub fn path_of(url: &str) -> &str {
 
 /// The path and query of an absolute URL (`http://host/a?q#f` → `/a?q`), for forwarding.
 pub fn path_and_query_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let rest = &url[after_scheme..];
-    let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let tail = &rest[start..];
-    let end = tail.find('#').unwrap_or(tail.len());
+    let tail = after_authority(url);
+    let end = tail.bytes().position(|c| c == b'#').unwrap_or(tail.len());
     match &tail[..end] {
         "" => "/",
         t if t.starts_with('?') => "/",

@@ -2,6 +2,8 @@
 //! parameters that never change the page (tracking tags) removed, and the secondary key from the
 //! request header fields a response `Vary`s on, normalised so that equivalent requests match.
 
+use crate::origin_url::{authority_end, split_absolute};
+
 /// Whether `name` matches `glob` (`*` matches any run of characters; case-sensitive).
 pub fn glob_match(glob: &str, name: &str) -> bool {
     match glob.split_once('*') {
@@ -21,10 +23,12 @@ pub fn glob_match(glob: &str, name: &str) -> bool {
 /// scheme's default, the path as sent, and the query less the parameters named by `ignore`
 /// (globs such as `utm_*`). The fragment never counts.
 pub fn primary(url: &str, ignore: &[String]) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let (scheme, authority, tail) = split_absolute(url).unwrap_or_else(|| {
+        let end = authority_end(url);
+        ("http", &url[..end], &url[end..])
+    });
     let scheme = scheme.to_ascii_lowercase();
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let mut authority = rest[..end].to_ascii_lowercase();
+    let mut authority = authority.to_ascii_lowercase();
     for default in [":80", ":443"] {
         if (scheme == "http" && default == ":80") || (scheme == "https" && default == ":443") {
             if let Some(a) = authority.strip_suffix(default) {
@@ -32,7 +36,6 @@ pub fn primary(url: &str, ignore: &[String]) -> String {
             }
         }
     }
-    let tail = &rest[end..];
     let tail = tail.split('#').next().unwrap_or("");
     let (path, query) = tail
         .split_once('?')

@@ -75,16 +75,25 @@ impl RequestLog<'_> {
 /// Appends `s` as a JSON string (RFC 8259 escaping).
 fn json_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+    let mut rest = s;
+    // Runs of characters that need no escape are copied whole; only ASCII needs one.
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+    {
+        let (run, tail) = rest.split_at(at);
+        out.push_str(run);
+        match tail.bytes().next() {
+            Some(b'"') => out.push_str("\\\""),
+            Some(b'\\') => out.push_str("\\\\"),
+            Some(b) => {
+                let _ = write!(out, "\\u{b:04x}");
             }
-            c => out.push(c),
+            None => {}
         }
+        rest = tail.get(1..).unwrap_or_default();
     }
+    out.push_str(rest);
     out.push('"');
 }
 

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use crate::header_edits::only_present;
 pub use crate::header_edits::HeaderEdits;
-use crate::origin_url::OriginUrl;
+use crate::origin_url::{split_absolute, OriginUrl};
 
 /// Response headers removed by default: they reveal the origin's address or software, or
 /// (Symfony's profiler tokens) its debugging tools.
@@ -89,13 +89,10 @@ impl ResponsePolicy {
 /// when it is relative or points elsewhere (then it is left alone).
 pub fn rewrite_location(value: &str, origins: &[String], public: &str) -> Option<String> {
     let v = value.trim();
-    let (scheme, rest) = v.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let target = OriginUrl::parse(&format!("{scheme}://{}", &rest[..end]))?;
+    let (scheme, authority, tail) = split_absolute(v)?;
+    let target = OriginUrl::parse(&format!("{scheme}://{authority}"))?;
     let target = target.to_string();
-    origins
-        .contains(&target)
-        .then(|| format!("{public}{}", &rest[end..]))
+    origins.contains(&target).then(|| format!("{public}{tail}"))
 }
 
 /// A `Link` value (RFC 8288 §3: `<target>; params`, comma-separated; a preload or an Early
