@@ -1,6 +1,7 @@
 //! The core's share of a proxied GET on the JavaScript path, natively: what `edge_begin` and
-//! `edge_report` ask of it (read the request, plan, the first attempt and its edits; the
-//! answer's report, the client's edits, annotations, the log line into the batch), per
+//! `edge_report` ask of it (read the request, plan, the first attempt and its edits in the
+//! entry's text; the answer's report, the client's edits and annotations in the entry's text,
+//! the log line into the batch), per
 //! request, against parsing the same header fields alone (the floor of any call that reads
 //! them). Wasm runs this code about 1.5-2x slower than native; the figure bounds what the
 //! Rust side can cost of `bench/edge-cpu.mjs`'s difference.
@@ -16,6 +17,7 @@ use cdn_manifest::{Manifest, Root};
 use edge_core::config::{Config, Secrets};
 use edge_core::field_lines::FieldLines;
 use edge_core::isolate::Isolate;
+use edge_core::proxy::entry_protocol::{self as protocol, began, respond};
 use edge_core::proxy::exchange::{Exchange, Reply};
 
 /// The configuration `bench/edge-cpu.mjs` gives the edge (one pool, no cache, logs on).
@@ -52,8 +54,8 @@ fn main() {
         let (cfg, key) = (&state.config, &state.cookie_key);
         let mut x = Exchange::start(cfg, key, request, no_verdicts, now).expect("taken");
         let mut pools = state.pools.borrow_mut();
-        let out = x.next(&mut pools, now, || 7, None).expect("an attempt");
-        let step = out.edits.encode().expect("edits");
+        let mut step = began(1, false);
+        protocol::step(x.next(&mut pools, now, || 7, None), false, &mut step);
         let (reply, _) = x.report(Ok(200), &mut pools, now + 2);
         assert_eq!(reply, Reply::Respond);
         let resp = FieldLines::parse(RESPONSE.to_string());
@@ -65,7 +67,7 @@ fn main() {
                 logged += text.len();
             }
         }
-        black_box((step, edits.encode().expect("edits")));
+        black_box((step, respond(None, &edits).expect("edits")));
     });
     println!("per request, native, {n} requests:");
     println!("  header fields parsed (request and answer): {parse_only:.2} µs");

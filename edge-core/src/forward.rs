@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::decimal;
+
 /// Headers that describe one connection, never forwarded in either direction.
 pub const HOP_BY_HOP: [&str; 9] = [
     "connection",
@@ -37,6 +39,13 @@ pub const HANDLED_AT_EDGE: [&str; 1] = ["expect"];
 pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
     let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(24);
     names.extend(HOP_BY_HOP.iter().map(|&s| Cow::Borrowed(s)));
+    add_connection_tokens(&mut names, connection);
+    names
+}
+
+/// Adds to `names` each name listed in `connection` (a `Connection` header's value) that is a
+/// valid token and not among them yet, lower-cased.
+pub fn add_connection_tokens(names: &mut Vec<Cow<'static, str>>, connection: Option<&str>) {
     for token in connection.unwrap_or("").split(',') {
         let token = token.trim();
         let is_token = !token.is_empty()
@@ -47,19 +56,21 @@ pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
             names.push(Cow::Owned(token.to_ascii_lowercase()));
         }
     }
-    names
 }
 
 /// Every request header name the edge removes before forwarding: hop-by-hop ones, the edge's
 /// own (a client cannot forge them), those it handles itself, and the origin signature.
 pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
-    let mut names = hop_by_hop(connection);
-    let fixed = EDGE_OWNED.iter().chain(&HANDLED_AT_EDGE);
-    for &h in fixed.chain(&[crate::origin_auth::HEADER]) {
-        if !names.iter().any(|n| n == h) {
-            names.push(Cow::Borrowed(h));
-        }
-    }
+    // The fixed lists have no name in common (a test says so): only `Connection`'s tokens are
+    // checked against what is there.
+    let fixed = HOP_BY_HOP.iter().chain(&EDGE_OWNED).chain(&HANDLED_AT_EDGE);
+    let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(24);
+    names.extend(
+        fixed
+            .chain(&[crate::origin_auth::HEADER])
+            .map(|&s| Cow::Borrowed(s)),
+    );
+    add_connection_tokens(&mut names, connection);
     names
 }
 
@@ -148,8 +159,7 @@ pub fn forwarding_headers(
     client_xff: Option<&str>,
     rfc7239: bool,
 ) -> Vec<(&'static str, String)> {
-    let ip = client.ip.to_string();
-    let prior: Vec<&str> = client_xff
+    let prior = client_xff
         .unwrap_or("")
         .split(',')
         .map(str::trim)
@@ -158,28 +168,31 @@ pub fn forwarding_headers(
                 && s.len() <= 64
                 && s.bytes()
                     .all(|c| c.is_ascii_hexdigit() || b".:[]".contains(&c))
-        })
-        .collect();
-    let mut xff = prior.join(", ");
-    if !xff.is_empty() {
+        });
+    let mut xff = String::with_capacity(client_xff.map_or(0, str::len) + 18);
+    for p in prior {
+        xff.push_str(p);
         xff.push_str(", ");
     }
-    xff.push_str(&ip);
-    let mut out = vec![
+    decimal::push_ip(&mut xff, client.ip);
+    let mut out = Vec::with_capacity(5);
+    out.extend([
         ("x-forwarded-for", xff),
         ("x-forwarded-proto", client.proto.clone()),
         ("x-forwarded-host", client.host.clone()),
-        ("x-forwarded-port", client.port.to_string()),
-    ];
+        ("x-forwarded-port", decimal::text(client.port.into())),
+    ]);
     if rfc7239 {
-        let node = match client.ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => format!("\"[{v6}]\""),
-        };
-        out.push((
-            "forwarded",
-            format!("for={node};host=\"{}\";proto={}", client.host, client.proto),
-        ));
+        let mut fwd = String::from("for=");
+        match client.ip {
+            IpAddr::V4(_) => decimal::push_ip(&mut fwd, client.ip),
+            IpAddr::V6(v6) => fwd.push_str(&format!("\"[{v6}]\"")),
+        }
+        fwd.push_str(";host=\"");
+        fwd.push_str(&client.host);
+        fwd.push_str("\";proto=");
+        fwd.push_str(&client.proto);
+        out.push(("forwarded", fwd));
     }
     out
 }
@@ -245,6 +258,18 @@ mod tests {
             fwd.1,
             "for=\"[2001:db8::1]\";host=\"shop.example.com\";proto=https"
         );
+    }
+
+    #[test]
+    fn the_fixed_lists_share_no_name() {
+        let drop = request_headers_to_drop(None);
+        for (i, n) in drop.iter().enumerate() {
+            assert!(!drop[..i].contains(n), "{n} twice");
+            assert_eq!(n.to_ascii_lowercase(), *n);
+        }
+        let drop = request_headers_to_drop(Some("Forwarded, te, X-New, x-new"));
+        assert_eq!(drop.len(), request_headers_to_drop(None).len() + 1);
+        assert_eq!(drop.last().map(|n| n.as_ref()), Some("x-new"));
     }
 
     #[test]

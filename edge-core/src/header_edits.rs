@@ -48,16 +48,22 @@ impl HeaderEdits {
     /// sets, a line `+name` then a value line appends, in the order of [`HeaderEdits`].
     pub fn encode(&self) -> Result<String, EditError> {
         let mut out = String::with_capacity(256);
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`HeaderEdits::encode`], appended to `out` (which holds part of them on an error).
+    pub fn encode_into(&self, out: &mut String) -> Result<(), EditError> {
         for name in &self.remove {
-            line(&mut out, '-', name, None)?;
+            line(out, '-', name, None)?;
         }
         for (name, value) in &self.set {
-            line(&mut out, '=', name, Some(value))?;
+            line(out, '=', name, Some(value))?;
         }
         for (name, value) in &self.append {
-            line(&mut out, '+', name, Some(value))?;
+            line(out, '+', name, Some(value))?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod cache;
 pub mod config;
 pub mod cookies;
 pub mod coordinator;
+pub mod decimal;
 pub mod field_lines;
 pub mod forward;
 pub mod handles;

@@ -135,7 +135,8 @@ pub struct RequestUrl<'a> {
 /// (maybe empty); `None` without `://`. Byte scans, not `str` pattern searches: this runs
 /// several times per request, in Wasm.
 pub fn split_absolute(url: &str) -> Option<(&str, &str, &str)> {
-    let colon = url.as_bytes().windows(3).position(|w| w == b"://")?;
+    let b = url.as_bytes();
+    let colon = (0..b.len()).find(|&i| b.get(i..i + 3) == Some(b"://"))?;
     let (scheme, rest) = (url.get(..colon)?, url.get(colon + 3..)?);
     let (authority, tail) = rest.split_at(authority_end(rest));
     Some((scheme, authority, tail))

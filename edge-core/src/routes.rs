@@ -55,10 +55,20 @@ impl HostPattern {
 
     /// The pattern as written in the configuration (`*`, `*.shop.test`, `shop.test`).
     pub fn label(&self) -> String {
+        let mut out = String::new();
+        self.push_label(&mut out);
+        out
+    }
+
+    /// Appends [`HostPattern::label`] to `out`.
+    fn push_label(&self, out: &mut String) {
         match self {
-            HostPattern::Any => "*".into(),
-            HostPattern::Exact(h) => h.clone(),
-            HostPattern::SubdomainOf(d) => format!("*.{d}"),
+            HostPattern::Any => out.push('*'),
+            HostPattern::Exact(h) => out.push_str(h),
+            HostPattern::SubdomainOf(d) => {
+                out.push_str("*.");
+                out.push_str(d);
+            }
         }
     }
 }
@@ -147,7 +157,10 @@ impl Route {
 
     /// `host` + `path_prefix`, for logs (`*/`, `shop.test/api`).
     pub fn label(&self) -> String {
-        format!("{}{}", self.host.label(), self.path_prefix.as_str())
+        let mut out = String::with_capacity(32);
+        self.host.push_label(&mut out);
+        out.push_str(self.path_prefix.as_str());
+        out
     }
 
     /// A short stable identifier (for tokens that name the route, such as read-your-writes).

@@ -1,6 +1,8 @@
 //! What a response says about the cache's part in it: `Cache-Status` (RFC 9211) and
 //! `Server-Timing` (the edge's and the origin's share of the time).
 
+use crate::decimal::push_u64;
+
 /// The cache's name in `Cache-Status`.
 pub const NAME: &str = "edge";
 
@@ -120,10 +122,14 @@ impl CacheStatus {
 
 /// `Server-Timing`: the edge's own time and the origin's (when it was asked), in milliseconds.
 pub fn server_timing(total_ms: u64, origin_ms: Option<u64>) -> String {
-    match origin_ms {
-        Some(o) => format!("edge;dur={}, origin;dur={o}", total_ms.saturating_sub(o)),
-        None => format!("edge;dur={total_ms}"),
+    let mut out = String::with_capacity(40);
+    out.push_str("edge;dur=");
+    push_u64(&mut out, total_ms.saturating_sub(origin_ms.unwrap_or(0)));
+    if let Some(o) = origin_ms {
+        out.push_str(", origin;dur=");
+        push_u64(&mut out, o);
     }
+    out
 }
 
 /// What the edge adds to a response it is about to send: `Cache-Status` (set, when the route

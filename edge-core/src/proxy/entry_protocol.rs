@@ -30,6 +30,7 @@
 
 use super::exchange::{Outgoing, Reply};
 use crate::balancer::retry::Outcome;
+use crate::decimal::push_u64;
 use crate::header_edits::HeaderEdits;
 
 /// The name of the error `edge_interim` rejects with; its message is [`outcome_message`].
@@ -41,7 +42,10 @@ pub const INTERCEPT: &str = "I";
 /// `edge_begin`'s answer before the first step: the exchange's handle `h`, and whether to
 /// refresh the coordinator's snapshot in the background.
 pub fn began(h: u64, refresh: bool) -> String {
-    format!("{h} {}\n", u8::from(refresh))
+    let mut out = String::with_capacity(512);
+    push_u64(&mut out, h);
+    out.push_str(if refresh { " 1\n" } else { " 0\n" });
+    out
 }
 
 /// Appends a step to `out`: the attempt `next` — `a`, then one line each for the method, the
@@ -50,14 +54,20 @@ pub fn began(h: u64, refresh: bool) -> String {
 /// ended, the end's code ([`Reply::code`]: `L` pass the kept answer on, `A` the edge answers).
 /// Edits that cannot be encoded end the attempts with `A`.
 pub fn step(next: Result<Outgoing, Reply>, socket: bool, out: &mut String) {
-    let next = next.and_then(|a| Ok((a.edits.encode().map_err(|_| Reply::Answer)?, a)));
-    match next {
-        Ok((edits, a)) => {
-            let how = if socket { 's' } else { 'f' };
-            let (method, url, ms) = (a.method, a.url, a.timeout_ms);
-            out.push_str(&format!("a\n{method}\n{url}\n{ms}\n{how}\n{edits}"));
-        }
-        Err(end) => out.push(end.code()),
+    let a = match next {
+        Ok(a) => a,
+        Err(end) => return out.push(end.code()),
+    };
+    let start = out.len();
+    for line in ["a", &a.method, &a.url] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    push_u64(out, a.timeout_ms);
+    out.push_str(if socket { "\ns\n" } else { "\nf\n" });
+    if a.edits.encode_into(out).is_err() {
+        out.truncate(start);
+        out.push(Reply::Answer.code());
     }
 }
 
@@ -65,8 +75,15 @@ pub fn step(next: Result<Outgoing, Reply>, socket: bool, out: &mut String) {
 /// break, then the `edits` to its fields ([`HeaderEdits::encode`]). `None` when the edits cannot
 /// be encoded (the edge answers instead).
 pub fn respond(flush: Option<u64>, edits: &HeaderEdits) -> Option<String> {
-    let edits = edits.encode().ok()?;
-    Some(format!("R{}\n{edits}", flush_ms(flush)))
+    let mut out = String::with_capacity(256);
+    out.push('R');
+    match flush {
+        Some(ms) => push_u64(&mut out, ms.min(i64::MAX as u64)),
+        None => out.push_str("-1"),
+    }
+    out.push('\n');
+    edits.encode_into(&mut out).ok()?;
+    Some(out)
 }
 
 /// When to write the request log held (`edge_flush_log`): after `flush` ms, or -1 for nothing
@@ -134,9 +151,9 @@ mod tests {
             set: vec![("x-a", "one\ntwo".into())],
             ..HeaderEdits::default()
         };
-        let mut out = String::new();
+        let mut out = String::from("K");
         step(Ok(attempt(bad.clone())), false, &mut out);
-        assert_eq!(out, "A");
+        assert_eq!(out, "KA", "the attempt's lines are taken back");
         assert_eq!(respond(Some(5), &bad), None);
     }
 
@@ -155,6 +172,8 @@ mod tests {
             Some("R-1\n")
         );
         assert_eq!(flush_ms(Some(u64::MAX)), i64::MAX);
+        let far = respond(Some(u64::MAX), &HeaderEdits::default());
+        assert_eq!(far, Some(format!("R{}\n", i64::MAX)));
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl<'c> Exchange<'c> {
     /// `verdicts` gives the health verdicts of the plan's pools; `cookie_key` signs its cookies.
     pub fn start(
         cfg: &'c Config,
-        cookie_key: &[u8],
+        cookie_key: &'c [u8],
         (method, url, fields, has_body): (&str, &str, &FieldLines, bool),
         verdicts: impl FnOnce(&[String]) -> BTreeMap<String, PoolVerdicts>,
         now_ms: u64,
@@ -138,7 +138,7 @@ impl<'c> Exchange<'c> {
     /// with the health verdicts of its pools from `verdicts`.
     pub fn new(
         cfg: &'c Config,
-        cookie_key: &[u8],
+        cookie_key: &'c [u8],
         (route, upstream): (&'c Route, &'c Upstream),
         inbound: Inbound,
         verdicts: impl FnOnce(&[String]) -> BTreeMap<String, PoolVerdicts>,

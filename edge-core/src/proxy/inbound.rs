@@ -125,10 +125,14 @@ pub fn read<'a>(
         return Err(Answer::not_forwarded_method("TRACE"));
     }
     let default_port = if parsed.scheme == "https" { 443 } else { 80 };
-    let public_origin = match parsed.port {
-        p if p == default_port => format!("{}://{}", parsed.scheme, parsed.host),
-        p => format!("{}://{}:{p}", parsed.scheme, parsed.host),
-    };
+    let mut public_origin = String::with_capacity(url.len());
+    public_origin.push_str(parsed.scheme);
+    public_origin.push_str("://");
+    public_origin.push_str(&parsed.host);
+    if parsed.port != default_port {
+        public_origin.push(':');
+        crate::decimal::push_u64(&mut public_origin, parsed.port.into());
+    }
     let client = Client {
         ip,
         proto: parsed.scheme.to_string(),

@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use serde_json::json;
 
+use crate::decimal::push_u64;
+
 /// What the request log line says about one proxied request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLog<'a> {
@@ -36,12 +38,9 @@ impl RequestLog<'_> {
     /// proxied request).
     pub fn line(&self) -> String {
         let mut out = String::with_capacity(256);
-        // Writing into a String cannot fail.
-        let _ = write!(
-            out,
-            "{{\"event\":\"proxy\",\"ts\":{},\"method\":",
-            self.at_ms
-        );
+        out.push_str("{\"event\":\"proxy\",\"ts\":");
+        push_u64(&mut out, self.at_ms);
+        out.push_str(",\"method\":");
         json_str(&mut out, self.method);
         for (key, value) in [
             ("path", self.path),
@@ -54,11 +53,14 @@ impl RequestLog<'_> {
             out.push_str("\":");
             json_str(&mut out, value);
         }
-        let _ = write!(
-            out,
-            ",\"attempts\":{},\"status\":{},\"latency_ms\":{}",
-            self.attempts, self.status, self.latency_ms
-        );
+        for (key, n) in [
+            (",\"attempts\":", self.attempts.into()),
+            (",\"status\":", self.status.into()),
+            (",\"latency_ms\":", self.latency_ms),
+        ] {
+            out.push_str(key);
+            push_u64(&mut out, n);
+        }
         if let Some(e) = self.error {
             out.push_str(",\"error\":");
             json_str(&mut out, e);

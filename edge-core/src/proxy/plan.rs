@@ -6,6 +6,7 @@
 //! chain order (write pool, read-your-writes, failover pools, fallback), sticky pins, panic
 //! mode, retries and the deadline. The glue only does the I/O it names.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -160,8 +161,8 @@ pub struct Plan<'c> {
     route: &'c Route,
     upstream: &'c Upstream,
     facts: RequestFacts,
-    cookie_key: Vec<u8>,
-    chain: Vec<String>,
+    cookie_key: &'c [u8],
+    chain: Cow<'c, [String]>,
     writes: bool,
     pin: Option<Pin>,
     /// Position in `chain` being tried.
@@ -191,18 +192,18 @@ impl<'c> Plan<'c> {
         route: &'c Route,
         upstream: &'c Upstream,
         facts: RequestFacts,
-        cookie_key: &[u8],
+        cookie_key: &'c [u8],
     ) -> Self {
         let now_s = facts.started_ms / 1000;
         let writes = !retry::is_safe(&facts.method);
         let chain = match &upstream.write_pool {
-            Some(w) if writes => vec![w.clone()],
+            Some(w) if writes => Cow::Owned(vec![w.clone()]),
             Some(w) if reads_own_writes(cfg, cookie_key, (route, upstream), &facts) => {
                 std::iter::once(w.clone())
                     .chain(upstream.pools.iter().filter(|p| *p != w).cloned())
                     .collect()
             }
-            _ => upstream.pools.clone(),
+            _ => Cow::Borrowed(upstream.pools.as_slice()),
         };
         let pin = cookies::values(&facts.cookies, &cfg.cookies.affinity_cookie)
             .find_map(|v| Pin::read(cookie_key, v, now_s));
@@ -211,7 +212,7 @@ impl<'c> Plan<'c> {
             route,
             upstream,
             facts,
-            cookie_key: cookie_key.to_vec(),
+            cookie_key,
             chain,
             writes,
             pin,
@@ -462,7 +463,7 @@ impl<'c> Plan<'c> {
             });
             if !kept {
                 let token = Pin::write(
-                    &self.cookie_key,
+                    self.cookie_key,
                     &attempt.pool,
                     &attempt.url,
                     now_s + c.affinity_ttl_s,
@@ -476,7 +477,7 @@ impl<'c> Plan<'c> {
         }
         let ttl = self.upstream.read_your_writes_s;
         if self.writes && self.upstream.write_pool.is_some() && ttl > 0 {
-            let token = affinity::ryw_token(&self.cookie_key, &self.route.id(), now_s + ttl);
+            let token = affinity::ryw_token(self.cookie_key, &self.route.id(), now_s + ttl);
             out.push(affinity::set_cookie(&c.ryw_cookie, &token, ttl));
         }
         out

@@ -37,7 +37,8 @@ impl ResponsePolicy {
         }
         for h in extra {
             let h = h.to_ascii_lowercase();
-            if !hidden.iter().any(|n| *n == h) {
+            let hop = crate::forward::HOP_BY_HOP.contains(&h.as_str());
+            if !hop && !hidden.iter().any(|n| *n == h) {
                 hidden.push(Cow::Owned(h));
             }
         }
@@ -47,12 +48,12 @@ impl ResponsePolicy {
     /// Every header name to remove from a response whose `Connection` header is `connection`:
     /// the hidden ones and the hop-by-hop ones.
     pub fn to_remove(&self, connection: Option<&str>) -> Vec<Cow<'static, str>> {
-        let mut names = crate::forward::hop_by_hop(connection);
-        for h in &self.hidden {
-            if !names.contains(h) {
-                names.push(h.clone());
-            }
-        }
+        use crate::forward::{add_connection_tokens, HOP_BY_HOP};
+        // `hidden` holds no hop-by-hop name (see `new`): only `Connection`'s tokens are checked.
+        let mut names = Vec::with_capacity(HOP_BY_HOP.len() + self.hidden.len() + 2);
+        names.extend(HOP_BY_HOP.iter().map(|&s| Cow::Borrowed(s)));
+        names.extend(self.hidden.iter().cloned());
+        add_connection_tokens(&mut names, connection);
         names
     }
 }
@@ -163,6 +164,12 @@ mod tests {
             assert!(!r.iter().any(|x| x == h), "{h} passes");
         }
         assert_eq!(r.iter().filter(|x| *x == "host").count(), 1);
+        let p = ResponsePolicy::new(false, &["Connection".into(), "X-Generator".into()]);
+        let r = p.to_remove(Some("x-generator, Server, TE, x-other"));
+        for (i, n) in r.iter().enumerate() {
+            assert!(!r[..i].contains(n), "{n} once, whoever names it");
+        }
+        assert!(r.iter().any(|n| n == "x-other") && r.iter().any(|n| n == "connection"));
         assert!(!ResponsePolicy::new(true, &[])
             .hidden
             .iter()
