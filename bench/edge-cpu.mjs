@@ -40,6 +40,15 @@ const rounds = Number(args.rounds);
 const seconds = Number(args.duration);
 const warmup = Number(args.warmup);
 if (!(rounds >= 2) || !(seconds >= 1) || !(warmup >= 1)) refuse("--rounds must be at least 2, --duration and --warmup at least 1");
+if (!["quiet", "signs"].includes(args["build-as"])) refuse(`--build-as ${args["build-as"]}: want quiet or signs`);
+/** --build's builds: name, directory, and entry module (`entry.mjs` since the request path is
+ * driven from JavaScript, worker-build's `shim.mjs` in builds from before). */
+const builds = (args.build ?? "").split(",").filter(Boolean).map((spec) => {
+  const [name, dir] = spec.split("=");
+  const entry = ["worker/entry.mjs", "worker/shim.mjs"].find((f) => dir && fs.existsSync(path.join(ROOT, dir, f)));
+  if (!name || !entry) refuse(`--build ${spec}: want NAME=DIR, DIR holding worker/entry.mjs or worker/shim.mjs (a copy of edge-worker/build)`);
+  return { name, dir, entry };
+});
 if (!fs.existsSync(path.join(ROOT, FORWARDER))) throw new Error(`${FORWARDER} is missing: run \`make bench-edge\``);
 /** wrk against `url` for `secs`: the requests answered; any non-2xx answer or socket error fails the run. */
 function wrk(url, secs) {
@@ -92,14 +101,8 @@ try {
     quiet: { label: "(b'') edge, no logs", start: () => startWorker({ edge: edge(false), keepLog: false }) },
     signs: { label: "(b*) edge, logs, signs requests", start: () => startWorker({ edge: signing, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY }, keepLog: false }) },
   };
-  for (const spec of (args.build ?? "").split(",").filter(Boolean)) {
-    const [name, dir] = spec.split("=");
-    // A build's entry module: `entry.mjs` since the request path is driven from JavaScript,
-    // worker-build's `shim.mjs` in builds from before.
-    const entry = ["worker/entry.mjs", "worker/shim.mjs"].find((f) => dir && fs.existsSync(path.join(ROOT, dir, f)));
-    if (!name || !entry) throw new Error(`--build ${spec}: want NAME=DIR, DIR holding worker/entry.mjs or worker/shim.mjs (a copy of edge-worker/build)`);
+  for (const { name, dir, entry } of builds) {
     const as = { quiet: { edge: edge(false) }, signs: { edge: signing, bindings: { EDGE_ORIGIN_KEY: ORIGIN_KEY } } }[args["build-as"]];
-    if (!as) throw new Error(`--build-as ${args["build-as"]}: want quiet or signs`);
     targets[name] = { label: `(${args["build-as"] === "signs" ? "b*" : "b''"}) ${dir}`, start: () => startWorker({ script: `${dir}/${entry}`, ...as, keepLog: false, coordinator: true }) };
   }
   if (args.split) {

@@ -28,6 +28,9 @@ describe("bench scripts' command lines", () => {
     ["edge-pools", ["--only", "nonesuch"], /--only: unknown target nonesuch/],
     ["edge-pools", ["--baseline", "no/such/dir"], /--baseline: no\/such\/dir holds neither/],
     ["edge-cpu", ["--rounds", "1"], /--rounds must be at least 2/],
+    ["edge-cpu", ["--build-as", "loud"], /--build-as loud: want quiet or signs/],
+    ["edge-cpu", ["--build", "old=no/such/dir"], /--build old=no\/such\/dir: want NAME=DIR/],
+    ["edge-cpu", ["--build", "target"], /--build target: want NAME=DIR/],
     ["cache-tests", ["--shared", "/no/such/dir"], /not found: pass --shared DIR/],
   ];
   for (const [name, args, message] of values) {
