@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::decimal;
+use crate::token::is_token;
 
 /// Headers that describe one connection, never forwarded in either direction.
 pub const HOP_BY_HOP: [&str; 9] = [
@@ -48,11 +49,7 @@ pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
 pub fn add_connection_tokens(names: &mut Vec<Cow<'static, str>>, connection: Option<&str>) {
     for token in connection.unwrap_or("").split(',') {
         let token = token.trim();
-        let is_token = !token.is_empty()
-            && token
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c));
-        if is_token && !names.iter().any(|n| n.eq_ignore_ascii_case(token)) {
+        if is_token(token) && !names.iter().any(|n| n.eq_ignore_ascii_case(token)) {
             names.push(Cow::Owned(token.to_ascii_lowercase()));
         }
     }

@@ -39,3 +39,4 @@ pub mod qvalue;
 pub mod router;
 pub mod routes;
 pub mod status_page;
+pub mod token;

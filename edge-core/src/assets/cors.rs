@@ -54,7 +54,7 @@ pub fn preflight(headers: &HeaderMap, cors: &Cors) -> Option<Plan> {
         .split(',')
     {
         let n = n.trim_matches([' ', '\t']);
-        if !n.is_empty() && crate::config::key_path::is_token(n) {
+        if !n.is_empty() && crate::token::is_token(n) {
             names.push_str(if names.is_empty() { "" } else { ", " });
             names.push_str(n);
         } else if !n.is_empty() {

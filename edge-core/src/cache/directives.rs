@@ -315,7 +315,7 @@ fn sf_bare_item(v: &str) -> Option<SfItem> {
         },
         c if c.is_ascii_alphabetic() || *c == b'*' => v
             .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&c))
+            .all(|c| crate::token::is_tchar(c) || c == b':' || c == b'/')
             .then_some(SfItem::Other),
         _ => None,
     }

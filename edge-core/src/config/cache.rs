@@ -1,8 +1,9 @@
 //! `routes[].cache`: how a route's responses are cached.
 
-use super::key_path::{is_token, ConfigError, KeyPath, Validate};
+use super::key_path::{ConfigError, KeyPath, Validate};
 use super::raw::RawCache;
 use crate::cache::settings::CacheSettings;
+use crate::token::is_token;
 
 impl Validate for RawCache {
     type Output = CacheSettings;

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::key_path::{is_token, ConfigError, KeyPath};
+use super::key_path::{ConfigError, KeyPath};
 use super::raw::RawEdge;
 use crate::answer::ErrorPages;
 use crate::proxy::response::ResponsePolicy;
+use crate::token::is_token;
 
 /// The most names `hide_response_headers` may list.
 const MAX_HIDDEN: usize = 100;

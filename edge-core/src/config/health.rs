@@ -1,8 +1,9 @@
 //! A pool's `health` table: how its origins are probed.
 
-use super::key_path::{is_token, ConfigError, KeyPath, Validate};
+use super::key_path::{ConfigError, KeyPath, Validate};
 use super::raw::RawHealth;
 use crate::balancer::health::HealthCheck;
+use crate::token::is_token;
 
 impl Validate for RawHealth {
     type Output = HealthCheck;

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use super::key_path::{is_token, ConfigError, KeyPath, Validate};
+use super::key_path::{ConfigError, KeyPath, Validate};
 use super::raw::RawJob;
 use crate::balancer::Pool;
 use crate::jobs::cron::MAX_EVERY_S;
 use crate::jobs::{Job, Schedule};
+use crate::token::is_token;
 
 pub(super) fn validate(
     raw: &[RawJob],

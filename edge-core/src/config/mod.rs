@@ -108,7 +108,7 @@ pub use environment::{
     ORIGIN_KEY,
 };
 use key_path::Validate;
-pub use key_path::{is_token, ConfigError, KeyPath};
+pub use key_path::{ConfigError, KeyPath};
 pub use proxy::ForwardSettings;
 use raw::RawEdge;
 

@@ -41,8 +41,8 @@ impl Validate for RawPool {
             ("weighted_random", None) => Steering::WeightedRandom,
             ("least_outstanding", None) => Steering::LeastOutstanding,
             ("hash", Some(on)) => Steering::Hash(match on.split_once(':') {
-                Some(("cookie", n)) if super::is_token(n) => HashOn::Cookie(n.to_string()),
-                Some(("header", n)) if super::is_token(n) => {
+                Some(("cookie", n)) if crate::token::is_token(n) => HashOn::Cookie(n.to_string()),
+                Some(("header", n)) if crate::token::is_token(n) => {
                     HashOn::Header(n.to_ascii_lowercase())
                 }
                 None if on == "client_ip" => HashOn::ClientIp,

@@ -1,10 +1,11 @@
 //! Forwarding, transport security, retry limits, ejection and the edge's cookies.
 
-use super::key_path::{is_token, ConfigError, KeyPath};
+use super::key_path::{ConfigError, KeyPath};
 use super::raw::RawEdge;
 use crate::balancer::affinity::CookieSettings;
 use crate::balancer::ejection::OutlierPolicy;
 use crate::balancer::retry::RetryPolicy;
+use crate::token::is_token;
 
 /// What origins are told, and what clients are told about transport security.
 #[derive(Debug, Clone, PartialEq, Eq)]

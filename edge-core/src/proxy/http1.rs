@@ -23,6 +23,8 @@
 //!   still coded, and so is `Transfer-Encoding` in an HTTP/1.0 response (§6.1). With chunked,
 //!   `Content-Length` is ignored (§6.3). Several `Content-Length` values must all be equal.
 
+use crate::token::is_token;
+
 /// A header or trailer section: lower-case field names with their values, in order, values
 /// without surrounding whitespace (bytes: `obs-text` is allowed).
 pub type Fields = Vec<(String, Vec<u8>)>;
@@ -727,12 +729,6 @@ fn content_length(s: &[u8]) -> Option<u64> {
             None
         }
     })
-}
-
-fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(c))
 }
 
 fn is_ctl(c: u8) -> bool {
