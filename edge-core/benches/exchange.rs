@@ -20,6 +20,7 @@ use cdn_manifest::{Manifest, Root};
 use edge_core::config::{Config, Secrets};
 use edge_core::field_lines::FieldLines;
 use edge_core::isolate::Isolate;
+use edge_core::origin_auth::OriginKey;
 use edge_core::proxy::entry_protocol::{self as protocol, began, respond};
 use edge_core::proxy::exchange::{Exchange, Reply};
 
@@ -49,7 +50,7 @@ fn main() {
         black_box((f.get("host").is_some(), r.get("server").is_some()));
     });
     let mut logged = 0usize;
-    let mut exchange = |origin_key: Option<&[u8]>| {
+    let mut exchange = |origin_key: Option<&OriginKey>| {
         now += 1;
         let fields = FieldLines::parse(REQUEST.to_string());
         let request = ("GET", url, &fields, false);
@@ -73,7 +74,8 @@ fn main() {
         black_box((step, respond(None, &edits).expect("edits")));
     };
     let unsigned = time(n, || exchange(None));
-    let signed = time(n, || exchange(Some(b"a key of the bench's own")));
+    let key = OriginKey::new(b"a key of the bench's own");
+    let signed = time(n, || exchange(Some(&key)));
     println!("per request, native, {n} requests:");
     println!("  header fields parsed (request and answer): {parse_only:.2} µs");
     println!("  the core's work for a GET (begin and report): {unsigned:.2} µs");

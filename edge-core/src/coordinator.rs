@@ -12,6 +12,7 @@ use crate::balancer::{Origin, Pool};
 use crate::cache::purge::PurgeLog;
 use crate::config::Config;
 use crate::jobs::Book;
+use crate::origin_auth::OriginKey;
 
 /// What an isolate copies from the coordinator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,8 +176,8 @@ impl Snapshot {
 pub struct Memory {
     /// The configuration (`EDGE`), read once.
     pub config: Config,
-    /// `EDGE_ORIGIN_KEY`, when origin authentication is on.
-    pub origin_key: Option<Vec<u8>>,
+    /// `EDGE_ORIGIN_KEY`, keyed, when origin authentication is on.
+    pub origin_key: Option<OriginKey>,
     /// Verdicts and purges (what isolates copy).
     pub snapshot: RefCell<Snapshot>,
     /// The jobs' run book.
@@ -215,7 +216,7 @@ impl Memory {
         book.sync(&config.jobs, now_ms);
         let memory = Memory {
             config,
-            origin_key,
+            origin_key: origin_key.as_deref().map(OriginKey::new),
             snapshot: RefCell::new(snapshot),
             book: RefCell::new(book),
             probes: Cell::new(ProbeClock::default()),
@@ -342,7 +343,16 @@ mod tests {
             m.book.borrow().next_alarm_ms().is_some(),
             "a new book, synced"
         );
-        assert_eq!(m.origin_key.as_deref(), Some(&b"k"[..]));
+        let key = m.origin_key.as_ref().expect("the key, keyed");
+        let signed = crate::origin_auth::Signed {
+            time: 1,
+            nonce: "n",
+            method: "GET",
+            host: "h",
+            path_and_query: "/",
+            forwarded: [None; 5],
+        };
+        assert_eq!(key.sign(&signed), crate::origin_auth::sign(b"k", &signed));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::config::{Config, ConfigError, Environment, Secrets};
 use crate::coordinator::Snapshot;
 use crate::header_edits::{only_present, HeaderEdits};
 use crate::memory_cache::MemoryCache;
+use crate::origin_auth::OriginKey;
 use crate::proxy::log_batch::LogBatch;
 
 /// Largest hot cached page kept in isolate memory, bytes.
@@ -34,8 +35,8 @@ pub struct Isolate<F, H> {
     pub cache: RefCell<MemoryCache<F>>,
     /// Per-pool steering and passive-health state, by pool name.
     pub pools: RefCell<PoolStates>,
-    /// The `EDGE_ORIGIN_KEY` secret that signs requests to origins.
-    pub origin_key: Option<Vec<u8>>,
+    /// The `EDGE_ORIGIN_KEY` secret that signs requests to origins, keyed.
+    pub origin_key: Option<OriginKey>,
     /// The `EDGE_HEALTH_TOKEN` secret that opens `/__edge/…`.
     pub health_token: Option<String>,
     /// The `EDGE_COOKIE_KEY` secret that signs affinity and read-your-writes cookies.
@@ -72,7 +73,7 @@ impl<F, H> Isolate<F, H> {
         Ok(Isolate {
             pools: RefCell::new(pool_states(&config.pools)),
             origin_urls: config.origin_urls(),
-            origin_key: secrets.origin_key,
+            origin_key: secrets.origin_key.as_deref().map(OriginKey::new),
             health_token: secrets.health_token,
             cookie_key: secrets.cookie_key,
             coord: RefCell::new((Snapshot::default(), 0)),

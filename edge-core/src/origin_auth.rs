@@ -14,9 +14,12 @@
 //! seen: a captured header is useless for another path, host, method or client address, and
 //! useless a second time. `www/src/EdgeAuth.php` is the origin side; both pin the same vector.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use crate::decimal::push_u64;
 
 /// The header's name.
 pub const HEADER: &str = "x-edge-auth";
@@ -47,28 +50,65 @@ pub struct Signed<'a> {
     pub forwarded: [Option<&'a str>; 5],
 }
 
-fn mac(key: &[u8], s: &Signed<'_>) -> String {
-    // HMAC accepts keys of any length: `new_from_slice` cannot fail (no panic path here).
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(
-        format!(
-            "v2\n{}\n{}\n{}\n{}\n{}",
-            s.time, s.nonce, s.method, s.host, s.path_and_query
-        )
-        .as_bytes(),
-    );
-    for v in s.forwarded {
-        mac.update(b"\n");
-        mac.update(v.unwrap_or("").as_bytes());
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+/// The secret, keyed once. An HMAC's first SHA-256 block on each side depends on the key alone,
+/// so a signature starts from a copy of that state: two of the six blocks a request's signature
+/// would hash. Its `Debug` does not show the key.
+#[derive(Clone)]
+pub struct OriginKey {
+    /// `None` only if the HMAC refused the key, which it does for no length.
+    mac: Option<Hmac<Sha256>>,
 }
 
-/// The header value for a request.
+impl OriginKey {
+    /// Keys the HMAC with `key`.
+    pub fn new(key: &[u8]) -> Self {
+        OriginKey {
+            mac: Hmac::<Sha256>::new_from_slice(key).ok(),
+        }
+    }
+
+    /// The header value for a request.
+    pub fn sign(&self, s: &Signed<'_>) -> String {
+        let mut out = String::with_capacity(80);
+        out.push_str("v2;t=");
+        push_u64(&mut out, s.time);
+        out.push_str(";n=");
+        out.push_str(s.nonce);
+        out.push_str(";sig=");
+        if let Some(mut mac) = self.mac.clone() {
+            mac.update(signed_text(s).as_bytes());
+            URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut out);
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for OriginKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginKey(..)")
+    }
+}
+
+/// The text a signature covers (see the module's header).
+fn signed_text(s: &Signed<'_>) -> String {
+    let mut text = String::with_capacity(160);
+    text.push_str("v2\n");
+    push_u64(&mut text, s.time);
+    for part in [s.nonce, s.method, s.host, s.path_and_query] {
+        text.push('\n');
+        text.push_str(part);
+    }
+    for v in s.forwarded {
+        text.push('\n');
+        text.push_str(v.unwrap_or(""));
+    }
+    text
+}
+
+/// The header value for a request, signed with `key` ([`OriginKey::sign`]; keep an
+/// [`OriginKey`] to sign many).
 pub fn sign(key: &[u8], s: &Signed<'_>) -> String {
-    format!("v2;t={};n={};sig={}", s.time, s.nonce, mac(key, s))
+    OriginKey::new(key).sign(s)
 }
 
 /// The header value for a request with `method` (as sent) to `origin` (its configured URL) for
@@ -76,7 +116,7 @@ pub fn sign(key: &[u8], s: &Signed<'_>) -> String {
 /// two random numbers: what every request the edge sends to an origin carries, signed afresh
 /// for each attempt (an origin refuses a nonce it has seen).
 pub fn sign_request(
-    key: &[u8],
+    key: &OriginKey,
     (method, origin, path_and_query): (&str, &str, &str),
     forwarded: [Option<&str>; 5],
     now_ms: u64,
@@ -90,7 +130,7 @@ pub fn sign_request(
         path_and_query,
         forwarded,
     };
-    sign(key, &signed)
+    key.sign(&signed)
 }
 
 /// The authority (`host[:port]`) of a configured origin URL, as its `Host` header will say.
@@ -112,8 +152,19 @@ pub fn wire_method(method: &str) -> String {
 
 /// A nonce from two random numbers (uniqueness matters, not secrecy: the HMAC covers it).
 pub fn nonce(a: u64, b: u64) -> String {
-    format!("{:013x}{:013x}", a & ((1 << 52) - 1), b & ((1 << 52) - 1))
+    // 13 hex digits each: the low 52 bits, which a JavaScript number holds exactly.
+    let hex = |n: u64| {
+        (0..13)
+            .rev()
+            .map(move |i| HEX.get((n >> (4 * i)) as usize & 15))
+    };
+    hex(a)
+        .chain(hex(b))
+        .map(|c| char::from(*c.unwrap_or(&b'0')))
+        .collect()
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Verifies a header value against what the origin received (what an origin does; the tests
 /// and the documentation use it). Returns the nonce when valid, so the caller can refuse a
@@ -270,6 +321,32 @@ mod tests {
             ],
         };
         assert_eq!(sign(b"k", &s), VECTOR);
+        let key = OriginKey::new(b"k");
+        assert_eq!(key.sign(&s), VECTOR);
+        assert_eq!(
+            key.sign(&s),
+            VECTOR,
+            "the keyed state is copied, not used up"
+        );
+        assert_eq!(
+            format!("{key:?}"),
+            "OriginKey(..)",
+            "the key stays out of debug output"
+        );
+    }
+
+    #[test]
+    fn nonces_are_two_times_13_hex_digits() {
+        for (a, b) in [
+            (0, 0),
+            (1, 2),
+            (u64::MAX, 0xabc),
+            (1 << 52, (1 << 52) - 1),
+            (0x0123_4567_89ab_cdef, 42),
+        ] {
+            let mask = (1u64 << 52) - 1;
+            assert_eq!(nonce(a, b), format!("{:013x}{:013x}", a & mask, b & mask));
+        }
     }
 
     /// The shared test vector (see `matches_a_known_vector`).

@@ -10,6 +10,7 @@ use edge_core::balancer::health::{judge, HealthCheck, Probe};
 use edge_core::coordinator::{
     self, Ask, Memory, Stored, Write, BOOK_KEY, PURGES_KEY, VERDICTS_KEY,
 };
+use edge_core::origin_auth::OriginKey;
 use edge_core::origin_call::{probe_failure, Call};
 use futures_util::future::join_all;
 use wasm_bindgen::JsValue;
@@ -148,7 +149,7 @@ impl EdgeCoordinator {
 
 /// One probe of every origin of pool `name` (at once); verdicts kept and stored.
 async fn probe_round(mem: &Memory, storage: &Storage, name: String) {
-    let key = mem.origin_key.as_deref();
+    let key = mem.origin_key.as_ref();
     let probes = match mem.checked(&name) {
         Some((pool, check)) => {
             join_all(pool.origins.iter().map(|o| probe(key, &o.url, check))).await
@@ -170,7 +171,7 @@ pub(crate) async fn put(storage: &Storage, (key, text): &Write) -> worker::Resul
 }
 
 /// One probe: the configured request, signed like real traffic, judged against the check.
-async fn probe(key: Option<&[u8]>, origin: &str, check: &HealthCheck) -> Probe {
+async fn probe(key: Option<&OriginKey>, origin: &str, check: &HealthCheck) -> Probe {
     let started = now_ms();
     let result = match origin::call(key, origin, &Call::probe(check)).await {
         Ok(answer) => judge(answer.status, &answer.body, check),

@@ -66,7 +66,7 @@ pub fn edge_begin(method: &str, url: &str, fields: String, has_body: bool) -> Op
 
 /// Writes the next step of `x` ([`protocol::step`]).
 fn step(x: &mut Exchange<'static>, state: &State, out: &mut String) {
-    let key = state.origin_key.as_deref();
+    let key = state.origin_key.as_ref();
     let next = x.next(&mut state.pools.borrow_mut(), now_ms(), random, key);
     let socket = x
         .current()
@@ -157,7 +157,7 @@ pub async fn edge_interim(
     let parts = with(h, |x, _| Some((x.current()?.clone(), x.inbound().clone()))).flatten();
     let ((a, sent_ms), i) = parts.ok_or("edge_interim: no attempt under way")?;
     let r = proxy::request(&i, Some(&a), &headers, None);
-    let key = state.origin_key.as_deref();
+    let key = state.origin_key.as_ref();
     let result = match resp {
         Some(interim) => crate::interim::final_response(key, &r, interim, sent_ms).await,
         None => crate::interim::direct(key, &r).await,

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 
 use edge_core::balancer::retry::Outcome;
+use edge_core::origin_auth::OriginKey;
 use edge_core::origin_url::OriginUrl;
 use edge_core::proxy::http1;
 use edge_core::proxy::interim::{self, Collector, Final, InterimOrigins, Reply};
@@ -43,7 +44,7 @@ pub(crate) fn sends_interim(origin: &str) -> bool {
 /// The final response to `r`, whose fetch (started at `started_ms`) gave the interim response
 /// `interim`: `r` sent again over a socket when that is safe, within what is left of its timeout.
 pub(crate) async fn final_response(
-    key: Option<&[u8]>,
+    key: Option<&OriginKey>,
     r: &OriginRequest<'_>,
     interim: Response,
     started_ms: u64,
@@ -68,7 +69,10 @@ pub(crate) async fn final_response(
 }
 
 /// The response to `r` from an origin known to send interim responses, over a socket first.
-pub(crate) async fn direct(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+pub(crate) async fn direct(
+    key: Option<&OriginKey>,
+    r: &OriginRequest<'_>,
+) -> Result<Response, Outcome> {
     if streamed(r) {
         let why = "the origin sends interim responses, so requests to it go over a socket, which cannot send a streamed body";
         return Err(fail(r, Outcome::Invalid, why));
@@ -86,7 +90,7 @@ fn streamed(r: &OriginRequest<'_>) -> bool {
 /// Sends `r` (freshly signed) on a socket of its own and reads the final response, within
 /// `timeout_ms`. `hints`: `Link` of the interim response `fetch` gave, if any.
 async fn exchange(
-    key: Option<&[u8]>,
+    key: Option<&OriginKey>,
     r: &OriginRequest<'_>,
     timeout_ms: u64,
     hints: Option<String>,

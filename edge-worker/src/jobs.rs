@@ -12,6 +12,7 @@ use std::rc::Rc;
 use edge_core::coordinator::{Memory, BOOK_KEY};
 use edge_core::jobs::dispatch::{self, Attempt, Tally};
 use edge_core::jobs::{Job, Start};
+use edge_core::origin_auth::OriginKey;
 use edge_core::origin_call::{job_answer, Call};
 use worker::{console_error, console_log, Storage};
 
@@ -50,7 +51,7 @@ async fn run(mem: &Memory, storage: &Storage, start: Start) {
             break; // finished or past its deadline meanwhile: never sent again
         }
         save(mem, storage).await;
-        let attempt = send(mem.origin_key.as_deref(), job, &start.key, origin).await;
+        let attempt = send(mem.origin_key.as_ref(), job, &start.key, origin).await;
         if tally.record(origin, &attempt, job.timeout_ms) {
             break;
         }
@@ -63,7 +64,7 @@ async fn run(mem: &Memory, storage: &Storage, start: Start) {
 }
 
 /// One attempt at `origin`.
-async fn send(key: Option<&[u8]>, job: &Job, run_key: &str, origin: &str) -> Attempt {
+async fn send(key: Option<&OriginKey>, job: &Job, run_key: &str, origin: &str) -> Attempt {
     match origin::call(key, origin, &Call::job(job, run_key)).await {
         Ok(a) => {
             let replayed = a.headers.get("idempotency-replayed").ok().flatten();

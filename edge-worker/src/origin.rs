@@ -1,7 +1,7 @@
 //! Talking to an origin: one signed, bounded fetch, and its outcome.
 
 use edge_core::balancer::retry::Outcome;
-use edge_core::origin_auth;
+use edge_core::origin_auth::{self, OriginKey};
 use edge_core::origin_call::Call;
 use edge_core::proxy::failure;
 use wasm_bindgen::JsCast;
@@ -32,7 +32,10 @@ pub(crate) struct OriginRequest<'a> {
 /// wake a finished request's task, which workerd cancels, stalling the isolate's future queue);
 /// once the head has come the body streams for as long as it takes — a signal that stayed armed
 /// would cut a long download or a streamed response off mid-body.
-pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<Response, Outcome> {
+pub(crate) async fn fetch(
+    key: Option<&OriginKey>,
+    r: &OriginRequest<'_>,
+) -> Result<Response, Outcome> {
     sign(key, r)?;
     let mut url = String::with_capacity(r.origin.len() + r.path_and_query.len());
     url.push_str(r.origin);
@@ -42,7 +45,7 @@ pub(crate) async fn fetch(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<R
 
 /// Sends `r`, signed already, to `url` (its origin and target) as [`fetch`] does.
 pub(crate) async fn send(
-    key: Option<&[u8]>,
+    key: Option<&OriginKey>,
     r: &OriginRequest<'_>,
     url: &str,
 ) -> Result<Response, Outcome> {
@@ -68,7 +71,7 @@ pub(crate) async fn send(
 
 /// Sets `r`'s signature when the `EDGE_ORIGIN_KEY` secret is set: a fresh nonce each time (an
 /// origin refuses a nonce it has seen, so a request sent again is signed again).
-pub(crate) fn sign(key: Option<&[u8]>, r: &OriginRequest<'_>) -> Result<(), Outcome> {
+pub(crate) fn sign(key: Option<&OriginKey>, r: &OriginRequest<'_>) -> Result<(), Outcome> {
     if let Some(key) = key {
         let target = (r.method, r.origin, r.path_and_query);
         let random = (random(), random());
@@ -90,7 +93,11 @@ pub(crate) struct Called {
 
 /// Sends one of the edge's own requests (a probe, a job run) to `origin`, signed like client
 /// traffic. `Err` when no answer came (the outcome says how), or the answer could not be read.
-pub(crate) async fn call(key: Option<&[u8]>, origin: &str, c: &Call) -> Result<Called, Outcome> {
+pub(crate) async fn call(
+    key: Option<&OriginKey>,
+    origin: &str,
+    c: &Call,
+) -> Result<Called, Outcome> {
     let headers = Headers::new().map_err(|_| Outcome::Refused)?;
     for (name, value) in &c.headers {
         headers.set(name, value).map_err(|_| Outcome::Refused)?;

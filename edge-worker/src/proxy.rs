@@ -101,7 +101,7 @@ pub(crate) async fn forward(
     };
     let guard = Abandons { x, state };
     let x = &mut *guard.x;
-    let key = state.origin_key.as_deref();
+    let key = state.origin_key.as_ref();
     let (client, mut kept, mut headers) = (req.headers(), None, None);
     loop {
         let out = match x.next(&mut state.pools.borrow_mut(), now_ms(), random, key) {

@@ -206,7 +206,7 @@ impl<'c> Exchange<'c> {
         pools: &mut PoolStates,
         now_ms: u64,
         mut random: impl FnMut() -> u64,
-        origin_key: Option<&[u8]>,
+        origin_key: Option<&origin_auth::OriginKey>,
     ) -> Result<Outgoing, Reply> {
         let mut attempts = Attempts::resume(&mut self.plan, self.last.take());
         let next = attempts.next(pools, &self.verdicts, now_ms, random());

@@ -151,6 +151,7 @@ fn each_attempt_is_signed_afresh_when_a_key_is_set() {
     let mut x = start(&cfg, "GET", "https://shop.test/p", &f, false).unwrap();
     let mut states = pool_states(&cfg.pools);
     let mut n = 0;
+    let key = origin_auth::OriginKey::new(b"key");
     let out = x
         .next(
             &mut states,
@@ -159,7 +160,7 @@ fn each_attempt_is_signed_afresh_when_a_key_is_set() {
                 n += 1;
                 n
             },
-            Some(b"key"),
+            Some(&key),
         )
         .unwrap();
     let sigs: Vec<_> = out
@@ -171,7 +172,7 @@ fn each_attempt_is_signed_afresh_when_a_key_is_set() {
     assert_eq!(sigs.len(), 1, "{:?}", out.edits);
     assert_ne!(sigs[0].1, "forged");
     x.report(Err(Outcome::Refused), &mut states, T0);
-    let again = x.next(&mut states, T0, || 9, Some(b"key")).unwrap();
+    let again = x.next(&mut states, T0, || 9, Some(&key)).unwrap();
     assert_ne!(again.edits.set, out.edits.set, "a fresh nonce");
     let unsigned = start(&cfg, "GET", "https://shop.test/p", &f, false)
         .unwrap()
