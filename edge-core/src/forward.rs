@@ -38,37 +38,35 @@ pub const HANDLED_AT_EDGE: [&str; 1] = ["expect"];
 /// Every header name to drop from a message whose `Connection` header is `connection`: the
 /// fixed hop-by-hop set plus the names listed in `Connection` (lower-cased, deduplicated).
 pub fn hop_by_hop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
-    let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(24);
-    names.extend(HOP_BY_HOP.iter().map(|&s| Cow::Borrowed(s)));
-    add_connection_tokens(&mut names, connection);
-    names
+    hop_by_hop_and([], connection)
 }
 
-/// Adds to `names` each name listed in `connection` (a `Connection` header's value) that is a
-/// valid token and not among them yet, lower-cased.
-pub fn add_connection_tokens(names: &mut Vec<Cow<'static, str>>, connection: Option<&str>) {
+/// The fixed hop-by-hop set, then `extra` (lower-case names, none of them hop-by-hop or
+/// repeated: the caller's fixed lists), then each name listed in `connection` that is a valid
+/// token and not among them yet, lower-cased. Only the tokens are checked for repeats.
+pub fn hop_by_hop_and(
+    extra: impl IntoIterator<Item = Cow<'static, str>>,
+    connection: Option<&str>,
+) -> Vec<Cow<'static, str>> {
+    let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(24);
+    names.extend(HOP_BY_HOP.iter().map(|&s| Cow::Borrowed(s)));
+    names.extend(extra);
     for token in connection.unwrap_or("").split(',') {
         let token = token.trim();
         if is_token(token) && !names.iter().any(|n| n.eq_ignore_ascii_case(token)) {
             names.push(Cow::Owned(token.to_ascii_lowercase()));
         }
     }
+    names
 }
 
 /// Every request header name the edge removes before forwarding: hop-by-hop ones, the edge's
 /// own (a client cannot forge them), those it handles itself, and the origin signature.
 pub fn request_headers_to_drop(connection: Option<&str>) -> Vec<Cow<'static, str>> {
-    // The fixed lists have no name in common (a test says so): only `Connection`'s tokens are
-    // checked against what is there.
-    let fixed = HOP_BY_HOP.iter().chain(&EDGE_OWNED).chain(&HANDLED_AT_EDGE);
-    let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(24);
-    names.extend(
-        fixed
-            .chain(&[crate::origin_auth::HEADER])
-            .map(|&s| Cow::Borrowed(s)),
-    );
-    add_connection_tokens(&mut names, connection);
-    names
+    // The fixed lists have no name in common (a test says so).
+    let fixed = EDGE_OWNED.iter().chain(&HANDLED_AT_EDGE);
+    let fixed = fixed.chain(&[crate::origin_auth::HEADER]);
+    hop_by_hop_and(fixed.map(|&s| Cow::Borrowed(s)), connection)
 }
 
 /// The client's forwarding fields among `names` that the edge does not set itself (`set` holds
@@ -181,10 +179,11 @@ pub fn forwarding_headers(
     ]);
     if rfc7239 {
         let mut fwd = String::from("for=");
-        match client.ip {
-            IpAddr::V4(_) => decimal::push_ip(&mut fwd, client.ip),
-            IpAddr::V6(v6) => fwd.push_str(&format!("\"[{v6}]\"")),
-        }
+        // RFC 7239 §6: an IPv6 node is bracketed, and so quoted.
+        let v6 = client.ip.is_ipv6();
+        fwd.push_str(if v6 { "\"[" } else { "" });
+        decimal::push_ip(&mut fwd, client.ip);
+        fwd.push_str(if v6 { "]\"" } else { "" });
         fwd.push_str(";host=\"");
         fwd.push_str(&client.host);
         fwd.push_str("\";proto=");

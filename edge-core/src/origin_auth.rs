@@ -153,18 +153,10 @@ pub fn wire_method(method: &str) -> String {
 /// A nonce from two random numbers (uniqueness matters, not secrecy: the HMAC covers it).
 pub fn nonce(a: u64, b: u64) -> String {
     // 13 hex digits each: the low 52 bits, which a JavaScript number holds exactly.
-    let hex = |n: u64| {
-        (0..13)
-            .rev()
-            .map(move |i| HEX.get((n >> (4 * i)) as usize & 15))
-    };
-    hex(a)
-        .chain(hex(b))
-        .map(|c| char::from(*c.unwrap_or(&b'0')))
-        .collect()
+    let digit = |n: u64, i: u64| char::from_digit(((n >> (4 * i)) & 15) as u32, 16);
+    let hex = |n: u64| (0..13).rev().map(move |i| digit(n, i).unwrap_or('0'));
+    hex(a).chain(hex(b)).collect()
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Verifies a header value against what the origin received (what an origin does; the tests
 /// and the documentation use it). Returns the nonce when valid, so the caller can refuse a

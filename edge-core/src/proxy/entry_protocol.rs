@@ -77,10 +77,11 @@ pub fn step(next: Result<Outgoing, Reply>, socket: bool, out: &mut String) {
 pub fn respond(flush: Option<u64>, edits: &HeaderEdits) -> Option<String> {
     let mut out = String::with_capacity(256);
     out.push('R');
-    match flush {
-        Some(ms) => push_u64(&mut out, ms.min(i64::MAX as u64)),
-        None => out.push_str("-1"),
+    let ms = flush_ms(flush);
+    if ms < 0 {
+        out.push('-');
     }
+    push_u64(&mut out, ms.unsigned_abs());
     out.push('\n');
     edits.encode_into(&mut out).ok()?;
     Some(out)

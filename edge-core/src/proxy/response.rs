@@ -48,13 +48,8 @@ impl ResponsePolicy {
     /// Every header name to remove from a response whose `Connection` header is `connection`:
     /// the hidden ones and the hop-by-hop ones.
     pub fn to_remove(&self, connection: Option<&str>) -> Vec<Cow<'static, str>> {
-        use crate::forward::{add_connection_tokens, HOP_BY_HOP};
-        // `hidden` holds no hop-by-hop name (see `new`): only `Connection`'s tokens are checked.
-        let mut names = Vec::with_capacity(HOP_BY_HOP.len() + self.hidden.len() + 2);
-        names.extend(HOP_BY_HOP.iter().map(|&s| Cow::Borrowed(s)));
-        names.extend(self.hidden.iter().cloned());
-        add_connection_tokens(&mut names, connection);
-        names
+        // `hidden` holds no hop-by-hop name and none twice (see `new`).
+        crate::forward::hop_by_hop_and(self.hidden.iter().cloned(), connection)
     }
 }
 
